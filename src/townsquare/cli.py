@@ -1,0 +1,197 @@
+"""The `townsquare` command."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from townsquare.config import ConfigError, Settings, SiteSettings, load_settings
+
+app = typer.Typer(help="Townsquare: threaded comments, local moderation and reader alerts.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+site_app = typer.Typer(help="Manage the sites this instance serves.", no_args_is_help=True)
+admin_app = typer.Typer(help="Manage admin and moderator accounts.", no_args_is_help=True)
+app.add_typer(site_app, name="site")
+app.add_typer(admin_app, name="admin")
+
+console = Console(stderr=True)
+
+ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="TOML settings file", envvar="TOWNSQUARE_CONFIG")]
+DbOpt = Annotated[Optional[str], typer.Option("--db", help="Database URL (default: TOWNSQUARE_DB or sqlite:///./townsquare.db)")]
+
+
+def settings_from(config: Path | None, db: str | None, **overrides) -> Settings:
+    try:
+        return load_settings(config, db=db, **overrides)
+    except ConfigError as e:
+        console.print(f"[red]Configuration error[/red]\n{e}")
+        raise typer.Exit(2) from None
+
+
+def fail(message: str, code: int = 1):
+    console.print(f"[red]Error:[/red] {message}")
+    raise typer.Exit(code)
+
+
+def engine_for(settings: Settings):
+    from townsquare.store.db import make_engine
+
+    return make_engine(settings.db)
+
+
+@app.command()
+def migrate(config: ConfigOpt = None, db: DbOpt = None) -> None:
+    """Create the database schema, or bring it up to date."""
+    from townsquare.store.db import migrate as run
+
+    settings = settings_from(config, db)
+    run(engine_for(settings))
+    console.print(f"Database is up to date: {settings.db}")
+
+
+@app.command()
+def serve(
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+    host: Annotated[Optional[str], typer.Option(help="Address to listen on")] = None,
+    port: Annotated[Optional[int], typer.Option(help="Port to listen on")] = None,
+    workers: Annotated[Optional[int], typer.Option(help="Worker processes")] = None,
+) -> None:
+    """Serve the API, the embed and the admin pages (migrating the database first)."""
+    import uvicorn
+
+    from townsquare.store.db import migrate as run
+
+    settings = settings_from(config, db, host=host, port=port, workers=workers)
+    run(engine_for(settings))
+    _export_settings(config, settings)
+    console.print(f"Townsquare on http://{settings.host}:{settings.port}/  (database {settings.db})")
+    uvicorn.run("townsquare.app:app_from_env", factory=True, host=settings.host, port=settings.port,
+                workers=settings.workers, log_level="warning", access_log=False, proxy_headers=settings.trust_proxy_headers)
+
+
+def _export_settings(config: Path | None, settings: Settings) -> None:
+    """Worker processes rebuild the settings from the environment, so hand the choices down."""
+    if config:
+        os.environ["TOWNSQUARE_CONFIG"] = str(config)
+    os.environ["TOWNSQUARE_DB"] = settings.db
+
+
+@site_app.command("add")
+def site_add(
+    name: str,
+    origin: Annotated[list[str], typer.Option("--origin", help="Allowed origin, e.g. https://news.example.org (repeatable; '*' for any)")],
+    title: Annotated[str, typer.Option(help="Display name")] = "",
+    moderation: Annotated[Optional[str], typer.Option(help="pre, post or auto")] = None,
+    edit_window: Annotated[Optional[int], typer.Option(help="Seconds an author may edit")] = None,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Add a site (one instance serves many)."""
+    from townsquare.store import queries
+    from townsquare.store.db import migrate as run
+
+    settings = settings_from(config, db)
+    origins = [_origin(o) for o in origin]
+    stored = {k: v for k, v in (("moderation", moderation), ("edit_window", edit_window)) if v is not None}
+    try:
+        SiteSettings.model_validate({**settings.site_defaults.model_dump(), **stored})
+    except Exception as e:  # pydantic's message names the field and the problem
+        fail(str(e), 2)
+    engine = engine_for(settings)
+    run(engine)
+    with engine.begin() as conn:
+        if queries.site_by_name(conn, name):
+            fail(f"A site named '{name}' exists already.")
+        queries.create_site(conn, name, title or name, origins, stored)
+    console.print(f"Added site '{name}' ({', '.join(origins)})")
+
+
+def _origin(value: str) -> str:
+    value = value.strip().rstrip("/")
+    if value != "*" and not value.startswith(("http://", "https://")):
+        fail(f"'{value}' is not an origin; write it like https://news.example.org", 2)
+    return value
+
+
+@site_app.command("list")
+def site_list(config: ConfigOpt = None, db: DbOpt = None) -> None:
+    """List the sites."""
+    from townsquare.store import queries
+
+    settings = settings_from(config, db)
+    with engine_for(settings).connect() as conn:
+        sites = queries.all_sites(conn)
+    table = Table("name", "title", "origins", "settings")
+    for s in sites:
+        table.add_row(s["name"], s["title"], " ".join(s["origins"]), str(s["settings"] or "defaults"))
+    Console().print(table)
+
+
+@admin_app.command("create")
+def admin_create(
+    email: Annotated[str, typer.Option(help="Login e-mail")],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True,
+                                          envvar="TOWNSQUARE_ADMIN_PASSWORD")],
+    name: Annotated[str, typer.Option()] = "",
+    role: Annotated[str, typer.Option(help="admin or moderator")] = "admin",
+    site: Annotated[Optional[list[str]], typer.Option(help="Sites a moderator may moderate")] = None,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Create an admin or moderator account."""
+    from townsquare import accounts
+    from townsquare.store.db import migrate as run
+
+    settings = settings_from(config, db)
+    engine = engine_for(settings)
+    run(engine)
+    try:
+        accounts.create_user(engine, email=email, password=password, name=name, role=role, site_names=tuple(site or ()))
+    except ValueError as e:
+        fail(str(e), 2)
+    console.print(f"Created {role} {email}")
+
+
+@app.command()
+def demo(
+    port: Annotated[int, typer.Option(help="Port")] = 8000,
+    db: Annotated[str, typer.Option(help="Database URL")] = "sqlite:///./var/demo.db",
+) -> None:
+    """Start Townsquare with the demo news site (the seed article and two more) on SQLite."""
+    from townsquare.store.db import make_engine
+    from townsquare.store.db import migrate as run
+
+    if db.startswith("sqlite:///./"):
+        Path(db.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    settings = settings_from(None, db, port=port)
+    engine = make_engine(settings.db)
+    run(engine)
+    from townsquare.demo import load_demo
+
+    load_demo(engine, settings)
+    os.environ["TOWNSQUARE_DEMO"] = "1"
+    _export_settings(None, settings)
+    console.print(f"Demo news site: http://{settings.host}:{settings.port}/")
+    import uvicorn
+
+    uvicorn.run("townsquare.app:app_from_env", factory=True, host=settings.host, port=settings.port,
+                log_level="warning", access_log=False)
+
+
+def main() -> None:
+    try:
+        app()
+    except ConfigError as e:
+        console.print(f"[red]Configuration error[/red]\n{e}")
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

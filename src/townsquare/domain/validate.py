@@ -1,0 +1,71 @@
+"""Input rules for comments, independent of storage and transport."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from urllib.parse import urlsplit
+
+from townsquare.config import SiteSettings
+from townsquare.errors import Invalid
+
+EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s.]{2,}$")
+URI_MAX = 1000
+
+
+def clean_text(text: str, site: SiteSettings, field: str = "text") -> str:
+    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n")).strip()
+    if len(text) < site.min_length:
+        raise Invalid(f"The comment is empty." if not text else f"The comment is shorter than {site.min_length} characters.", field=field)
+    if len(text) > site.max_length:
+        raise Invalid(f"The comment is {len(text)} characters long; this site allows {site.max_length}.", field=field)
+    return text
+
+
+def clean_name(name: str, site: SiteSettings) -> str:
+    name = " ".join(unicodedata.normalize("NFC", name).split())
+    if not name:
+        raise Invalid("Please give a name to post under.", field="author.name")
+    if len(name) > site.max_name_length:
+        raise Invalid(f"The name is longer than {site.max_name_length} characters.", field="author.name")
+    return name
+
+
+def clean_email(email: str | None, site: SiteSettings) -> str | None:
+    email = (email or "").strip()
+    if not email:
+        if site.require_email:
+            raise Invalid("This site asks for an e-mail address.", field="author.email")
+        return None
+    if not EMAIL.match(email) or len(email) > 320:
+        raise Invalid(f"'{email}' is not an e-mail address.", field="author.email")
+    return email
+
+
+def clean_website(url: str | None) -> str | None:
+    url = (url or "").strip()
+    if not url:
+        return None
+    if "://" not in url:
+        url = "https://" + url
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 2000:
+        raise Invalid("The website must be an http:// or https:// address.", field="author.website")
+    return url
+
+
+def clean_uri(uri: str) -> str:
+    uri = uri.strip()
+    if not uri or len(uri) > URI_MAX:
+        raise Invalid(f"The page URI must be 1 to {URI_MAX} characters.", field="uri")
+    return uri
+
+
+def clean_quote(quote: str | None, parent_text: str) -> str | None:
+    """A quote must be a passage of the comment it answers (whitespace-insensitive)."""
+    quote = " ".join((quote or "").split())
+    if not quote:
+        return None
+    if quote not in " ".join(parent_text.split()):
+        raise Invalid("The quote is not a passage of the comment being answered.", field="quote")
+    return quote

@@ -1,0 +1,146 @@
+"""The public JSON API, `/api/v1`. Each route's documentation sits beside it (see /api/docs)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import orjson
+from fastapi import APIRouter, Header, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.responses import Response
+
+from townsquare.services import Client, Core
+
+router = APIRouter(prefix="/api/v1", tags=["comments"])
+
+JSON = "application/json"
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Author(Body):
+    name: str = Field(max_length=1000)
+    email: str | None = Field(None, max_length=1000)
+    website: str | None = Field(None, max_length=3000)
+
+
+class NewComment(Body):
+    site: str = Field(max_length=64)
+    uri: str = Field(max_length=2000)
+    title: str | None = Field(None, max_length=2000)
+    url: str | None = Field(None, max_length=4000)
+    parent_id: int | None = None
+    quote: str | None = Field(None, max_length=100_000)
+    text: str = Field(max_length=1_000_000)
+    author: Author
+    notify_replies: bool = False
+    # Spam traps filled in by the embed: a field people never see, and the seconds the form was open.
+    honeypot: str | None = Field(None, max_length=1000)
+    elapsed_ms: int | None = None
+
+
+class CommentEdit(Body):
+    text: str = Field(max_length=1_000_000)
+
+
+class Vote(Body):
+    value: Literal[1, -1, 0]
+
+
+class CountsQuery(Body):
+    site: str = Field(max_length=64)
+    uris: list[Annotated[str, Field(max_length=2000)]] = Field(max_length=500)
+
+
+def core(request: Request) -> Core:
+    return request.app.state.core
+
+
+def client(request: Request) -> Client:
+    ip = request.client.host if request.client else ""
+    if core(request).settings.trust_proxy_headers:
+        forwarded = request.headers.get("x-forwarded-for")
+        if forwarded:
+            ip = forwarded.split(",")[0].strip()
+    return Client(ip=ip, origin=request.headers.get("origin"), voter_token=request.headers.get("x-townsquare-voter"))
+
+
+def bearer(authorization: str | None) -> str | None:
+    if authorization and authorization.lower().startswith("bearer "):
+        return authorization[7:].strip()
+    return None
+
+
+@router.post("/comments", status_code=201)
+def post_comment(body: NewComment, request: Request) -> Response:
+    """Post a comment or a reply. The thread is created by its first comment.
+
+    Answers `{comment, edit_token}`. Keep the edit token: it proves authorship for edits and
+    deletion until the site's edit window closes. A held comment comes back with
+    `status: "pending"` and the moderation reasons.
+    """
+    result = core(request).post_comment(body.model_dump(), client(request))
+    return _json(result, 201)
+
+
+@router.get("/threads")
+def get_threads(
+    request: Request,
+    site: Annotated[str, Query(max_length=64)],
+    uri: Annotated[str | None, Query(max_length=2000)] = None,
+    sort: Annotated[Literal["oldest", "newest", "top", "replies"], Query()] = "oldest",
+    limit: Annotated[int, Query(ge=1, le=5000)] = 50,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    parent: int | None = None,
+    reply_limit: Annotated[int, Query(ge=0, le=5000)] = 20,
+) -> Response:
+    """With `uri`: one page of a thread as a tree. Without: the site's threads, newest first.
+
+    A thread page holds `limit` top-level comments in `sort` order; each carries up to
+    `reply_limit` replies per comment (recursively). A comment with more replies has
+    `more_replies` and `replies_cursor`: fetch the rest with `parent=ID&cursor=…`.
+    `next_cursor` fetches the next top-level page. Every visible comment appears exactly once
+    across all pages.
+    """
+    if uri is None:
+        return _json(core(request).list_threads(site, min(limit, 200), cursor))
+    body = core(request).read_thread_json(site, uri, sort, limit, cursor, parent, reply_limit)
+    return Response(body, media_type=JSON)
+
+
+@router.patch("/comments/{comment_id}")
+def edit_comment(comment_id: int, body: CommentEdit, request: Request,
+                 authorization: Annotated[str | None, Header()] = None) -> Response:
+    """Edit your comment within the edit window (`Authorization: Bearer <edit_token>`)."""
+    return _json(core(request).edit_comment(comment_id, body.model_dump(), bearer(authorization), client(request)))
+
+
+@router.delete("/comments/{comment_id}", status_code=204)
+def delete_comment(comment_id: int, request: Request,
+                   authorization: Annotated[str | None, Header()] = None) -> Response:
+    """Delete your comment. If it has replies, a "[deleted]" placeholder keeps the tree whole."""
+    core(request).delete_comment(comment_id, bearer(authorization), client(request))
+    return Response(status_code=204)
+
+
+@router.post("/comments/{comment_id}/vote")
+def vote(comment_id: int, body: Vote, request: Request) -> Response:
+    """Vote 1 or -1, or 0 to withdraw. One vote per voter, changeable.
+
+    The voter is the signed token in the `X-Townsquare-Voter` header; without one a new token
+    is issued in the answer (`voter_token`) and header — keep it for later votes.
+    """
+    result = core(request).vote(comment_id, body.value, client(request))
+    return _json(result, headers={"X-Townsquare-Voter": result["voter_token"]})
+
+
+@router.post("/counts")
+def counts(body: CountsQuery, request: Request) -> Response:
+    """Published-comment counts of many pages in one request: `{counts: {uri: n}}`."""
+    return _json(core(request).counts(body.site, body.uris))
+
+
+def _json(data, status: int = 200, headers: dict | None = None) -> Response:
+    return Response(orjson.dumps(data), status_code=status, media_type=JSON, headers=headers)

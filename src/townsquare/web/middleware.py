@@ -1,0 +1,116 @@
+"""Small ASGI middlewares: body size limit, CORS for the embed, request metrics."""
+
+from __future__ import annotations
+
+import time
+
+import orjson
+from prometheus_client import Histogram
+
+REQUEST_SECONDS = Histogram(
+    "townsquare_request_seconds", "HTTP request latency", ["method", "route", "status"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
+)
+
+
+def _problem(status: int, title: str, detail: str) -> tuple[dict, bytes]:
+    body = orjson.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail})
+    start = {"type": "http.response.start", "status": status,
+             "headers": [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]}
+    return start, body
+
+
+class BodyLimit:
+    """Refuse bodies over `limit` bytes with 413, whether or not Content-Length was sent."""
+
+    def __init__(self, app, limit: int):
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared and declared.isdigit() and int(declared) > self.limit:
+            return await self._refuse(send)
+        seen = 0
+
+        async def limited():
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise _TooLarge()
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await self._refuse(send)
+
+    async def _refuse(self, send):
+        start, body = _problem(413, "Request too large", f"The request body is larger than {self.limit} bytes.")
+        await send(start)
+        await send({"type": "http.response.body", "body": body})
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class Cors:
+    """CORS for the API, which embeds call from publishers' pages.
+
+    No cookies or credentials cross origins (edit and voter tokens travel in headers), so any
+    origin may read; writes are checked against the site's own origin list by the services.
+    """
+
+    ALLOW_HEADERS = b"authorization, content-type, x-townsquare-voter"
+
+    def __init__(self, app, prefix: str = "/api/"):
+        self.app, self.prefix = app, prefix
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
+            return await self.app(scope, receive, send)
+        origin = dict(scope["headers"]).get(b"origin")
+        if origin is None:
+            return await self.app(scope, receive, send)
+        cors = [(b"access-control-allow-origin", origin), (b"vary", b"Origin"),
+                (b"access-control-expose-headers", b"x-townsquare-voter, retry-after")]
+        if scope["method"] == "OPTIONS":
+            await send({"type": "http.response.start", "status": 204, "headers": cors + [
+                (b"access-control-allow-methods", b"GET, POST, PATCH, DELETE, OPTIONS"),
+                (b"access-control-allow-headers", self.ALLOW_HEADERS),
+                (b"access-control-max-age", b"86400")]})
+            return await send({"type": "http.response.body", "body": b""})
+
+        async def with_cors(message):
+            if message["type"] == "http.response.start":
+                message["headers"] = list(message.get("headers", [])) + cors
+            await send(message)
+
+        await self.app(scope, receive, with_cors)
+
+
+class Metrics:
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        start = time.perf_counter()
+        status = 500
+
+        async def record(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, record)
+        finally:
+            route = scope.get("route")
+            path = getattr(route, "path", "unmatched")
+            REQUEST_SECONDS.labels(scope["method"], path, str(status)).observe(time.perf_counter() - start)
