@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -11,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from townsquare.config import ConfigError, Settings, SiteSettings, load_settings
+from townsquare.config import ConfigError, Settings, load_settings, site_settings
 
 app = typer.Typer(help="Townsquare: threaded comments, local moderation and reader alerts.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -90,6 +91,7 @@ def site_add(
     title: Annotated[str, typer.Option(help="Display name")] = "",
     moderation: Annotated[Optional[str], typer.Option(help="pre, post or auto")] = None,
     edit_window: Annotated[Optional[int], typer.Option(help="Seconds an author may edit")] = None,
+    settings_json: Annotated[Optional[str], typer.Option("--settings", help="More site settings as a JSON object")] = None,
     config: ConfigOpt = None,
     db: DbOpt = None,
 ) -> None:
@@ -99,10 +101,16 @@ def site_add(
 
     settings = settings_from(config, db)
     origins = [_origin(o) for o in origin]
-    stored = {k: v for k, v in (("moderation", moderation), ("edit_window", edit_window)) if v is not None}
     try:
-        SiteSettings.model_validate({**settings.site_defaults.model_dump(), **stored})
-    except Exception as e:  # pydantic's message names the field and the problem
+        stored = json.loads(settings_json) if settings_json else {}
+    except json.JSONDecodeError as e:
+        fail(f"--settings is not valid JSON: {e}", 2)
+    if not isinstance(stored, dict):
+        fail("--settings must be a JSON object", 2)
+    stored.update({k: v for k, v in (("moderation", moderation), ("edit_window", edit_window)) if v is not None})
+    try:
+        site_settings(settings.site_defaults, stored)
+    except ConfigError as e:
         fail(str(e), 2)
     engine = engine_for(settings)
     run(engine)

@@ -16,6 +16,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from townsquare.moderation.settings import ModerationRules
+
 ENV_PREFIX = "TOWNSQUARE_"
 DEFAULT_DB = "sqlite:///./townsquare.db"
 
@@ -40,6 +42,7 @@ class SiteSettings(Strict):
     posts_per_minute: int = Field(10, ge=1, description="per client (IP or author)")
     votes_per_minute: int = Field(60, ge=1)
     reports_to_hold: int = Field(3, ge=1)
+    moderation_rules: ModerationRules = ModerationRules()
 
 
 class Settings(Strict):

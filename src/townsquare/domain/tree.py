@@ -9,6 +9,8 @@ comment carries at most `reply_limit` of its replies (recursively), and when it 
 says so with `more_replies` and a `replies_cursor` that fetches the rest of *that* comment's
 replies (`parent=ID&cursor=…`), each again with their own subtrees under the same rule.
 Replies are always in conversation order (oldest first); the sort applies to the top level.
+Nesting in one answer stops at MAX_DEPTH levels; deeper replies are fetched like any other
+"more replies" (`parent=ID`), which is also what a reader's "continue this thread" link does.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import orjson
 SORTS = ("oldest", "newest", "top", "replies")
 VISIBLE = "published"
 PLACEHOLDER_HTML = "<p>[deleted]</p>"
+MAX_DEPTH = 50  # JSON encoders refuse very deep nesting; 50 levels is far beyond any display
 
 
 class CursorError(ValueError):
@@ -126,13 +129,13 @@ def page(
 def _subtree(root: Node, reply_limit: int, shape) -> dict:
     # Iterative post-order so a 5,000-deep reply chain cannot overflow the stack.
     done: dict[int, dict] = {}
-    stack: list[tuple[Node, bool]] = [(root, False)]
+    stack: list[tuple[Node, bool, int]] = [(root, False, 1)]
     while stack:
-        n, expanded = stack.pop()
-        shown = n.children[:reply_limit]
+        n, expanded, depth = stack.pop()
+        shown = n.children[:reply_limit] if depth < MAX_DEPTH else []
         if not expanded:
-            stack.append((n, True))
-            stack.extend((c, False) for c in reversed(shown))
+            stack.append((n, True, depth))
+            stack.extend((c, False, depth + 1) for c in reversed(shown))
             continue
         more = len(n.children) - len(shown)
         more_cursor = encode_cursor(_conversation_key(shown[-1])) if more and shown else None
