@@ -3,21 +3,28 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
 
-.PHONY: demo test setup system-deps services bench clean
+.PHONY: demo test setup test-setup system-deps services bench clean
 
 demo: setup ## start Townsquare with the demo news site on SQLite
 	$(BIN)/townsquare demo
 
-test: setup system-deps services ## install what the tests need and run them
+test: test-setup system-deps services ## install what the tests need and run them
 	$(BIN)/pytest
 
 setup: $(BIN)/.installed
+test-setup: $(BIN)/.installed-test
 
-$(BIN)/.installed: pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]'
+
+$(BIN)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
 	touch $@
+
+$(BIN)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@ $(BIN)/.installed
 
 # Debian's Chromium drives the browser tests (the playwright package never downloads a browser here).
 system-deps:
@@ -29,7 +36,7 @@ system-deps:
 services:
 	@bash scripts/services.sh
 
-bench: setup ## side-by-side benchmark against Isso (see bench/README.md)
+bench: test-setup ## side-by-side benchmark against Isso (see bench/README.md)
 	bash bench/run.sh
 
 clean:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from jinja2 import Environment, FileSystemLoader
 from fastapi.responses import HTMLResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import Engine, text
@@ -16,8 +17,9 @@ from townsquare.ratelimit import make_limiter
 from townsquare.services import Core
 from townsquare.store import queries
 from townsquare.store.db import make_engine
-from townsquare.web import api, middleware, problems
-from townsquare.web.paths import STATIC
+from townsquare.moderation import api as moderation_api
+from townsquare.web import api, middleware, pages, problems
+from townsquare.web.paths import STATIC, TEMPLATES
 
 
 def build_core(settings: Settings, engine: Engine | None = None) -> Core:
@@ -36,13 +38,19 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         version=__version__,
         summary="Threaded comments, local moderation and reader alerts for news sites.",
         openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,  # the bundled UI loads scripts from a CDN; /api/docs is served locally instead
         redoc_url=None,
     )
     app.state.core = core
     app.state.settings = settings
     problems.install(app)
     app.include_router(api.router)
+    app.include_router(moderation_api.router)
+    app.include_router(pages.router)
+    if settings.demo:
+        from townsquare.web import demo
+
+        app.include_router(demo.router)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> Response:
@@ -50,6 +58,10 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         with core.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
         return Response(b'{"status":"ok"}', media_type="application/json")
+
+    @app.get("/api/docs", include_in_schema=False)
+    def api_docs() -> HTMLResponse:
+        return HTMLResponse(render_api_docs(app.openapi()))
 
     @app.get("/metrics", tags=["operations"], include_in_schema=False)
     def metrics() -> Response:
@@ -63,6 +75,23 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.add_middleware(middleware.BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(middleware.Metrics)
     return app
+
+
+def render_api_docs(spec: dict) -> str:
+    """The human docs page: each route's own docstring, grouped by tag, from the OpenAPI document."""
+    groups: dict[str, list[dict]] = {}
+    for path, methods in spec["paths"].items():
+        for method, op in methods.items():
+            body = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {})
+            groups.setdefault((op.get("tags") or ["other"])[0], []).append({
+                "method": method.upper(), "path": path, "summary": op.get("summary", ""),
+                "description": op.get("description", ""), "params": op.get("parameters", []),
+                "body": body.get("$ref", "").rsplit("/", 1)[-1],
+            })
+    return _docs_template.render(spec=spec, groups=sorted(groups.items()))
+
+
+_docs_template = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True).get_template("api_docs.html")
 
 
 def _serve_static(app: FastAPI, name: str) -> None:

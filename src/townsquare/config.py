@@ -58,6 +58,7 @@ class Settings(Strict):
     rate_limits: Literal["on", "off"] = "on"
     max_body_bytes: int = Field(64 * 1024, ge=1024)
     trust_proxy_headers: bool = False
+    demo: bool = False  # also serve the demo news site's pages (`townsquare demo` sets it)
     site_defaults: SiteSettings = SiteSettings()
 
 
