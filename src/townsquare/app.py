@@ -17,6 +17,7 @@ from townsquare.ratelimit import make_limiter
 from townsquare.services import Core
 from townsquare.store import queries
 from townsquare.store.db import make_engine
+from townsquare.moderation import admin as moderation_admin
 from townsquare.moderation import api as moderation_api
 from townsquare.web import api, middleware, pages, problems
 from townsquare.web.paths import STATIC, TEMPLATES
@@ -46,6 +47,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     problems.install(app)
     app.include_router(api.router)
     app.include_router(moderation_api.router)
+    app.include_router(moderation_admin.router)
     app.include_router(pages.router)
     if settings.demo:
         from townsquare.web import demo

@@ -193,6 +193,29 @@ def demo(
                 log_level="warning", access_log=False)
 
 
+@app.command()
+def worker(config: ConfigOpt = None, db: DbOpt = None) -> None:
+    """Deliver alerts from the outbox (run any number of these beside `serve`)."""
+    from townsquare.alerts.worker import run_blocking
+
+    settings = settings_from(config, db)
+    console.print("Alerts worker running; Ctrl-C stops it.")
+    run_blocking(engine_for(settings), settings)
+
+
+def _register_feature_commands() -> None:
+    """Commands whose code lives with their part (importers, moderation)."""
+    from townsquare.importers.cli import export_command, import_command
+    from townsquare.moderation.cli import app as moderation_app
+
+    app.command("import")(import_command)
+    app.command("export")(export_command)
+    app.add_typer(moderation_app, name="moderation")
+
+
+_register_feature_commands()
+
+
 def main() -> None:
     try:
         app()

@@ -154,6 +154,8 @@ class Core:
             q.touch_thread(conn, thread["id"], 1 if published else 0)
             if published:
                 alert_events.comment_published(conn, site=site, thread=thread, comment=comment)
+            elif decision.status == "pending":
+                alert_events.comment_held(conn, site=site, thread=thread, comment=comment)
         COMMENTS_CREATED.labels(decision.status).inc()
         return {"comment": public_comment(comment), "edit_token": self.signer.edit_token(comment_id),
                 "moderation": decision.as_json() if decision.status != "published" else None}

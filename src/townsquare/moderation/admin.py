@@ -1,0 +1,335 @@
+"""The moderators' web UI under /admin: sign-in, the queue tabs, actions, bans and the audit log.
+
+Server-rendered pages with a little JavaScript for keyboard shortcuts. Sessions are server-side
+rows named by a random token in a signed, HttpOnly, SameSite=Strict cookie; every form carries a
+CSRF token bound to the session (or, on the sign-in form, to a pre-session cookie).
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Request
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from townsquare.errors import Forbidden, Invalid, NotFound, TooMany
+from townsquare.moderation import actions, audit, auth, queue
+from townsquare.moderation.auth import Actor
+from townsquare.moderation.highlight import highlight
+from townsquare.store import queries as q
+from townsquare.store.tables import sites
+from townsquare.web.api import client, core
+from townsquare.web.paths import TEMPLATES
+
+router = APIRouter(prefix="/admin", include_in_schema=False)
+
+SESSION_COOKIE = "ts_admin"
+LOGIN_COOKIE = "ts_login"
+BAN_DURATIONS = {"1d": 86400, "7d": 7 * 86400, "30d": 30 * 86400, "forever": None}
+
+templates = Environment(loader=FileSystemLoader(TEMPLATES / "admin"), autoescape=select_autoescape(["html"]))
+templates.filters["highlight"] = highlight
+templates.filters["when"] = lambda ts: datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M") if ts else ""
+
+
+class NotSignedIn(Exception):
+    pass
+
+
+def _serializer(request: Request) -> URLSafeTimedSerializer:
+    # A key derived from the installation secret, so no database read is needed (and none can
+    # happen while a handler holds the write lock).
+    key = core(request).signer.hash("admin", "session-and-csrf")
+    return URLSafeTimedSerializer(key, salt="townsquare.admin")
+
+
+def _csrf_for(request: Request, bound_to: str) -> str:
+    return _serializer(request).dumps({"csrf": bound_to})
+
+
+def _check_csrf(request: Request, token: str | None, bound_to: str | None) -> None:
+    try:
+        data = _serializer(request).loads(token or "", max_age=auth.SESSION_SECONDS)
+    except BadSignature:
+        data = {}
+    if not bound_to or not hmac.compare_digest(str(data.get("csrf", "")), bound_to):
+        raise Forbidden("The form expired or did not come from this site; reload the page and try again.")
+
+
+def _session_token(request: Request) -> str | None:
+    try:
+        return _serializer(request).loads(request.cookies.get(SESSION_COOKIE, ""), max_age=auth.SESSION_SECONDS)
+    except BadSignature:
+        return None
+
+
+def _signed_in(request: Request, conn) -> tuple[Actor, str]:
+    token = _session_token(request)
+    found = auth.session_actor(conn, token) if token else None
+    if found is None:
+        raise NotSignedIn
+    return found, token
+
+
+def _page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    html = templates.get_template(name).render(request=request, **context)
+    return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store", "X-Frame-Options": "DENY"})
+
+
+def _to_login(request: Request) -> RedirectResponse:
+    return RedirectResponse("/admin/login?" + urlencode({"next": request.url.path}), status_code=303)
+
+
+def _secure(request: Request) -> bool:
+    return request.url.scheme == "https"
+
+
+# -- sign-in ---------------------------------------------------------------------------------------
+@router.get("/login")
+def login_form(request: Request, next: str = "/admin/queue/pending") -> Response:
+    return _login_page(request, next)
+
+
+def _login_page(request: Request, next: str, error: str = "", status: int = 200) -> Response:
+    nonce = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(16)
+    response = _page(request, "login.html", status, csrf=_csrf_for(request, nonce), next=_local(next), error=error)
+    response.set_cookie(LOGIN_COOKIE, nonce, httponly=True, samesite="strict", secure=_secure(request), path="/admin")
+    return response
+
+
+@router.post("/login")
+def login(request: Request, email: Annotated[str, Form(max_length=320)], password: Annotated[str, Form(max_length=1000)],
+          csrf: Annotated[str, Form(max_length=500)] = "", next: Annotated[str, Form(max_length=500)] = "/admin/") -> Response:
+    try:
+        _check_csrf(request, csrf, request.cookies.get(LOGIN_COOKIE))
+    except Forbidden as e:
+        return _login_page(request, next, e.detail, 403)
+    the_core = core(request)
+    address = the_core.signer.hash("ip", client(request).ip)
+    try:
+        with the_core.engine.begin() as conn:
+            result = auth.sign_in(conn, email, password, address)
+    except TooMany as e:
+        return _login_page(request, next, e.detail, 429)
+    if result is None:
+        return _login_page(request, next, "Wrong e-mail or password.", 401)
+    _actor, token = result
+    response = RedirectResponse(_local(next), status_code=303)
+    response.set_cookie(SESSION_COOKIE, _serializer(request).dumps(token), max_age=auth.SESSION_SECONDS,
+                        httponly=True, samesite="strict", secure=_secure(request), path="/admin")
+    response.delete_cookie(LOGIN_COOKIE, path="/admin")
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, csrf: Annotated[str, Form(max_length=500)] = "") -> Response:
+    token = _session_token(request)
+    _check_csrf(request, csrf, token)
+    with core(request).engine.begin() as conn:
+        auth.sign_out(conn, token)
+    response = RedirectResponse("/admin/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/admin")
+    return response
+
+
+def _local(path: str) -> str:
+    """Only redirect within the admin UI (no open redirect)."""
+    return path if path.startswith("/admin/") and not path.startswith("//") else "/admin/queue/pending"
+
+
+# -- pages ---------------------------------------------------------------------------------------------
+@router.get("/")
+def home() -> Response:
+    return RedirectResponse("/admin/queue/pending", status_code=303)
+
+
+def _site_names(conn, site_ids: frozenset[int]) -> dict[int, str]:
+    rows = conn.execute(sites.select().with_only_columns(sites.c.id, sites.c.name).where(sites.c.id.in_(site_ids)))
+    return dict(rows.all())
+
+
+@router.get("/queue/{tab}")
+def queue_page(request: Request, tab: str, site: str = "", before: int | None = None, done: str = "") -> Response:
+    if tab not in queue.TABS:
+        raise NotFound(f"There is no tab '{tab}'.")
+    with core(request).engine.begin() as conn:
+        try:
+            actor, token = _signed_in(request, conn)
+        except NotSignedIn:
+            return _to_login(request)
+        names = _site_names(conn, actor.site_ids)
+        site_ids = frozenset(i for i, n in names.items() if n == site) if site else actor.site_ids
+        page = queue.page(conn, site_ids, tab, before=before)
+        waiting = queue.counts(conn, actor.site_ids)
+    return _page(request, "queue.html", actor=actor, csrf=_csrf_for(request, token), tab=tab, tabs=queue.TABS,
+                 items=page.items, next_before=page.next_before, sites=sorted(names.values()), site=site,
+                 waiting=waiting, done=done, durations=BAN_DURATIONS)
+
+
+@router.get("/audit")
+def audit_page(request: Request, actor: str = "", action: str = "", target: str = "", before: int | None = None) -> Response:
+    with core(request).engine.begin() as conn:
+        try:
+            who, token = _signed_in(request, conn)
+        except NotSignedIn:
+            return _to_login(request)
+        rows = audit.entries(conn, audit.Filters(tuple(who.site_ids), actor or None, action or None, target or None,
+                                                  before, 50))
+        names = _site_names(conn, who.site_ids)
+    return _page(request, "audit.html", actor=who, csrf=_csrf_for(request, token), entries=rows, site_names=names,
+                 filters={"actor": actor, "action": action, "target": target}, actions=audit.ACTIONS,
+                 next_before=rows[-1]["id"] if len(rows) == 50 else None)
+
+
+@router.get("/bans")
+def bans_page(request: Request, done: str = "") -> Response:
+    with core(request).engine.begin() as conn:
+        try:
+            actor, token = _signed_in(request, conn)
+        except NotSignedIn:
+            return _to_login(request)
+        rows = actions.active_bans(conn, actor.site_ids)
+        names = _site_names(conn, actor.site_ids)
+    return _page(request, "bans.html", actor=actor, csrf=_csrf_for(request, token), bans=rows, site_names=names,
+                 sites=sorted(names.values()), durations=BAN_DURATIONS, done=done)
+
+
+# -- actions -------------------------------------------------------------------------------------------
+def _act(request: Request, csrf: str, back: str, do, notice: str) -> Response:
+    """Run one moderator action in a transaction and go back to the page it came from with a
+    notice; a refused action comes back with the reason, and nothing is changed."""
+    with core(request).engine.begin() as conn:
+        try:
+            actor, token = _signed_in(request, conn)
+        except NotSignedIn:
+            return _to_login(request)
+        try:
+            _check_csrf(request, csrf, token)
+        except Forbidden as e:
+            return _page(request, "message.html", 403, title=e.title, detail=e.detail)
+        try:
+            do(conn, actor)
+        except (Invalid, NotFound, Forbidden) as e:
+            conn.rollback()
+            notice = "Not done: " + e.detail
+    back = _local(back)
+    sep = "&" if "?" in back else "?"
+    return RedirectResponse(f"{back}{sep}{urlencode({'done': notice})}", status_code=303)
+
+
+Csrf = Annotated[str, Form(max_length=500)]
+Back = Annotated[str, Form(max_length=500)]
+Why = Annotated[str, Form(max_length=2000)]
+
+
+@router.post("/comments/{comment_id}/approve")
+def approve(request: Request, comment_id: int, csrf: Csrf = "", back: Back = "", reason: Why = "") -> Response:
+    def do(conn, actor):
+        actions.approve(conn, actor, comment_id, reason)
+
+    return _act(request, csrf, back, do, f"Approved comment {comment_id}.")
+
+
+@router.post("/comments/{comment_id}/reject")
+def reject(request: Request, comment_id: int, csrf: Csrf = "", back: Back = "", reason: Why = "") -> Response:
+    def do(conn, actor):
+        actions.reject(conn, actor, comment_id, reason)
+
+    return _act(request, csrf, back, do, f"Rejected comment {comment_id}.")
+
+
+@router.post("/comments/{comment_id}/edit")
+def edit(request: Request, comment_id: int, text: Annotated[str, Form(max_length=100_000)], csrf: Csrf = "",
+         back: Back = "", reason: Why = "") -> Response:
+    def do(conn, actor):
+        actions.edit(conn, actor, comment_id, text, reason)
+
+    return _act(request, csrf, back, do, f"Edited comment {comment_id}.")
+
+
+@router.post("/comments/{comment_id}/trust")
+def trust(request: Request, comment_id: int, trusted: Annotated[bool, Form()] = True, csrf: Csrf = "",
+          back: Back = "", reason: Why = "") -> Response:
+    def do(conn, actor):
+        actions.set_trusted(conn, actor, comment_id, trusted, reason)
+
+    word = "Trusted" if trusted else "No longer trusting"
+    return _act(request, csrf, back, do, f"{word} the author of comment {comment_id}.")
+
+
+@router.post("/comments/{comment_id}/ban")
+def ban(request: Request, comment_id: int, kind: Annotated[str, Form(max_length=16)] = "author",
+        duration: Annotated[str, Form(max_length=16)] = "forever", csrf: Csrf = "", back: Back = "",
+        reason: Why = "") -> Response:
+    def do(conn, actor):
+        if duration not in BAN_DURATIONS:
+            raise Invalid("Choose how long the ban lasts.")
+        actions.ban_comment_author(conn, actor, comment_id, kind, seconds=BAN_DURATIONS[duration], reason=reason)
+
+    return _act(request, csrf, back, do, f"Banned the author of comment {comment_id} ({kind}, {duration}).")
+
+
+@router.post("/bulk")
+def bulk(request: Request, action: Annotated[str, Form(max_length=16)], ids: Annotated[list[int] | None, Form()] = None,
+         csrf: Csrf = "", back: Back = "", reason: Why = "") -> Response:
+    def do(conn, actor):
+        if action not in ("approve", "reject"):
+            raise Invalid("Bulk actions are approve and reject.")
+        if not ids:
+            raise Invalid("Select some comments first.")
+        for comment_id in ids:
+            if action == "approve":
+                actions.approve(conn, actor, comment_id, reason)
+            else:
+                actions.reject(conn, actor, comment_id, reason)
+
+    verb = "Approved" if action == "approve" else "Rejected"
+    return _act(request, csrf, back, do, f"{verb} {len(ids or [])} comments.")
+
+
+@router.post("/threads/{thread_id}/close")
+def close(request: Request, thread_id: int, closed: Annotated[bool, Form()] = True, csrf: Csrf = "",
+          back: Back = "", reason: Why = "") -> Response:
+    def do(conn, actor):
+        actions.close_thread(conn, actor, thread_id, closed, reason)
+
+    return _act(request, csrf, back, do, "Closed the thread." if closed else "Reopened the thread.")
+
+
+@router.post("/threads/{thread_id}/slow-mode")
+def slow_mode(request: Request, thread_id: int, seconds: Annotated[int, Form()], csrf: Csrf = "",
+              back: Back = "", reason: Why = "") -> Response:
+    def do(conn, actor):
+        actions.slow_mode(conn, actor, thread_id, seconds, reason)
+
+    notice = f"Slow mode: one comment per {seconds} s per author." if seconds else "Slow mode off."
+    return _act(request, csrf, back, do, notice)
+
+
+@router.post("/bans")
+def ban_email(request: Request, site: Annotated[str, Form(max_length=64)], email: Annotated[str, Form(max_length=320)],
+              duration: Annotated[str, Form(max_length=16)] = "forever", csrf: Csrf = "", reason: Why = "") -> Response:
+    the_core = core(request)
+
+    def do(conn, actor):
+        found = q.site_by_name(conn, site)
+        if found is None or duration not in BAN_DURATIONS:
+            raise Invalid("Choose a site and a duration.")
+        actions.ban_email(conn, actor, found["id"], email, lambda e: the_core.signer.hash("email", e),
+                          seconds=BAN_DURATIONS[duration], reason=reason)
+
+    return _act(request, csrf, "/admin/bans", do, f"Banned {email.strip().lower()} on {site}.")
+
+
+@router.post("/bans/{ban_id}/lift")
+def lift(request: Request, ban_id: int, csrf: Csrf = "", reason: Why = "") -> Response:
+    def do(conn, actor):
+        actions.lift_ban(conn, actor, ban_id, reason)
+
+    return _act(request, csrf, "/admin/bans", do, f"Lifted ban {ban_id}.")

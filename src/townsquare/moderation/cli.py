@@ -1,0 +1,104 @@
+"""`townsquare moderation …`: API keys for the moderator API, and checking a text against a site's
+pipeline from the shell."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(help="Moderation: API keys, checking texts.", no_args_is_help=True)
+console = Console(stderr=True)
+
+ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="TOML settings file", envvar="TOWNSQUARE_CONFIG")]
+DbOpt = Annotated[Optional[str], typer.Option("--db", help="Database URL")]
+
+
+def _engine(config: Path | None, db: str | None):
+    from townsquare.cli import engine_for, settings_from
+
+    settings = settings_from(config, db)
+    return settings, engine_for(settings)
+
+
+@app.command("api-key")
+def api_key(
+    email: Annotated[str, typer.Argument(help="The moderator's login e-mail")],
+    name: Annotated[str, typer.Option(help="What the key is for, e.g. the CMS it goes into")] = "",
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Create an API key for the moderator JSON API (shown once; only its hash is stored)."""
+    from sqlalchemy import select
+
+    from townsquare.moderation.auth import create_api_key
+    from townsquare.store.tables import users
+
+    _settings, engine = _engine(config, db)
+    with engine.begin() as conn:
+        user_id = conn.execute(select(users.c.id).where(users.c.email == email.strip().lower())).scalar()
+        if user_id is None:
+            console.print(f"[red]Error:[/red] there is no account {email}; create it with `townsquare admin create`.")
+            raise typer.Exit(1)
+        key = create_api_key(conn, user_id, name)
+    typer.echo(key)
+    console.print("Send it as 'Authorization: Bearer <key>' to /api/v1/moderation/…; it is not shown again.")
+
+
+@app.command("check")
+def check(
+    site: Annotated[str, typer.Option(help="Site whose moderation rules apply")],
+    text: Annotated[str, typer.Argument(help="The comment text ('-' reads it from standard input)")],
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Print what the pipeline decides for TEXT from a new author on SITE (scores, reasons, spans)."""
+    from townsquare.errors import NotFound
+    from townsquare.moderation import service, sites
+
+    if text == "-":
+        text = typer.get_text_stream("stdin").read()
+    settings, engine = _engine(config, db)
+    with engine.connect() as conn:
+        try:
+            found = sites.by_name(conn, settings, site)
+        except NotFound as e:
+            console.print(f"[red]Error:[/red] {e.detail}")
+            raise typer.Exit(1) from None
+    typer.echo(json.dumps(service.check(found, text), indent=2, ensure_ascii=False))
+
+
+@app.command("eval")
+def eval_command(
+    file: Annotated[Path, typer.Argument(help="CSV with columns text,label (0 fine, 1 flag) and optional category")],
+    threshold: Annotated[Optional[float], typer.Option(help="Score at which a comment counts as flagged")] = None,
+) -> None:
+    """Score a labeled CSV with the offline model: precision, recall, F1, ROC-AUC, FPR, per category, speed."""
+    import csv
+
+    from townsquare.moderation.evaluate import evaluate, format_report
+    from townsquare.moderation.toxicity import ToxicityModel
+
+    try:
+        with file.open(newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            missing = {"text", "label"} - set(reader.fieldnames or ())
+            if missing:
+                console.print(f"[red]Error:[/red] {file}: missing column(s) {', '.join(sorted(missing))}")
+                raise typer.Exit(2)
+            rows = []
+            for line, row in enumerate(reader, start=2):
+                if row["label"] not in ("0", "1"):
+                    console.print(f"[red]Error:[/red] {file}:{line}: label must be 0 or 1, not {row['label']!r}")
+                    raise typer.Exit(2)
+                rows.append((row["text"], int(row["label"]), row.get("category") or None))
+    except FileNotFoundError:
+        console.print(f"[red]Error:[/red] {file}: no such file")
+        raise typer.Exit(2) from None
+    except (UnicodeDecodeError, csv.Error) as e:
+        console.print(f"[red]Error:[/red] {file}: not a readable CSV file ({e})")
+        raise typer.Exit(2) from None
+    typer.echo(format_report(evaluate(ToxicityModel.load(), rows, threshold=threshold)))

@@ -1,0 +1,143 @@
+"""Per-site moderation policy.
+
+`ModerationRules` is what a site stores under `moderation_rules` in its settings; the mode, the
+length limits and the report threshold live beside it in `townsquare.config.SiteSettings`.
+`ModerationSettings` is both together: what the phases and the policy read.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+# The toxicity model's labels (townsquare.moderation.toxicity.LABELS); repeated here so that
+# reading settings never loads the model.
+LABELS = ("toxicity", "insult", "identity_attack", "threat", "profanity")
+
+# Phases a trusted author or a staff member may skip; "premoderation" is the hold-everything rule.
+SKIPPABLE = frozenset(
+    {
+        "premoderation",
+        "length",
+        "words",
+        "links",
+        "personal_data",
+        "repeat",
+        "rate",
+        "traps",
+        "new_author",
+        "history",
+        "toxicity",
+        "heat",
+    }
+)
+
+
+class ModerationRules(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # In "auto" mode a comment is also held when any phase's score reaches this.
+    auto_hold_score: float = Field(0.5, ge=0, le=1)
+
+    # Word patterns: `*` is a wildcard ("idiot*" also matches "idiots"); letters also match their
+    # leetspeak forms, repeats and spaced-out spellings ("1d10t", "i d i o t", "idiooot").
+    banned_words: list[str] = Field(default_factory=list)
+    suspect_words: list[str] = Field(default_factory=list)
+
+    max_links: int = Field(2, ge=0)
+    allowed_domains: list[str] = Field(default_factory=list)
+    blocked_domains: list[str] = Field(default_factory=list)
+
+    personal_data_action: Literal["hold", "reject", "ignore"] = "hold"
+    phone_region: str = "US"
+
+    # Repeats by the same author (or from the same hashed IP) within the window.
+    repeat_window: int = Field(86400, ge=0)
+    near_duplicate_similarity: float = Field(0.7, gt=0, le=1)
+
+    rate_window: int = Field(300, ge=1)
+    author_rate: int = Field(5, ge=1)
+    ip_rate: int = Field(10, ge=1)
+
+    min_submit_seconds: float = Field(3.0, ge=0)
+
+    new_author_holds: int = Field(0, ge=0)
+
+    history_min_comments: int = Field(5, ge=1)
+    history_rejected_share: float = Field(0.5, gt=0, le=1)
+
+    # Toxicity: a label at or above its hold threshold holds the comment, at or above its reject
+    # threshold rejects it; between nudge_threshold and the hold threshold the widget warns.
+    hold_thresholds: dict[str, float] = Field(
+        default_factory=lambda: {
+            "toxicity": 0.8,
+            "insult": 0.6,
+            "identity_attack": 0.5,
+            "threat": 0.5,
+            "profanity": 0.98,
+        }
+    )
+    reject_thresholds: dict[str, float] = Field(default_factory=dict)
+    nudge_threshold: float = Field(0.4, ge=0, le=1)
+
+    # Heat: a run of at least heat_min_replies comments down one branch alternating between two
+    # authors, at least heat_min_hostile of them hostile (any of toxicity, insult, identity
+    # attack, threat at or above heat_hostility). heat_slow_mode > 0 slows the thread down.
+    heat_min_replies: int = Field(3, ge=2)
+    heat_min_hostile: int = Field(2, ge=1)
+    heat_hostility: float = Field(0.5, ge=0, le=1)
+    heat_slow_mode: int = Field(0, ge=0)
+
+    trusted_skip: set[str] = Field(
+        default_factory=lambda: {"premoderation", "new_author", "history", "links", "rate", "heat"}
+    )
+    staff_skip: set[str] = Field(default_factory=lambda: set(SKIPPABLE))
+
+    @field_validator("trusted_skip", "staff_skip")
+    @classmethod
+    def _known_phases(cls, value: set[str]) -> set[str]:
+        unknown = value - SKIPPABLE
+        if unknown:
+            raise ValueError(f"unknown phases {sorted(unknown)}; choose from {sorted(SKIPPABLE)}")
+        return value
+
+    @field_validator("banned_words", "suspect_words")
+    @classmethod
+    def _word_patterns(cls, value: list[str]) -> list[str]:
+        for word in value:
+            core = word.strip().strip("*")
+            if not core or "*" in core:
+                raise ValueError(f"word pattern {word!r}: put * only at the start or the end of a word")
+        return value
+
+    @field_validator("hold_thresholds", "reject_thresholds")
+    @classmethod
+    def _labels(cls, value: dict[str, float]) -> dict[str, float]:
+        for label, limit in value.items():
+            if label not in LABELS:
+                raise ValueError(f"unknown label {label!r}; choose from {list(LABELS)}")
+            if not 0 <= limit <= 1:
+                raise ValueError(f"threshold for {label!r} must be between 0 and 1")
+        return value
+
+
+class ModerationSettings(ModerationRules):
+    # pre: hold every comment; post: publish unless a phase holds it;
+    # auto: like post, but also hold when any phase's score reaches auto_hold_score.
+    mode: Literal["pre", "post", "auto"] = "post"
+    min_length: int = Field(1, ge=0)
+    max_length: int = Field(10_000, ge=1)
+    reports_to_hold: int = Field(3, ge=1)
+
+
+def for_site(site_settings: Any) -> ModerationSettings:
+    """Combine a site's `SiteSettings` (mode, lengths, report threshold) with its moderation rules."""
+    rules = getattr(site_settings, "moderation_rules", None) or ModerationRules()
+    return ModerationSettings(
+        **rules.model_dump(),
+        mode=site_settings.moderation,
+        min_length=site_settings.min_length,
+        max_length=site_settings.max_length,
+        reports_to_hold=site_settings.reports_to_hold,
+    )

@@ -1,0 +1,103 @@
+"""Tables of the moderation part: bans, trusted authors, reader reports, per-thread moderation
+state (slow mode, heat), moderator sessions, login throttling, moderator API keys, the audit log."""
+
+from sqlalchemy import Column, Float, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint
+
+from townsquare.store.tables import metadata
+
+# A ban on an author key, an e-mail address (lower-case) or a hashed IP, for a time or for good.
+bans = Table(
+    "moderation_bans",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("site_id", Integer, ForeignKey("sites.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),  # author | email | ip
+    Column("value", String(320), nullable=False),
+    Column("reason", Text, nullable=False, default=""),
+    Column("created", Float, nullable=False),
+    Column("expires", Float),  # NULL: for good
+    Column("created_by", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("lifted", Float),
+    Index("ix_moderation_bans_lookup", "site_id", "kind", "value"),
+)
+
+trusted_authors = Table(
+    "moderation_trusted",
+    metadata,
+    Column("site_id", Integer, ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True),
+    Column("author_key", String(64), primary_key=True),
+    Column("created", Float, nullable=False),
+    Column("created_by", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+)
+
+# One report per reader per comment; `resolved` is set when a moderator acts on the comment.
+reports = Table(
+    "moderation_reports",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("comment_id", Integer, ForeignKey("comments.id", ondelete="CASCADE"), nullable=False),
+    Column("reporter", String(64), nullable=False),
+    Column("reason", String(32), nullable=False),
+    Column("note", Text, nullable=False, default=""),
+    Column("created", Float, nullable=False),
+    Column("resolved", Float),
+    UniqueConstraint("comment_id", "reporter"),
+    Index("ix_moderation_reports_open", "resolved", "comment_id"),
+)
+
+# Per-thread moderation state: slow mode, and the last heated exchange seen in the thread.
+thread_state = Table(
+    "moderation_threads",
+    metadata,
+    Column("thread_id", Integer, ForeignKey("threads.id", ondelete="CASCADE"), primary_key=True),
+    Column("slow_mode", Integer, nullable=False, default=0),  # seconds between an author's comments
+    Column("heated", Float),  # when a heated exchange was last detected
+    Column("heated_comments", Text),  # JSON list of the comment ids of that branch
+)
+
+admin_sessions = Table(
+    "moderation_sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),  # sha256 of the session token
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created", Float, nullable=False),
+    Column("expires", Float, nullable=False),
+    Index("ix_moderation_sessions_user", "user_id"),
+)
+
+# Failed sign-ins by e-mail and by hashed IP, for throttling.
+login_failures = Table(
+    "moderation_login_failures",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key", String(400), nullable=False),
+    Column("created", Float, nullable=False),
+    Index("ix_moderation_login_failures_key", "key", "created"),
+)
+
+api_keys = Table(
+    "moderation_api_keys",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False, default=""),
+    Column("created", Float, nullable=False),
+    Column("last_used", Float),
+)
+
+audit_log = Table(
+    "moderation_audit",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("site_id", Integer, ForeignKey("sites.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("actor", String(320), nullable=False),  # the moderator's e-mail, kept if the user goes
+    Column("action", String(32), nullable=False),
+    Column("target", String(64), nullable=False),  # "comment:12", "thread:3", "ban:4", "author:<key>"
+    Column("reason", Text, nullable=False, default=""),
+    Column("details", Text, nullable=False, default="{}"),  # JSON
+    Column("created", Float, nullable=False),
+    Index("ix_moderation_audit_site_created", "site_id", "created"),
+    Index("ix_moderation_audit_actor", "actor", "created"),
+)

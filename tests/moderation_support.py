@@ -1,0 +1,56 @@
+"""Helpers shared by the moderation tests: the app with the moderation routes, moderators, posting."""
+
+from __future__ import annotations
+
+from starlette.routing import NoMatchFound
+from starlette.testclient import TestClient
+
+from townsquare.app import create_app
+from townsquare import accounts
+from townsquare.moderation import admin, auth
+from townsquare.moderation import api as moderation_api
+from townsquare.store import queries
+
+ORIGIN = {"Origin": "https://daily.example"}
+PASSWORD = "correct horse battery"
+
+
+def _has_route(app, name: str) -> bool:
+    try:
+        app.url_path_for(name)
+    except NoMatchFound:
+        return False
+    return True
+
+
+def moderation_app(settings, engine):
+    """The app, with the moderation routers included if the app does not include them yet."""
+    app = create_app(settings, engine)
+    if "/api/v1/moderation/check" not in app.openapi()["paths"]:
+        app.include_router(moderation_api.router)
+        app.openapi_schema = None
+    if not _has_route(app, "login_form"):
+        app.include_router(admin.router)
+    return app
+
+
+def add_site(engine, name="daily", **settings) -> int:
+    with engine.begin() as conn:
+        return queries.create_site(conn, name, name.title(), ["https://daily.example"], settings)
+
+
+def add_moderator(engine, email="mod@daily.example", role="moderator", sites=("daily",)) -> tuple[int, str]:
+    user_id = accounts.create_user(engine, email=email, password=PASSWORD, role=role,
+                                   site_names=tuple(sites) if role == "moderator" else ())
+    with engine.begin() as conn:
+        return user_id, auth.create_api_key(conn, user_id, "tests")
+
+
+def post(client: TestClient, text: str, *, uri="/a", parent_id=None, name="Ann", email=None, **extra) -> dict:
+    author = {"name": name, **({"email": email} if email else {})}
+    body = {"site": "daily", "uri": uri, "text": text, "author": author, **extra}
+    if parent_id is not None:
+        body["parent_id"] = parent_id
+    resp = client.post("/api/v1/comments", json=body, headers=ORIGIN)
+    assert resp.status_code == 201, resp.text
+    return resp.json()

@@ -1,0 +1,101 @@
+"""The moderators' web UI without a browser: sign-in, throttling, CSRF, the queue page, actions."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+from starlette.testclient import TestClient
+
+from townsquare.config import load_settings
+from townsquare.moderation import auth
+from townsquare.store.db import make_engine, migrate
+from townsquare.store.tables import comments
+
+from .moderation_support import PASSWORD, add_moderator, add_site, moderation_app, post
+
+
+@pytest.fixture
+def web(tmp_path):
+    url = f"sqlite:///{tmp_path}/admin.db"
+    engine = make_engine(url)
+    migrate(engine)
+    settings = load_settings(None, environ={}, db=url)
+    add_site(engine, posts_per_minute=10_000)
+    add_moderator(engine)
+    with TestClient(moderation_app(settings, engine), base_url="https://testserver", follow_redirects=False) as c:
+        c.engine = engine
+        yield c
+    engine.dispose()
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+
+
+def sign_in(web, password=PASSWORD):
+    form = web.get("/admin/login")
+    return web.post("/admin/login", data={"email": "MOD@daily.example", "password": password,
+                                          "csrf": csrf_of(form.text), "next": "/admin/queue/pending"})
+
+
+def test_pages_need_a_session(web):
+    resp = web.get("/admin/queue/pending")
+    assert resp.status_code == 303 and resp.headers["location"].startswith("/admin/login")
+
+
+def test_sign_in_sets_a_strict_session_cookie_and_shows_the_queue(web):
+    held = post(web, "Ring +2348136370421 now", name="Caller")["comment"]["id"]
+    resp = sign_in(web)
+    assert resp.status_code == 303 and resp.headers["location"] == "/admin/queue/pending"
+    cookie = resp.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Secure" in cookie
+    page = web.get("/admin/queue/pending")
+    assert page.status_code == 200
+    assert f'data-id="{held}"' in page.text
+    assert '<mark title="phone_number">+2348136370421</mark>' in page.text
+
+
+def test_wrong_password_then_throttling(web):
+    for _ in range(auth.MAX_FAILURES_PER_EMAIL):
+        resp = sign_in(web, "wrong password!")
+        assert resp.status_code == 401 and "Wrong e-mail or password." in resp.text
+    throttled = sign_in(web)  # even the right password waits now
+    assert throttled.status_code == 429 and "Too many failed sign-ins" in throttled.text
+
+
+def test_actions_need_the_csrf_token(web):
+    held = post(web, "Ring +2348136370421 now")["comment"]["id"]
+    sign_in(web)
+    forged = web.post(f"/admin/comments/{held}/approve", data={"back": "/admin/queue/pending"})
+    assert forged.status_code == 403
+    with web.engine.connect() as conn:
+        assert conn.execute(select(comments.c.status).where(comments.c.id == held)).scalar() == "pending"
+    token = csrf_of(web.get("/admin/queue/pending").text)
+    done = web.post(f"/admin/comments/{held}/approve", data={"csrf": token, "back": "/admin/queue/pending"})
+    assert done.status_code == 303 and "Approved+comment" in done.headers["location"]
+    with web.engine.connect() as conn:
+        assert conn.execute(select(comments.c.status).where(comments.c.id == held)).scalar() == "published"
+
+
+def test_refused_action_comes_back_as_a_notice(web):
+    held = post(web, "Ring +2348136370421 now")["comment"]["id"]
+    sign_in(web)
+    token = csrf_of(web.get("/admin/queue/pending").text)
+    resp = web.post(f"/admin/comments/{held}/reject", data={"csrf": token, "back": "/admin/queue/pending", "reason": " "})
+    assert resp.status_code == 303
+    page = web.get(resp.headers["location"])
+    assert "Not done: Say why the comment is rejected." in page.text
+
+
+def test_bulk_approve_and_sign_out(web):
+    ids = [post(web, f"Number {n}: +2348136370421")["comment"]["id"] for n in range(3)]
+    sign_in(web)
+    token = csrf_of(web.get("/admin/queue/pending").text)
+    resp = web.post("/admin/bulk", data={"csrf": token, "action": "approve", "ids": ids[:2], "back": "/admin/queue/pending"})
+    assert "Approved+2+comments" in resp.headers["location"]
+    page = web.get("/admin/queue/pending").text
+    assert f'data-id="{ids[2]}"' in page and f'data-id="{ids[0]}"' not in page
+    web.post("/admin/logout", data={"csrf": token})
+    assert web.get("/admin/queue/pending").status_code == 303

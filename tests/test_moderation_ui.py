@@ -1,0 +1,135 @@
+"""The moderation queue in a real browser (Debian's Chromium): sign in, approve and reject by
+keyboard, ban an author, and read the audit log."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy import select
+
+from townsquare.config import load_settings
+from townsquare.store.db import make_engine, migrate
+from townsquare.store.moderation import bans
+from townsquare.store.tables import comments, threads
+
+from .browser_fixtures import CHROMIUM, CHROMIUM_ARGS, free_port, require_chromium
+from .moderation_support import PASSWORD, add_moderator, add_site, moderation_app
+
+ORIGIN = {"Origin": "https://daily.example"}
+MODERATOR = "mod@daily.example"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    require_chromium()
+    url = f"sqlite:///{tmp_path_factory.mktemp('ui')}/ui.db"
+    engine = make_engine(url)
+    migrate(engine)
+    add_site(engine, posts_per_minute=10_000)
+    add_moderator(engine, MODERATOR)
+    app = moderation_app(load_settings(None, environ={}, db=url), engine)
+    port = free_port()
+    uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=uv.run, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(base + "/healthz", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    else:
+        pytest.fail("the test server did not start")
+    yield base, engine
+    uv.should_exit = True
+    thread.join(timeout=10)
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+def post(base: str, text: str, name: str, email: str) -> int:
+    body = {"site": "daily", "uri": "/story", "title": "A story", "text": text, "author": {"name": name, "email": email}}
+    resp = httpx.post(base + "/api/v1/comments", json=body, headers=ORIGIN, timeout=30)
+    assert resp.status_code == 201, resp.text
+    return resp.json()["comment"]["id"]
+
+
+def status_of(engine, comment_id: int) -> str:
+    with engine.connect() as conn:
+        return conn.execute(select(comments.c.status).where(comments.c.id == comment_id)).scalar_one()
+
+
+def test_queue_by_keyboard(server, chromium):
+    base, engine = server
+    # Personal data holds a comment whatever the model says, so the queue's content is known.
+    first = post(base, "Text me on +2348136370421 for the full story", "Ada", "ada@readers.example")
+    second = post(base, "My number is +2348136370421, call me", "Bob", "bob@readers.example")
+    third = post(base, "Write to spammer@junk.example or +2348136370421", "Spammer", "spam@readers.example")
+
+    page = chromium.new_page(base_url=base)
+    page.set_default_timeout(15_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+
+    page.goto("/admin/queue/pending")
+    assert "/admin/login" in page.url
+    page.fill('input[name="email"]', MODERATOR)
+    page.fill('input[name="password"]', PASSWORD)
+    page.click('button[type="submit"]')
+    page.wait_for_url("**/admin/queue/pending")
+    ids = [int(x) for x in page.locator("article.item").evaluate_all("els => els.map(e => e.dataset.id)")]
+    assert ids == [third, second, first]
+    assert page.locator(f"#c{third} mark").first.inner_text() in ("spammer@junk.example", "+2348136370421")
+
+    # The newest comment is selected; j moves down to the second, a approves it.
+    page.keyboard.press("j")
+    assert page.locator("article.item.selected").get_attribute("data-id") == str(second)
+    page.keyboard.press("a")
+    page.wait_for_selector(f".notice:has-text('Approved comment {second}.')")
+    assert status_of(engine, second) == "published"
+
+    # r focuses the reason; Enter rejects the selected (now the first) comment.
+    assert page.locator("article.item.selected").get_attribute("data-id") == str(third)
+    page.keyboard.press("r")
+    page.keyboard.type("Spam with contact details")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(f".notice:has-text('Rejected comment {third}.')")
+    assert status_of(engine, third) == "rejected"
+
+    # Ban the author of the remaining comment for good, by keyboard to the form.
+    page.keyboard.press("b")
+    page.keyboard.type("Posts phone numbers again and again")
+    page.locator(f"#c{first} form.ban button").click()
+    page.wait_for_selector(f".notice:has-text('Banned the author of comment {first}')")
+    with engine.connect() as conn:
+        assert conn.execute(select(bans.c.kind, bans.c.expires)).all() == [("author", None)]
+        assert conn.execute(select(threads.c.comment_count)).scalar_one() == 1
+
+    page.click("text=Audit log")
+    page.wait_for_url("**/admin/audit")
+    rows = page.locator("tr.entry")
+    assert rows.count() == 3
+    assert [a.strip() for a in page.locator("tr.entry td:nth-child(4)").all_inner_texts()] == ["ban", "reject", "approve"]
+    assert page.locator("tr.entry td:nth-child(3)").all_inner_texts() == [MODERATOR] * 3
+    assert "Spam with contact details" in page.locator("tr.action-reject").inner_text()
+
+    page.select_option('select[name="action"]', "approve")
+    page.click("form.filters button")
+    page.wait_for_url("**action=approve**")
+    assert page.locator("tr.entry").count() == 1
+    assert errors == []
