@@ -158,6 +158,7 @@ class Core:
                 alert_events.comment_held(conn, site=site, thread=thread, comment=comment)
         COMMENTS_CREATED.labels(decision.status).inc()
         return {"comment": public_comment(comment), "edit_token": self.signer.edit_token(comment_id),
+                "edit_until": created + rules.edit_window,
                 "moderation": decision.as_json() if decision.status != "published" else None}
 
     def edit_comment(self, comment_id: int, body: dict[str, Any], token: str | None, client: Client) -> dict[str, Any]:
@@ -284,7 +285,9 @@ class Core:
 
 def public_comment(c: dict[str, Any], replies: list | None = None) -> dict[str, Any]:
     """The API shape of one comment; placeholders keep their place but show nothing."""
-    shown = c["status"] == "published"
+    # Reads only ever hold published comments and placeholders; a pending one appears only in the
+    # answer to its own author, who may see their words.
+    shown = c["status"] in ("published", "pending")
     return {
         "id": c["id"],
         "parent_id": c["parent_id"],

@@ -1,0 +1,69 @@
+"""The demo news site: site `demo`, its three articles and the seed page's 12 comments.
+
+`load_demo` is idempotent: running it again (every `townsquare demo` start does) adds nothing
+that is already there and never touches comments readers wrote since.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+
+from sqlalchemy import Connection, Engine
+
+from townsquare.config import Settings
+from townsquare.demo.articles import demo_articles, seed_thread
+from townsquare.domain.tokens import Signer
+from townsquare.importers.loader import Loader
+from townsquare.importers.records import CommentRecord, Record
+from townsquare.importers.run import fingerprint
+from townsquare.importers.text import thread_records
+from townsquare.store import queries as q
+from townsquare.store.db import now
+
+SITE = "demo"
+SITE_TITLE = "The Riverside Courier (demo)"
+COMMENT_SPACING = 1800.0  # seconds between the seed page's comments (the page gives no times)
+
+
+def demo_origins(settings: Settings) -> list[str]:
+    return [f"http://127.0.0.1:{settings.port}", f"http://localhost:{settings.port}"]
+
+
+def load_demo(engine: Engine, settings: Settings) -> None:
+    base = settings.public_url.rstrip("/") or f"http://127.0.0.1:{settings.port}"
+    with engine.begin() as conn:
+        site_id = _ensure_site(conn, demo_origins(settings))
+        for article in demo_articles():
+            q.get_or_create_thread(conn, site_id, article.uri, article.title, base + article.uri)
+        secret = settings.secret or q.instance_secret(conn)
+    for article in demo_articles():
+        if article.source is not None:
+            # The plain-text importer's own loader: import_map makes a second run add nothing.
+            loader = Loader(engine, site=SITE, source="text", signer=Signer(secret),
+                            site_defaults=settings.site_defaults)
+            records = thread_records(seed_thread(article), article.uri)
+            loader.run(_timed(records), fingerprint=fingerprint(article.source))
+
+
+def _ensure_site(conn: Connection, origins: list[str]) -> int:
+    site = q.site_by_name(conn, SITE)
+    if site is None:
+        return q.create_site(conn, SITE, SITE_TITLE, origins, {})
+    missing = [o for o in origins if o not in site["origins"]]
+    if missing:  # started on another port than last time
+        q.update_site(conn, site["id"], origins=site["origins"] + missing)
+    return site["id"]
+
+
+def _timed(records: Iterator[Record]) -> Iterator[Record]:
+    """Spread the comments over the hours before now, in page order, so the thread reads naturally."""
+    items = list(records)
+    comments = sum(isinstance(r, CommentRecord) for r in items)
+    start = now() - COMMENT_SPACING * (comments + 1)
+    n = 0
+    for record in items:
+        if isinstance(record, CommentRecord):
+            n += 1
+            record = dataclasses.replace(record, created=start + COMMENT_SPACING * n)
+        yield record

@@ -1,0 +1,187 @@
+"""Fixtures for browser tests: a real `townsquare demo` server and Debian's Chromium via playwright.
+
+Import the fixtures into a test module with `from tests.browser_fixtures import *`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Iterator
+
+import httpx
+import pytest
+
+from townsquare.store import queries
+from townsquare.store.db import make_engine
+
+__all__ = ["ARTIFACTS", "DemoServer", "browser", "demo_server", "new_page", "publisher", "require_chromium"]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+START_TIMEOUT = 60.0  # seconds for the server to answer /healthz
+
+
+def require_chromium() -> None:
+    if Path(CHROMIUM).exists():
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"{CHROMIUM} is required in CI (Debian package 'chromium')")
+    pytest.skip(f"{CHROMIUM} is missing: install Debian's 'chromium' package to run the browser tests")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class DemoServer:
+    url: str
+    db_url: str
+    log: Path
+
+    def site_settings(self, site: str, settings: dict[str, Any]) -> None:
+        """Change a site's stored settings; the server reads them on every request."""
+        engine = make_engine(self.db_url)
+        with engine.begin() as conn:
+            row = queries.site_by_name(conn, site)
+            queries.update_site(conn, row["id"], settings={**row["settings"], **settings})
+        engine.dispose()
+
+    def add_site(self, name: str, origins: list[str], settings: dict[str, Any]) -> None:
+        engine = make_engine(self.db_url)
+        with engine.begin() as conn:
+            queries.create_site(conn, name, name, origins, settings)
+        engine.dispose()
+
+    def api(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=10)
+
+
+def _townsquare_command() -> list[str]:
+    exe = shutil.which("townsquare", path=str(Path(sys.executable).parent))
+    return [exe] if exe else [sys.executable, "-m", "townsquare.cli"]
+
+
+@pytest.fixture(scope="module")
+def demo_server(tmp_path_factory) -> Iterator[DemoServer]:
+    """`townsquare demo` on a free loopback port with a fresh SQLite database."""
+    require_chromium()
+    tmp = tmp_path_factory.mktemp("demo")
+    port = free_port()
+    db_url = f"sqlite:///{tmp / 'demo.db'}"
+    log = tmp / "server.log"
+    # The browser tests post many comments from one address within a minute.
+    env = {**os.environ, "TOWNSQUARE_RATE_LIMITS": "off"}
+    env.pop("TOWNSQUARE_CONFIG", None)
+    with log.open("wb") as out:
+        proc = subprocess.Popen([*_townsquare_command(), "demo", "--port", str(port), "--db", db_url],
+                                cwd=tmp, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(url, proc, log)
+        yield DemoServer(url=url, db_url=db_url, log=log)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _wait_until_up(url: str, proc: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"townsquare demo exited with {proc.returncode}:\n{log.read_text(errors='replace')}")
+        try:
+            if httpx.get(url + "/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    pytest.fail(f"townsquare demo did not answer within {START_TIMEOUT:.0f} s:\n{log.read_text(errors='replace')}")
+
+
+@pytest.fixture(scope="module")
+def browser(demo_server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def new_page(browser, demo_server):
+    """A factory for pages in fresh browser contexts (own storage), watching for dialogs and errors.
+
+    Every page records `page.dialogs` (any alert/confirm/prompt that opened) and `page.errors`
+    (uncaught script errors); a test can assert on both.
+    """
+    contexts = []
+
+    def make(**context_options):
+        context = browser.new_context(base_url=demo_server.url, **context_options)
+        contexts.append(context)
+        page = context.new_page()
+        page.dialogs, page.errors = [], []
+
+        def on_dialog(dialog):
+            page.dialogs.append(dialog.message)
+            dialog.dismiss()
+
+        page.on("dialog", on_dialog)
+        page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+        page.set_default_timeout(15_000)
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def publisher() -> Iterator[Any]:
+    """A publisher's web server on another loopback origin: `publisher(html)` serves `html` at every
+    path and returns the server's URL, so the embed runs cross-origin as it does in production."""
+    servers = []
+
+    def serve(html: str) -> str:
+        body = html.encode()
+
+        class Page(BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Page)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}"
+
+    yield serve
+    for server in servers:
+        server.shutdown()
+        server.server_close()

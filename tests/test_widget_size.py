@@ -1,0 +1,22 @@
+"""The embed's size budget: script and styles together stay within 15 kB gzipped."""
+
+from __future__ import annotations
+
+import gzip
+
+from townsquare.web.paths import STATIC
+
+BUDGET = 15_000  # bytes, gzipped, script + styles
+
+
+def gzipped(name: str) -> int:
+    return len(gzip.compress((STATIC / name).read_bytes(), compresslevel=9))
+
+
+def test_embed_script_and_styles_fit_the_budget():
+    size = gzipped("embed.js") + gzipped("embed.css")
+    assert size <= BUDGET, f"embed.js + embed.css are {size} bytes gzipped; the budget is {BUDGET}"
+
+
+def test_count_script_stays_small():
+    assert gzipped("count.js") <= 2_000
