@@ -83,7 +83,8 @@ def add_site(engine, name="daily", origins=("https://daily.example",), **setting
 
 @pytest.fixture
 def settings(db_url):
-    return load_settings(None, environ={}, db=db_url)
+    # No in-process alert worker: these tests have no mail server, and alert tests start their own.
+    return load_settings(None, environ={}, db=db_url, alerts={"worker_in_serve": False})
 
 
 @pytest.fixture

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from jinja2 import Environment, FileSystemLoader
 from fastapi.responses import HTMLResponse
@@ -11,6 +13,8 @@ from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 
 from townsquare import __version__
+from townsquare.alerts import api as alerts_api
+from townsquare.alerts.worker import background_worker
 from townsquare.config import Settings
 from townsquare.domain.tokens import Signer
 from townsquare.ratelimit import make_limiter
@@ -34,7 +38,14 @@ def build_core(settings: Settings, engine: Engine | None = None) -> Core:
 
 def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     core = build_core(settings, engine)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        async with background_worker(core.engine, settings):
+            yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Townsquare",
         version=__version__,
         summary="Threaded comments, local moderation and reader alerts for news sites.",
@@ -49,6 +60,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.include_router(moderation_api.router)
     app.include_router(moderation_admin.router)
     app.include_router(pages.router)
+    app.include_router(alerts_api.router)
     if settings.demo:
         from townsquare.web import demo
 

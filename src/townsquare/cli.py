@@ -142,6 +142,25 @@ def site_list(config: ConfigOpt = None, db: DbOpt = None) -> None:
     Console().print(table)
 
 
+@site_app.command("key")
+def site_key(name: str, config: ConfigOpt = None, db: DbOpt = None) -> None:
+    """Issue a new API key for a site's CMS (articles, feeds, webhooks); the old key stops working."""
+    import hashlib
+    import secrets
+
+    from townsquare.store import queries
+
+    settings = settings_from(config, db)
+    key = "tss_" + secrets.token_urlsafe(32)
+    with engine_for(settings).begin() as conn:
+        site = queries.site_by_name(conn, name)
+        if site is None:
+            fail(f"There is no site named '{name}'.")
+        queries.update_site(conn, site["id"], api_key_hash=hashlib.sha256(key.encode()).hexdigest())
+    typer.echo(key)
+    console.print("Send it as 'Authorization: Bearer <key>'; it is not shown again.")
+
+
 @admin_app.command("create")
 def admin_create(
     email: Annotated[str, typer.Option(help="Login e-mail")],
@@ -178,6 +197,8 @@ def demo(
 
     if db.startswith("sqlite:///./"):
         Path(db.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    # The demo has no mail server: alerts go to an mbox file any mail reader opens.
+    os.environ.setdefault("TOWNSQUARE_EMAIL__BACKEND", "file")
     settings = settings_from(None, db, port=port)
     engine = make_engine(settings.db)
     run(engine)
@@ -187,6 +208,8 @@ def demo(
     os.environ["TOWNSQUARE_DEMO"] = "1"
     _export_settings(None, settings)
     console.print(f"Demo news site: http://{settings.host}:{settings.port}/")
+    if settings.email.backend == "file":
+        console.print(f"Alert e-mails are written to {settings.email.mailbox} (an mbox file)")
     import uvicorn
 
     uvicorn.run("townsquare.app:app_from_env", factory=True, host=settings.host, port=settings.port,

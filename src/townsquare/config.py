@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from townsquare.alerts.settings import AlertSettings, EmailSettings, WhatsAppSettings
 from townsquare.moderation.settings import ModerationRules
 
 ENV_PREFIX = "TOWNSQUARE_"
@@ -60,6 +61,9 @@ class Settings(Strict):
     trust_proxy_headers: bool = False
     demo: bool = False  # also serve the demo news site's pages (`townsquare demo` sets it)
     site_defaults: SiteSettings = SiteSettings()
+    email: EmailSettings = EmailSettings()
+    whatsapp: WhatsAppSettings = WhatsAppSettings()
+    alerts: AlertSettings = AlertSettings()
 
 
 def _describe(err: ValidationError, source: str) -> str:

@@ -15,6 +15,7 @@ import orjson
 from sqlalchemy import Engine
 
 from townsquare.alerts import events as alert_events
+from townsquare.alerts import subscriptions
 from townsquare.config import Settings, SiteSettings, site_settings
 from townsquare.domain import tree, validate
 from townsquare.domain.render import render_markdown
@@ -112,6 +113,8 @@ class Core:
             email = validate.clean_email(author.get("email"), rules)
             website = validate.clean_website(author.get("website"))
             uri = validate.clean_uri(body["uri"])
+            if body.get("notify_replies") and not email:
+                raise Invalid("Reply alerts need an e-mail address (author.email).", field="author.email")
             self._limit(conn, site, "post", client, rules.posts_per_minute)
 
             parent_id = body.get("parent_id")
@@ -150,6 +153,10 @@ class Core:
             }
             comment_id = q.insert_comment(conn, values)
             comment = {"id": comment_id, **values}
+            reply_alerts = None
+            if body.get("notify_replies"):
+                reply_alerts = subscriptions.subscribe_replies(
+                    conn, site_id=site["id"], comment_id=comment_id, email=email, now=created).state
             published = decision.status == "published"
             q.touch_thread(conn, thread["id"], 1 if published else 0)
             if published:
@@ -158,7 +165,7 @@ class Core:
                 alert_events.comment_held(conn, site=site, thread=thread, comment=comment)
         COMMENTS_CREATED.labels(decision.status).inc()
         return {"comment": public_comment(comment), "edit_token": self.signer.edit_token(comment_id),
-                "edit_until": created + rules.edit_window,
+                "edit_until": created + rules.edit_window, "reply_alerts": reply_alerts,
                 "moderation": decision.as_json() if decision.status != "published" else None}
 
     def edit_comment(self, comment_id: int, body: dict[str, Any], token: str | None, client: Client) -> dict[str, Any]:
@@ -174,12 +181,17 @@ class Core:
                 "ip_hash": self.signer.hash("ip", client.ip), "is_edit": True, "comment_id": comment_id,
             }
             decision = moderation.decide(conn, site=site, thread=thread, draft=draft)
-            was, becomes = comment["status"] == "published", decision.status == "published"
+            old_status = comment["status"]
+            was, becomes = old_status == "published", decision.status == "published"
             changes = {"text": text, "html": html, "edited": now(), "status": decision.status,
                        "moderation": orjson.dumps(decision.as_json()).decode()}
             q.update_comment(conn, comment_id, **changes)
             q.touch_thread(conn, thread["id"], becomes - was)
             comment.update(changes)
+            if becomes and not was:
+                alert_events.comment_published(conn, site=site, thread=thread, comment=comment)
+            elif decision.status == "pending" and old_status != "pending":
+                alert_events.comment_held(conn, site=site, thread=thread, comment=comment)
         return {"comment": public_comment(comment),
                 "moderation": decision.as_json() if decision.status != "published" else None}
 

@@ -1,0 +1,107 @@
+"""Events that cause alerts. Each call runs inside the caller's transaction and writes one
+fan-out row, so the alert commits (or rolls back) with the change that caused it.
+
+The core calls `comment_published` whenever a comment becomes published (posted published, or
+approved from the queue) and `comment_held` when a comment enters the moderation queue.
+Nothing is written for any other status: a held comment alerts readers only once approved.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from typing import Any
+
+import nh3
+from sqlalchemy import Connection
+
+from townsquare.alerts import outbox
+from townsquare.domain.render import render_markdown
+from townsquare.store.db import now as clock
+
+EXCERPT_CHARS = 500
+
+
+def _fields(record: Any) -> Mapping[str, Any]:
+    """Accept a SQLAlchemy row or a plain mapping."""
+    return record._mapping if hasattr(record, "_mapping") else record
+
+
+def plain_text(markdown: str) -> str:
+    """The comment's own words as plain text (Markdown rendered, tags dropped, no quote)."""
+    return html.unescape(nh3.clean(render_markdown(markdown), tags=set()))
+
+
+def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _comment_event(event: str, site: Mapping, thread: Mapping, comment: Mapping) -> dict[str, Any]:
+    return {
+        "event": event,
+        "site": {"id": site["id"], "name": site["name"], "title": site.get("title") or site["name"]},
+        "thread": {
+            "id": thread["id"], "uri": thread["uri"],
+            "title": thread.get("title") or thread["uri"], "url": thread.get("url") or "",
+        },
+        "comment": {
+            "id": comment["id"], "parent_id": comment.get("parent_id"),
+            "author": comment["author_name"], "text": excerpt(plain_text(comment["text"])),
+            "html": comment["html"], "created": comment["created"],
+        },
+    }
+
+
+def comment_published(conn: Connection, *, site: Any, thread: Any, comment: Any) -> None:
+    """Queue reply alerts (to the parent's subscribers) and alerts to the thread's followers."""
+    site, thread, comment = _fields(site), _fields(thread), _fields(comment)
+    if comment["status"] != "published":
+        raise ValueError(f"comment {comment['id']} is {comment['status']}, not published")
+    payload = _comment_event("comment.published", site, thread, comment)
+    match = [["thread", f"thread:{thread['id']}"], ["thread", ""]]
+    if comment.get("parent_id"):
+        match.insert(0, ["reply", f"comment:{comment['parent_id']}"])
+    payload["match"] = match
+    # Nobody is alerted about their own comment.
+    payload["exclude"] = [comment["author_email"].lower()] if comment.get("author_email") else []
+    outbox.enqueue(
+        conn, key=f"comment-{comment['id']}-published", site_id=site["id"], kind="fanout",
+        channel="fanout", payload=payload, now=clock(),
+    )
+
+
+def comment_held(conn: Connection, *, site: Any, thread: Any, comment: Any) -> None:
+    """Queue moderator alerts for a comment that entered the moderation queue."""
+    site, thread, comment = _fields(site), _fields(thread), _fields(comment)
+    if comment["status"] != "pending":
+        raise ValueError(f"comment {comment['id']} is {comment['status']}, not pending")
+    payload = _comment_event("comment.held", site, thread, comment)
+    payload["match"] = [["moderator", ""]]
+    now = clock()
+    # A comment can be held again later (after reader reports), and that is news again.
+    outbox.enqueue(
+        conn, key=f"comment-{comment['id']}-held-{int(now * 1000)}", site_id=site["id"], kind="fanout",
+        channel="fanout", payload=payload, now=now,
+    )
+
+
+def article_published(conn: Connection, *, site: Any, article: Any) -> None:
+    """Queue news alerts for a new article (to every news subscriber and its section's)."""
+    site, article = _fields(site), _fields(article)
+    match = [["news", ""]]
+    if article.get("section"):
+        match.append(["news", f"section:{article['section']}"])
+    payload = {
+        "event": "article.published",
+        "site": {"id": site["id"], "name": site["name"], "title": site.get("title") or site["name"]},
+        "article": {
+            "id": article["id"], "url": article["url"], "title": article["title"],
+            "summary": excerpt(article.get("summary") or ""), "section": article.get("section") or "",
+        },
+        "match": match,
+    }
+    outbox.enqueue(
+        conn, key=f"article-{article['id']}", site_id=site["id"], kind="fanout",
+        channel="fanout", payload=payload, now=clock(),
+    )

@@ -1,0 +1,116 @@
+"""Atom feeds (RFC 4287) of a thread's comments and of a site's recent comments; no
+subscription needed. Only published comments appear."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import urlsplit
+
+from lxml import etree
+from sqlalchemy import Connection, select
+
+from townsquare.store.tables import comments, threads
+
+ATOM = "http://www.w3.org/2005/Atom"
+FEED_SIZE = 50
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str
+    title: str
+    link: str
+    author: str
+    html: str
+    published: float
+    updated: float
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="seconds")
+
+
+def tag_uri(public_url: str, site: str, comment_id: int) -> str:
+    """A permanent entry id (RFC 4151) that does not change if the article moves."""
+    host = urlsplit(public_url).hostname or "localhost"
+    return f"tag:{host},2024:{site}/comment/{comment_id}"
+
+
+def build(*, feed_id: str, title: str, self_url: str, alternate: str | None, entries: list[Entry],
+          updated: float) -> bytes:
+    nsmap = {None: ATOM}
+    feed = etree.Element(f"{{{ATOM}}}feed", nsmap=nsmap)
+
+    def sub(parent, tag: str, text: str | None = None, **attrs: str):
+        el = etree.SubElement(parent, f"{{{ATOM}}}{tag}", **attrs)
+        if text is not None:
+            el.text = text
+        return el
+
+    sub(feed, "id", feed_id)
+    sub(feed, "title", title)
+    sub(feed, "updated", _iso(updated))
+    sub(feed, "link", rel="self", href=self_url, type="application/atom+xml")
+    if alternate:
+        sub(feed, "link", rel="alternate", href=alternate, type="text/html")
+    sub(feed, "generator", "Townsquare", uri="https://townsquare.invalid/")
+    for e in entries:
+        entry = sub(feed, "entry")
+        sub(entry, "id", e.id)
+        sub(entry, "title", e.title)
+        sub(entry, "updated", _iso(e.updated))
+        sub(entry, "published", _iso(e.published))
+        sub(sub(entry, "author"), "name", e.author)
+        if e.link:
+            sub(entry, "link", rel="alternate", href=e.link, type="text/html")
+        sub(entry, "content", e.html, type="html")
+    return etree.tostring(feed, xml_declaration=True, encoding="utf-8")
+
+
+def _entries(conn: Connection, query, *, site: str, public_url: str) -> list[Entry]:
+    out = []
+    for r in conn.execute(query):
+        base = (r.url or "").split("#")[0]
+        out.append(Entry(
+            id=tag_uri(public_url, site, r.id),
+            title=f"{r.author_name} on “{r.title or r.uri}”",
+            link=f"{base}#comment-{r.id}" if base.startswith(("http://", "https://")) else "",
+            author=r.author_name, html=r.html, published=r.created, updated=r.edited or r.created,
+        ))
+    return out
+
+
+_COLUMNS = (comments.c.id, comments.c.author_name, comments.c.html, comments.c.created, comments.c.edited,
+            threads.c.title, threads.c.uri, threads.c.url)
+
+
+def thread_feed(conn: Connection, *, site: dict[str, Any], thread: dict[str, Any], public_url: str,
+                self_url: str) -> bytes:
+    query = (
+        select(*_COLUMNS).join(threads, threads.c.id == comments.c.thread_id)
+        .where(comments.c.thread_id == thread["id"], comments.c.status == "published")
+        .order_by(comments.c.created.desc(), comments.c.id.desc()).limit(FEED_SIZE)
+    )
+    entries = _entries(conn, query, site=site["name"], public_url=public_url)
+    return build(
+        feed_id=f"tag:{urlsplit(public_url).hostname or 'localhost'},2024:{site['name']}/thread/{thread['id']}",
+        title=f"Comments on “{thread['title'] or thread['uri']}”", self_url=self_url,
+        alternate=thread["url"] or None, entries=entries,
+        updated=max((e.updated for e in entries), default=thread["created"]),
+    )
+
+
+def site_feed(conn: Connection, *, site: dict[str, Any], public_url: str, self_url: str) -> bytes:
+    query = (
+        select(*_COLUMNS).join(threads, threads.c.id == comments.c.thread_id)
+        .where(threads.c.site_id == site["id"], comments.c.status == "published")
+        .order_by(comments.c.created.desc(), comments.c.id.desc()).limit(FEED_SIZE)
+    )
+    entries = _entries(conn, query, site=site["name"], public_url=public_url)
+    return build(
+        feed_id=f"tag:{urlsplit(public_url).hostname or 'localhost'},2024:{site['name']}/recent",
+        title=f"Recent comments on {site['title'] or site['name']}", self_url=self_url, alternate=None,
+        entries=entries, updated=max((e.updated for e in entries), default=site["created"]),
+    )

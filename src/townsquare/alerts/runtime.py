@@ -1,0 +1,35 @@
+"""The alerts part's resolved configuration, built once from the app's settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine
+
+from townsquare.alerts.links import Links
+from townsquare.alerts.settings import AlertSettings, EmailSettings, WhatsAppSettings
+from townsquare.store.queries import instance_secret
+
+
+@dataclass(frozen=True)
+class AlertsConfig:
+    """Everything the alerts part needs: channel settings, worker tuning, signed links."""
+
+    email: EmailSettings
+    whatsapp: WhatsAppSettings
+    alerts: AlertSettings
+    links: Links
+
+
+def config_from(settings: Any, engine: Engine) -> AlertsConfig:
+    """Resolve from `townsquare.config.Settings` (its `email`, `whatsapp`, `alerts` tables)."""
+    secret = settings.secret
+    if not secret:
+        with engine.begin() as conn:
+            secret = instance_secret(conn)
+    public_url = settings.public_url or f"http://{settings.host}:{settings.port}"
+    return AlertsConfig(
+        email=settings.email, whatsapp=settings.whatsapp, alerts=settings.alerts,
+        links=Links(public_url=public_url, secret=secret),
+    )

@@ -1,0 +1,120 @@
+"""The news-alerts sign-up box (static/alerts.js) on a publisher's page, in a real Chromium,
+talking cross-origin to a real Townsquare server."""
+
+from __future__ import annotations
+
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+import orjson
+import pytest
+import uvicorn
+from playwright.sync_api import expect, sync_playwright
+from sqlalchemy import select
+
+from townsquare.alerts.api import router
+from townsquare.app import create_app
+from townsquare.config import load_settings
+from townsquare.store import queries
+from townsquare.store.alerts import alert_outbox, alert_subscriptions
+
+from tests.browser_fixtures import CHROMIUM, CHROMIUM_ARGS, require_chromium
+from tests.test_alerts_support import config, free_port, sqlite_engine
+
+
+def serve_page(html: str) -> ThreadingHTTPServer:
+    body = html.encode()
+
+    class Page(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+@pytest.fixture
+def servers(tmp_path):
+    require_chromium()
+    api_port = free_port()
+    page_server = serve_page(f"""<!doctype html><html><body><h1>Putin accuses US</h1>
+        <div data-townsquare-alerts data-site="daily" data-channels="whatsapp email"
+             data-title="Receive News Alerts on Whatsapp"></div>
+        <script src="http://127.0.0.1:{api_port}/static/alerts.js"></script></body></html>""")
+    page_url = f"http://127.0.0.1:{page_server.server_address[1]}"
+    engine = sqlite_engine(tmp_path)
+    with engine.begin() as conn:
+        queries.create_site(conn, "daily", "Daily", [page_url], {})
+    app = create_app(load_settings(None, environ={}, db=str(engine.url), rate_limits="off",
+                                   alerts={"worker_in_serve": False}), engine)
+    app.state.alerts_config = config(free_port())
+    api = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=api_port, log_level="warning"))
+    thread = threading.Thread(target=api.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{api_port}/healthz", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.1)
+    yield page_url, engine
+    api.should_exit = True
+    thread.join(15)
+    page_server.shutdown()
+    page_server.server_close()
+    engine.dispose()
+
+
+def test_reader_signs_up_for_whatsapp_and_email_news_alerts(servers):
+    page_url, engine = servers
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.set_default_timeout(15_000)
+        page.goto(page_url)
+        box = page.locator("form.ts-alerts")
+        expect(box).to_contain_text("Receive News Alerts on Whatsapp")
+
+        box.get_by_label("Your WhatsApp number").fill("+234 813 637 0421")
+        box.get_by_role("button", name="Sign up").click()  # the consent box is not ticked yet
+        expect(box.get_by_role("status")).to_have_text("")
+        box.get_by_label("I agree to receive news alerts on WhatsApp.").check()
+        box.get_by_role("button", name="Sign up").click()
+        expect(box.get_by_role("status")).to_contain_text("Check WhatsApp")
+
+        box.get_by_label("by").select_option("email")
+        expect(box.get_by_label("I agree to receive news alerts on WhatsApp.")).to_be_hidden()
+        box.get_by_label("Your email address").fill("reader@mail")
+        box.get_by_role("button", name="Sign up").click()
+        expect(box.get_by_role("status")).to_have_text("Enter a valid email address.")
+        box.get_by_label("Your email address").fill("reader@example.org")
+        box.get_by_role("button", name="Sign up").click()
+        expect(box.get_by_role("status")).to_contain_text("Check your inbox")
+        browser.close()
+    assert errors == []
+
+    with engine.connect() as conn:
+        subs = conn.execute(select(alert_subscriptions.c.channel, alert_subscriptions.c.target,
+                                   alert_subscriptions.c.kind, alert_subscriptions.c.consent,
+                                   alert_subscriptions.c.confirmed).order_by(alert_subscriptions.c.id)).all()
+        confirmations = conn.execute(select(alert_outbox.c.channel, alert_outbox.c.target)
+                                     .where(alert_outbox.c.kind == "confirm").order_by(alert_outbox.c.id)).all()
+    assert [(s.channel, s.target, s.kind, s.confirmed) for s in subs] == [
+        ("whatsapp", "+2348136370421", "news", None), ("email", "reader@example.org", "news", None)]
+    assert orjson.loads(subs[0].consent)["text"] == "I agree to receive news alerts on WhatsApp."
+    assert [tuple(c) for c in confirmations] == [("whatsapp", "+2348136370421"), ("email", "reader@example.org")]
