@@ -13,8 +13,12 @@ EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s.]{2,}$")
 URI_MAX = 1000
 
 
+def normalize_text(text: str) -> str:
+    return unicodedata.normalize("NFC", text.replace("\r\n", "\n")).strip()
+
+
 def clean_text(text: str, site: SiteSettings, field: str = "text") -> str:
-    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n")).strip()
+    text = normalize_text(text)
     if len(text) < site.min_length:
         raise Invalid(f"The comment is empty." if not text else f"The comment is shorter than {site.min_length} characters.", field=field)
     if len(text) > site.max_length:

@@ -4,7 +4,7 @@ new or edited comment) and `check` (the pre-submit nudge)."""
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
@@ -17,6 +17,9 @@ from townsquare.moderation.scoring import Scorer, ScorerUnavailable, default_sco
 from townsquare.moderation.settings import ModerationSettings, for_site
 from townsquare.moderation.threads import mark_heated
 from townsquare.store.db import now
+
+if TYPE_CHECKING:
+    from townsquare.moderation.toxicity import ToxicityResult
 
 MODEL_PHASES = frozenset({"toxicity", "heat"})
 
@@ -41,13 +44,24 @@ def draft_from(values: dict[str, Any], created: float) -> Draft:
     )
 
 
+def prescore(text: str) -> ToxicityResult | None:
+    """Score a draft before the write transaction opens, so that the model never runs while the
+    database's write lock is held (every other writer would wait for it)."""
+    try:
+        return default_scorer().score(text)
+    except ScorerUnavailable:
+        return None
+
+
 def decide(conn: Connection, *, site: dict[str, Any], thread: dict[str, Any], draft: dict[str, Any],
-           scorer: Scorer | None = None) -> Decision:
-    """Moderate a new or edited comment. Records a heated branch (and its slow mode) on the thread."""
+           scorer: Scorer | None = None, prescored: ToxicityResult | None = None) -> Decision:
+    """Moderate a new or edited comment. Records a heated branch (and its slow mode) on the thread.
+
+    `prescored` is the draft's result from `prescore`, when the caller scored it up front."""
     settings = for_site(site["settings_obj"])
     d = draft_from({**draft, "thread_id": thread["id"]}, now())
     facts = store_facts.gather(conn, site_id=site["id"], thread=thread, draft=d, settings=settings)
-    facts = _with_scores(d, facts, settings, scorer)
+    facts = _with_scores(d, facts, settings, scorer, prescored)
     decision = moderate(d, facts, settings)
     exchange = next((r for r in decision.results if r.phase == heat.NAME and r.action), None)
     if exchange is not None:
@@ -71,16 +85,19 @@ def check(site: dict[str, Any], text: str, scorer: Scorer | None = None) -> dict
     }
 
 
-def _with_scores(draft: Draft, facts: Facts, settings: ModerationSettings, scorer: Scorer | None) -> Facts:
+def _with_scores(draft: Draft, facts: Facts, settings: ModerationSettings, scorer: Scorer | None,
+                 prescored: ToxicityResult | None = None) -> Facts:
     """Score the draft (and any ancestors stored without scores) unless its author skips both
     model phases."""
     if MODEL_PHASES <= skipped(draft, facts, settings):
         return facts
+    unscored = [a for a in facts.ancestors if a.scores is None]
+    if prescored is not None and not unscored:
+        return dataclasses.replace(facts, toxicity=prescored)
     try:
         scorer = scorer or default_scorer()
     except ScorerUnavailable as e:
         return dataclasses.replace(facts, toxicity_error=str(e))
-    unscored = [a for a in facts.ancestors if a.scores is None]
     texts = [draft.text] + [a.text for a in unscored]
     results = scorer.score_many(texts)
     filled = {a.id: r.scores for a, r in zip(unscored, results[1:])}
