@@ -67,6 +67,25 @@ class ThreadCache:
 
 
 @dataclass
+class ThreadPage:
+    """One requested page of a thread; `head` is the thread row once looked up."""
+
+    site: str
+    uri: str
+    sort: str = "oldest"
+    limit: int = 50
+    cursor: str | None = None
+    parent: int | None = None
+    reply_limit: int = 20
+    head: dict[str, Any] | None = None
+
+    def key(self) -> tuple:
+        # The version makes every write, by any process, move readers to a new key.
+        return (self.head["id"], self.head["version"], self.sort, self.limit, self.cursor, self.parent,
+                self.reply_limit)
+
+
+@dataclass
 class Core:
     engine: Engine
     settings: Settings
@@ -267,19 +286,28 @@ class Core:
     def read_thread_json(self, site: str, uri: str, sort: str = "oldest", limit: int = 50,
                          cursor: str | None = None, parent: int | None = None, reply_limit: int = 20) -> bytes:
         """A page of a thread as JSON bytes: two queries on a cache miss, one on a hit."""
+        page = ThreadPage(site, uri, sort, limit, cursor, parent, reply_limit)
+        return self.cached_thread_json(page) or self.build_thread_json(page)
+
+    def cached_thread_json(self, page: ThreadPage) -> bytes | None:
+        """The page from the cache, or None. One indexed query (the thread's version): cheap
+        enough to run on the event loop, so cache hits never wait for a worker thread."""
         with reader(self.engine) as conn:
-            head = q.thread_for_read(conn, site, uri)
-            if head is None:
-                raise NotFound(f"There is no site named '{site}'.", field="site")
-            if head["id"] is None:
-                return orjson.dumps(_empty_thread(site, uri))
-            key = (head["id"], head["version"], sort, limit, cursor, parent, reply_limit)
-            cached = self.cache.get(key)
-            if cached is not None:
-                return cached
-            rows = q.thread_comments(conn, head["id"])
-        body = orjson.dumps(_shape_thread(site, head, rows, sort, limit, cursor, parent, reply_limit))
-        self.cache.put(key, body)
+            head = q.thread_for_read(conn, page.site, page.uri)
+        if head is None:
+            raise NotFound(f"There is no site named '{page.site}'.", field="site")
+        if head["id"] is None:
+            return orjson.dumps(_empty_thread(page.site, page.uri))
+        page.head = head
+        return self.cache.get(page.key())
+
+    def build_thread_json(self, page: ThreadPage) -> bytes:
+        """Read and shape the page (after `cached_thread_json` missed) and cache it."""
+        with reader(self.engine) as conn:
+            rows = q.thread_comments(conn, page.head["id"])
+        body = orjson.dumps(_shape_thread(page.site, page.head, rows, page.sort, page.limit, page.cursor,
+                                          page.parent, page.reply_limit))
+        self.cache.put(page.key(), body)
         return body
 
     def read_thread(self, site: str, uri: str, **kwargs: Any) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -22,7 +23,10 @@ def make_engine(url: str, *, pool_size: int = 8) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        # As many pooled connections as the web server has worker threads, so none is opened
+        # (and tuned) per request.
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                               pool_size=40, max_overflow=20)
         _tune_sqlite(engine)
         return engine
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
@@ -41,12 +45,32 @@ def _tune_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA busy_timeout=30000")
         cur.close()
 
+    # Writers of this process queue on a lock of our own. Waiting in SQLite's busy handler would
+    # work too, but it sleeps in steps of up to 100 ms however soon the database is free.
+    write_lock = threading.Lock()
+
     @event.listens_for(engine, "begin")
     def on_begin(conn):
-        # Take the write lock up front: a deferred transaction that reads, then writes, can
-        # fail with SQLITE_BUSY when another writer committed in between.
-        readonly = conn.get_execution_options().get("townsquare_readonly", False)
-        conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+        if conn.get_execution_options().get("townsquare_readonly", False):
+            conn.exec_driver_sql("BEGIN")
+            return
+        if not write_lock.acquire(timeout=30):
+            raise TimeoutError("waited 30 s for the database write lock")
+        conn.info["townsquare_write_lock"] = True
+        try:
+            # Take SQLite's write lock up front: a deferred transaction that reads, then writes,
+            # can fail with SQLITE_BUSY when another writer committed in between.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            _release(conn)
+            raise
+
+    def _release(conn):
+        if conn.info.pop("townsquare_write_lock", False):
+            write_lock.release()
+
+    event.listen(engine, "commit", _release)
+    event.listen(engine, "rollback", _release)
 
 
 def reader(engine: Engine):

@@ -7,9 +7,10 @@ from typing import Annotated, Literal
 import orjson
 from fastapi import APIRouter, Header, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from townsquare.services import Client, Core
+from townsquare.services import Client, Core, ThreadPage
 
 router = APIRouter(prefix="/api/v1", tags=["comments"])
 
@@ -86,7 +87,7 @@ def post_comment(body: NewComment, request: Request) -> Response:
 
 
 @router.get("/threads")
-def get_threads(
+async def get_threads(
     request: Request,
     site: Annotated[str, Query(max_length=64)],
     uri: Annotated[str | None, Query(max_length=2000)] = None,
@@ -105,8 +106,9 @@ def get_threads(
     across all pages.
     """
     if uri is None:
-        return _json(core(request).list_threads(site, min(limit, 200), cursor))
-    body = core(request).read_thread_json(site, uri, sort, limit, cursor, parent, reply_limit)
+        return _json(await run_in_threadpool(core(request).list_threads, site, min(limit, 200), cursor))
+    page = ThreadPage(site, uri, sort, limit, cursor, parent, reply_limit)
+    body = core(request).cached_thread_json(page) or await run_in_threadpool(core(request).build_thread_json, page)
     return Response(body, media_type=JSON)
 
 
@@ -137,8 +139,9 @@ def vote(comment_id: int, body: Vote, request: Request) -> Response:
 
 
 @router.post("/counts")
-def counts(body: CountsQuery, request: Request) -> Response:
+async def counts(body: CountsQuery, request: Request) -> Response:
     """Published-comment counts of many pages in one request: `{counts: {uri: n}}`."""
+    # One indexed query: run it on the event loop rather than pay for a hop to a worker thread.
     return _json(core(request).counts(body.site, body.uris))
 
 

@@ -444,7 +444,7 @@
             site, uri, title, url: pageUrl, parent_id: parent ? parent.id : null, quote: q || null, text: body,
             author, notify_replies: notify.checked, honeypot: trap.value || null, elapsed_ms: Date.now() - opened,
           });
-          if (follow.checked) await subscribe(author.email, followRow);
+          const followed = follow.checked ? await subscribe(author.email, followRow) : "";
           const c = unmask(res.comment, author, body);
           own[c.id] = { token: res.edit_token, text: body, until: res.edit_until || c.created + DEFAULT_EDIT_WINDOW };
           saveOwn();
@@ -454,7 +454,7 @@
           submit.textContent = parent ? t("postReply") : t("post");
           if (parent) closeReply(parent);
           added(c);
-          say(c.status === "pending" ? t("postedPending") : t("posted"));
+          say([c.status === "pending" ? t("postedPending") : t("posted"), followed].filter(Boolean).join(" "));
         } catch (e) {
           alert.textContent = e.message;
         } finally {
@@ -484,13 +484,15 @@
     const subscribe = async (email, row) => {
       try {
         await api("POST", "/subscriptions", { site, kind: "thread", channel: "email", address: email, uri, title, url: pageUrl });
-        say(t("following"));
+        return t("following");
       } catch (e) {
         if (e.status === 404 || e.status === 405) {
           state.follow = false;
           root.querySelectorAll(".ts-follow").forEach((r) => { r.hidden = true; });
-          say(t("followOff"));
-        } else row.append(h("p", { class: "ts-alert", role: "alert" }, e.message));
+          return t("followOff");
+        }
+        row.append(h("p", { class: "ts-alert", role: "alert" }, e.message));
+        return "";
       }
     };
 

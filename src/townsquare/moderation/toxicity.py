@@ -1,0 +1,451 @@
+"""Offline toxicity scorer.
+
+Runs fully in-process on the CPU with the artifacts shipped in ``model_data/``:
+
+* a text normalizer that undoes common obfuscation (leetspeak such as ``id10t``,
+  spaced letters such as ``i d i o t``, stretched letters such as ``stuuupid``,
+  masked swear words such as ``f*ck``) while keeping a map back to the original
+  character offsets;
+* the MiniLM-L6 sentence encoder, exported to ONNX and quantized to int8
+  (``encoder.int8.onnx`` + ``tokenizer.json``);
+* a word lexicon learned from the Civil Comments toxic-spans annotations
+  (``lexicon.json``), used both as extra features and to point at the words
+  that drove a score;
+* a small two-layer head (``head.npz``) giving the five label scores.
+
+Run-time dependencies: numpy, onnxruntime and tokenizers. No network access, no
+file writes; one loaded model can be shared between threads.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+LABELS = ("toxicity", "insult", "identity_attack", "threat", "profanity")
+
+# Columns of the lexicon: probability that a word sits inside a toxic span of
+# any type, then per type.
+LEXICON_COLUMNS = ("span", "insult", "identity_attack", "threat", "profanity", "toxicity")
+
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "model_data"
+
+_LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i", "|": "l"}
+_ORDINAL = re.compile(r"^\d+(st|nd|rd|th|s)$", re.I)
+_TOKEN = re.compile(r"\S+")
+# Three or more single characters separated by one space / dot / dash / underscore.
+_SPACED = re.compile(r"(?<![\w*@$!])(?:[A-Za-z0-9@$*!][ .\-_]){2,}[A-Za-z0-9@$*!](?![\w*@$!])")
+_NEGATORS = frozenset(
+    "not no never nobody nothing none neither nor don't dont doesn't doesnt didn't didnt isn't isnt "
+    "aren't arent wasn't wasnt weren't werent won't wont can't cant cannot shouldn't wouldn't "
+    "stop against reject condemn".split()
+)
+_QUOTES = "\"“”«»"
+_QUOTED = re.compile(r"[\"“«][^\"“”«»]{3,300}[\"”»]")
+_REJECT = re.compile(
+    r"\b(hateful|racis[tm]|bigot(ry|ed)?|wrong|condemn\w*|unacceptable|disgrace\w*|shame\w*|ashamed|lie|"
+    r"false|cruel|apologi[sz]e|report(ed)?|police|no place|never|stop|reject\w*|vile|offensive|slur)\b",
+    re.I,
+)
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+    label: str
+    weight: float
+
+
+@dataclass(frozen=True)
+class ToxicityResult:
+    scores: dict[str, float]
+    spans: list[Span]
+
+
+# ---------------------------------------------------------------------------
+# Normalization with an offset map back to the original text
+# ---------------------------------------------------------------------------
+
+
+def normalize(text: str) -> tuple[str, list[int]]:
+    """Undo common obfuscation. Returns (normalized, offsets) where
+    ``offsets[i]`` is the index in ``text`` of normalized character ``i``."""
+    chars: list[str] = []
+    offs: list[int] = []
+
+    # 1. join spaced-out letters ("i d i o t" -> "idiot")
+    pos = 0
+    pieces: list[tuple[str, int]] = []  # (char, original index)
+    for m in _SPACED.finditer(text):
+        for i in range(pos, m.start()):
+            pieces.append((text[i], i))
+        for i in range(m.start(), m.end()):
+            if text[i] not in " .-_":
+                pieces.append((text[i], i))
+        pos = m.end()
+    for i in range(pos, len(text)):
+        pieces.append((text[i], i))
+    joined = "".join(c for c, _ in pieces)
+    jmap = [i for _, i in pieces]
+
+    # 2. per token: leetspeak and stretched letters
+    last = 0
+    for m in _TOKEN.finditer(joined):
+        for i in range(last, m.start()):
+            chars.append(joined[i])
+            offs.append(jmap[i])
+        last = m.end()
+        tok = joined[m.start():m.end()]
+        idx = list(range(m.start(), m.end()))
+        core_l = 0
+        core_r = len(tok)
+        # keep leading/trailing punctuation untouched, except leet chars inside letters
+        while core_l < core_r and not (tok[core_l].isalnum() or tok[core_l] in "@$"):
+            core_l += 1
+        while core_r > core_l and not (tok[core_r - 1].isalnum() or tok[core_r - 1] == "$"):
+            core_r -= 1
+        core = tok[core_l:core_r]
+        new_core = core
+        if (
+            core
+            and not core.startswith("@")
+            and any(c.isalpha() for c in core)
+            and any(c in _LEET for c in core)
+            and not _ORDINAL.match(core)
+            and all(c.isalpha() or c in _LEET or c in "'*" for c in core)
+            and sum(c.isalpha() for c in core) >= 2
+        ):
+            new_core = "".join(_LEET.get(c, c) for c in core)
+        out = [(tok[j], idx[j]) for j in range(core_l)]
+        out += [(new_core[j], idx[core_l + j]) for j in range(len(core))]
+        out += [(tok[j], idx[j]) for j in range(core_r, len(tok))]
+        # collapse runs of 3+ identical letters to 2
+        collapsed: list[tuple[str, int]] = []
+        for c, o in out:
+            if (
+                len(collapsed) >= 2
+                and c.isalpha()
+                and collapsed[-1][0].lower() == c.lower()
+                and collapsed[-2][0].lower() == c.lower()
+            ):
+                continue
+            collapsed.append((c, o))
+        for c, o in collapsed:
+            chars.append(c)
+            offs.append(jmap[o])
+    for i in range(last, len(joined)):
+        chars.append(joined[i])
+        offs.append(jmap[i])
+    return "".join(chars), offs
+
+
+def _squeeze(word: str) -> str:
+    return re.sub(r"(.)\1+", r"\1", word)
+
+
+# ---------------------------------------------------------------------------
+# Lexicon features
+# ---------------------------------------------------------------------------
+
+
+class Lexicon:
+    def __init__(self, table: dict[str, list[float]], masked: dict[str, str] | None = None):
+        self.table = table
+        self.masked = masked or {}
+        self.squeezed: dict[str, list[float]] = {}
+        for w, v in table.items():
+            s = _squeeze(w)
+            if s not in self.squeezed or v[0] > self.squeezed[s][0]:
+                self.squeezed[s] = v
+        # masked swear words such as f*ck, sh*t: candidates by length and first letter
+        self._mask_index: dict[tuple[int, str], list[str]] = {}
+        for w, v in sorted(table.items(), key=lambda kv: -kv[1][0]):
+            if v[0] >= 0.5 and len(w) >= 3:
+                self._mask_index.setdefault((len(w), w[0]), []).append(w)
+
+    def lookup(self, word: str) -> list[float] | None:
+        v = self.table.get(word)
+        if v is None:
+            squeezed = _squeeze(word)
+            if squeezed != word:  # only for stretched words ("stuupid"), never "as" -> "ass"
+                v = self.squeezed.get(squeezed)
+        return v
+
+    def lookup_masked(self, word: str) -> tuple[str, list[float]] | None:
+        if "*" not in word or not word[0].isalpha():
+            return None
+        pat = re.compile("^" + re.escape(word).replace(r"\*", "[a-z]") + "$")
+        for cand in self._mask_index.get((len(word), word[0]), []):
+            if pat.match(cand):
+                return cand, self.table[cand]
+        return None
+
+
+def word_hits(norm: str, lexicon: Lexicon) -> list[tuple[int, int, list[float], bool, bool]]:
+    """Words of the normalized text found in the lexicon:
+    (start, end, weights, negated, quoted)."""
+    low = norm.lower()
+    hits = []
+    words = [(m.start(), m.end(), m.group()) for m in re.finditer(r"[a-z][a-z'*]*[a-z*]|[a-z]", low)]
+    qpos = [i for i, c in enumerate(norm) if c in _QUOTES]
+    for k, (s, e, w) in enumerate(words):
+        v = None
+        if "*" in w:
+            mm = lexicon.lookup_masked(w)
+            if mm is not None:
+                v = mm[1]
+        else:
+            v = lexicon.lookup(w)
+            if v is None and w.endswith("'s"):
+                v = lexicon.lookup(w[:-2])
+        if v is None:
+            continue
+        prev = [words[j][2] for j in range(max(0, k - 3), k)]
+        negated = any(p in _NEGATORS or p.endswith("n't") for p in prev)
+        in_quote = sum(1 for q in qpos if q < s) % 2 == 1
+        hits.append((s, e, v, negated, in_quote))
+    return hits
+
+
+N_LEX_FEATURES = 6 * 3 + 2
+
+
+def lexical_features(hits, n_chars: int) -> np.ndarray:
+    """Per lexicon column: max weight over plain / negated / quoted words; plus
+    counts of strong plain hits and of quote characters."""
+    f = np.zeros(N_LEX_FEATURES, dtype=np.float32)
+    strong = 0
+    for _, _, v, neg, quo in hits:
+        block = 1 if neg else (2 if quo else 0)
+        base = block * 6
+        for c in range(6):
+            if v[c] > f[base + c]:
+                f[base + c] = v[c]
+        if block == 0 and v[0] >= 0.5:
+            strong += 1
+    f[18] = np.log1p(strong)
+    f[19] = np.log1p(n_chars) / 8.0
+    return f
+
+
+# ---------------------------------------------------------------------------
+# Model
+# ---------------------------------------------------------------------------
+
+
+class Encoder:
+    """MiniLM int8 ONNX encoder returning mean-pooled sentence embeddings."""
+
+    def __init__(self, model_dir: Path, max_tokens: int = 128, threads: int = 1):
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        self.tokenizer.enable_truncation(max_tokens)
+        self.tokenizer.no_padding()
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = threads
+        so.inter_op_num_threads = 1
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = ort.InferenceSession(
+            str(model_dir / "encoder.int8.onnx"), so, providers=["CPUExecutionProvider"]
+        )
+
+    def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 384), dtype=np.float32)
+        encs = self.tokenizer.encode_batch(texts)
+        order = sorted(range(len(texts)), key=lambda i: len(encs[i].ids))
+        out = np.zeros((len(texts), 384), dtype=np.float32)
+        for b in range(0, len(order), batch_size):
+            idx = order[b:b + batch_size]
+            width = max(len(encs[i].ids) for i in idx)
+            ids = np.zeros((len(idx), width), dtype=np.int64)
+            am = np.zeros((len(idx), width), dtype=np.int64)
+            for r, i in enumerate(idx):
+                n = len(encs[i].ids)
+                ids[r, :n] = encs[i].ids
+                am[r, :n] = 1
+            emb = self.session.run(None, {"input_ids": ids, "attention_mask": am})[0]
+            out[idx] = emb
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.maximum(norms, 1e-9)
+
+
+def _main_label(p: np.ndarray) -> str:
+    """The subtype that explains a flag (insult / identity_attack / threat), or
+    plain toxicity when none of them is likely."""
+    sub = [LABELS.index(x) for x in ("insult", "identity_attack", "threat")]
+    best = max(sub, key=lambda i: p[i])
+    return LABELS[best] if p[best] >= 0.5 else "toxicity"
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+class Head:
+    """Standardize -> dense(ReLU) -> dense -> sigmoid, one output per label."""
+
+    def __init__(self, npz: dict[str, np.ndarray]):
+        self.mean = npz["mean"].astype(np.float32)
+        self.std = npz["std"].astype(np.float32)
+        self.w1 = npz["w1"].astype(np.float32)
+        self.b1 = npz["b1"].astype(np.float32)
+        self.w2 = npz["w2"].astype(np.float32)
+        self.b2 = npz["b2"].astype(np.float32)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        z = (x - self.mean) / self.std
+        h = np.maximum(z @ self.w1 + self.b1, 0.0)
+        return _sigmoid(h @ self.w2 + self.b2)
+
+
+def featurize(texts: list[str], encoder: Encoder, lexicon: Lexicon, batch_size: int = 32):
+    """Features for the head plus per-text (normalized text, offsets, hits)."""
+    prepared = []
+    for t in texts:
+        norm, offs = normalize(t)
+        hits = word_hits(norm, lexicon)
+        prepared.append((norm, offs, hits))
+    emb = encoder.encode([p[0] for p in prepared], batch_size=batch_size)
+    lex = np.stack([lexical_features(p[2], len(p[0])) for p in prepared]) if prepared else np.zeros((0, N_LEX_FEATURES), np.float32)
+    return np.concatenate([emb, lex], axis=1), prepared
+
+
+class ToxicityModel:
+    def __init__(self, encoder: Encoder, lexicon: Lexicon, head: Head, config: dict):
+        self.encoder = encoder
+        self.lexicon = lexicon
+        self.head = head
+        self.config = config
+        self.threshold = float(config.get("threshold", 0.5))
+        self.span_threshold = float(config.get("span_threshold", 0.5))
+        self.occlusion = bool(config.get("occlusion", True))
+
+    _cache: dict[tuple[str, int], "ToxicityModel"] = {}
+    _lock = threading.Lock()
+
+    @classmethod
+    def load(cls, path: Path | None = None, threads: int = 1) -> "ToxicityModel":
+        model_dir = Path(path) if path is not None else DEFAULT_MODEL_DIR
+        key = (str(model_dir.resolve()), threads)
+        with cls._lock:
+            if key in cls._cache:
+                return cls._cache[key]
+            config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
+            lex = json.loads((model_dir / "lexicon.json").read_text(encoding="utf-8"))
+            with np.load(model_dir / "head.npz") as z:
+                head = Head({k: z[k] for k in z.files})
+            encoder = Encoder(model_dir, max_tokens=int(config.get("max_tokens", 128)), threads=threads)
+            model = cls(encoder, Lexicon(lex["words"]), head, config)
+            cls._cache[key] = model
+            return model
+
+    def score(self, text: str) -> ToxicityResult:
+        return self.score_many([text])[0]
+
+    def score_many(self, texts: list[str], batch_size: int = 32) -> list[ToxicityResult]:
+        texts = [t if isinstance(t, str) else str(t) for t in texts]
+        if not texts:
+            return []
+        x, prepared = featurize(texts, self.encoder, self.lexicon, batch_size=batch_size)
+        probs = self.head(x)
+        self._counter_speech(prepared, probs, batch_size)
+        results = []
+        for t, p, (norm, offs, hits) in zip(texts, probs, prepared):
+            scores = {lab: round(float(v), 4) for lab, v in zip(LABELS, p)}
+            spans = self._spans(t, scores, offs, hits)
+            if not spans and self.occlusion and self._flagged(scores):
+                spans = self._occlusion_spans(norm, offs, p)
+            results.append(ToxicityResult(scores=scores, spans=spans))
+        return results
+
+    def _counter_speech(self, prepared, probs: np.ndarray, batch_size: int) -> None:
+        """Quoting abuse in order to reject it: when a flagged comment quotes
+        something and its own words (outside the quotes) carry a rejection cue,
+        score the comment's own words instead (in place, for the non-profanity
+        labels; the score can only go down)."""
+        idx, variants = [], []
+        for i, (norm, _, _) in enumerate(prepared):
+            if max(probs[i, :4]) < self.threshold:
+                continue
+            outside = _QUOTED.sub(" that ", norm)
+            if outside == norm or not _REJECT.search(outside):
+                continue
+            idx.append(i)
+            variants.append(outside)
+        if not idx:
+            return
+        x, _ = featurize(variants, self.encoder, self.lexicon, batch_size=batch_size)
+        alt = self.head(x)
+        for k, i in enumerate(idx):
+            probs[i, :4] = np.minimum(probs[i, :4], alt[k, :4])
+
+    def _flagged(self, scores) -> bool:
+        return max(scores[lab] for lab in LABELS if lab != "profanity") >= self.threshold
+
+    def _occlusion_spans(self, norm: str, offs: list[int], base: np.ndarray, max_variants: int = 8) -> list[Span]:
+        """Fallback when no lexicon word explains a flag: drop groups of words one
+        at a time and keep the groups whose removal lowers the score most."""
+        words = [(m.start(), m.end()) for m in _TOKEN.finditer(norm)]
+        if not words:
+            return []
+        size = max(1, -(-len(words) // max_variants))
+        groups = [words[i:i + size] for i in range(0, len(words), size)]
+        variants = [norm[:g[0][0]] + norm[g[-1][1]:] for g in groups]
+        x, _ = featurize(variants, self.encoder, self.lexicon)
+        probs = self.head(x)
+        cols = [i for i, lab in enumerate(LABELS) if lab != "profanity"]
+
+        def logit(v):
+            v = np.clip(v, 1e-6, 1 - 1e-6)
+            return np.log(v / (1 - v))
+
+        base_l = logit(base[cols])
+        new_l = logit(probs[:, cols])
+        # drop of the strongest label's logit when the group is removed
+        drops = base_l.max() - new_l.max(axis=1)
+        best = float(drops.max())
+        if best < 0.5:
+            return []
+        spans = []
+        for g, d, nl in zip(groups, drops, new_l):
+            if d < 0.5 or d < 0.5 * best:
+                continue
+            label = _main_label(base)
+            # trim surrounding punctuation of the group
+            s, e = g[0][0], g[-1][1]
+            while s < e and not norm[s].isalnum():
+                s += 1
+            while e > s and not norm[e - 1].isalnum():
+                e -= 1
+            if s >= e:
+                continue
+            spans.append(Span(start=offs[s], end=offs[e - 1] + 1, label=label,
+                              weight=round(float(d / best), 4)))
+        return spans
+
+    def _spans(self, text, scores, offs, hits) -> list[Span]:
+        flagged = self._flagged(scores)
+        profane = scores["profanity"] >= self.threshold
+        if not (flagged or profane):
+            return []
+        spans = []
+        for s, e, v, neg, quo in hits:
+            if v[0] < self.span_threshold or neg:
+                continue
+            typed = {lab: v[LEXICON_COLUMNS.index(lab)] for lab in LABELS}
+            label = max(typed, key=typed.get)
+            if label == "profanity" and not profane and not flagged:
+                continue
+            start = offs[s]
+            end = offs[e - 1] + 1
+            spans.append(Span(start=start, end=end, label=label, weight=round(float(v[0]), 4)))
+        return spans

@@ -1,0 +1,208 @@
+"""Tests for the shipped offline toxicity model and the evaluation helpers."""
+
+from __future__ import annotations
+
+import csv
+import threading
+from pathlib import Path
+
+import pytest
+
+from townsquare.moderation.evaluate import evaluate, format_report, roc_auc
+from townsquare.moderation.toxicity import LABELS, Span, ToxicityModel, ToxicityResult, normalize
+
+CHALLENGE = Path(__file__).parent / "data" / "moderation_challenge.csv"
+
+
+@pytest.fixture(scope="module")
+def model() -> ToxicityModel:
+    return ToxicityModel.load()
+
+
+def tox(model: ToxicityModel, text: str) -> float:
+    return model.score(text).scores["toxicity"]
+
+
+def test_load_is_cached_and_result_shape(model):
+    assert ToxicityModel.load() is model
+    res = model.score("Thanks for the article.")
+    assert isinstance(res, ToxicityResult)
+    assert set(res.scores) == set(LABELS)
+    assert all(0.0 <= v <= 1.0 for v in res.scores.values())
+    assert model.score_many([]) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "You are a pathetic, ignorant fool and nobody here respects you.",
+        "What a moron, you clearly cannot read.",
+        "Only an imbecile like you would believe this garbage.",
+    ],
+)
+def test_insults_without_swear_words_score_high(model, text):
+    res = model.score(text)
+    assert res.scores["toxicity"] >= model.threshold
+    assert res.scores["insult"] >= 0.5
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Thanks for covering the school board meeting, very informative.",
+        "The bridge will be closed for repairs until the end of March.",
+        "I disagree with the editorial; the budget numbers do not add up.",
+        "My condolences to the family. She was a wonderful nurse.",
+    ],
+)
+def test_harmless_comments_score_low(model, text):
+    res = model.score(text)
+    assert res.scores["toxicity"] < model.threshold
+    assert res.spans == []
+
+
+def test_negation_scores_low(model):
+    assert tox(model, "I don't hate them.") < model.threshold
+    assert tox(model, "I don't hate them.") < tox(model, "I hate them, they are vermin.")
+
+
+COUNTER_SPEECH = [
+    ('Someone wrote "immigrants are vermin" on the school wall. That is hateful and it has to stop.',
+     "immigrants are vermin"),
+    ('A man yelled "go back to your country" at my neighbour. That is racist and unacceptable.',
+     "go back to your country"),
+    ('The councillor called protesters "animals". He should apologize.',
+     "protesters are animals"),
+]
+
+
+@pytest.mark.parametrize("text,quoted", COUNTER_SPEECH)
+def test_counter_speech_scores_well_below_the_abuse_it_quotes(model, text, quoted):
+    assert tox(model, text) <= tox(model, quoted) - 0.15
+
+
+def test_counter_speech_scores_low(model):
+    assert tox(model, COUNTER_SPEECH[2][0]) < model.threshold
+
+
+@pytest.mark.xfail(strict=False, reason="known limit (MODEL_CARD.md): counter-speech quoting strong abuse "
+                                        "can still score near or above the flag threshold")
+@pytest.mark.parametrize("text", [c[0] for c in COUNTER_SPEECH[:2]])
+def test_counter_speech_quoting_strong_abuse_scores_low(model, text):
+    assert tox(model, text) < model.threshold
+
+
+def test_obfuscated_insults_are_caught(model):
+    for text in ("You are an id10t.", "What an i d i o t you are.", "you stuuuupid m0r0n"):
+        assert tox(model, text) >= model.threshold, text
+
+
+def test_spans_point_at_offending_words_in_original_text(model):
+    text = "Honestly, you are an id10t and a m0r0n."
+    res = model.score(text)
+    words = {text[s.start:s.end].lower() for s in res.spans}
+    assert "id10t" in words
+    assert "m0r0n" in words
+    for s in res.spans:
+        assert isinstance(s, Span)
+        assert 0 <= s.start < s.end <= len(text)
+        assert s.label in LABELS
+        assert 0.0 < s.weight <= 1.0
+    assert not any("honestly" in text[s.start:s.end].lower() for s in res.spans)
+
+
+def test_spaced_letters_span_covers_original_characters(model):
+    text = "what an i d i o t"
+    res = model.score(text)
+    assert any(text[s.start:s.end] == "i d i o t" for s in res.spans)
+
+
+def test_profanity_is_a_separate_signal(model):
+    res = model.score("Holy shit, the library finally extended its weekend hours!")
+    assert res.scores["profanity"] >= 0.5
+    assert res.scores["toxicity"] < model.threshold
+
+
+def test_normalize_offsets_map_back():
+    text = "a b1tch and s t u p i d"
+    norm, offs = normalize(text)
+    assert "bitch" in norm and "stupid" in norm
+    assert len(offs) == len(norm)
+    assert all(0 <= o < len(text) for o in offs)
+    assert offs == sorted(offs)
+
+
+def test_score_many_matches_score_and_is_thread_safe(model):
+    texts = ["You are an idiot.", "Nice photos of the parade.", "Go back to your country, vermin."]
+    # int8 dynamic quantization scales activations per batch, so batching can
+    # move scores slightly; they must agree closely, not bit for bit
+    batch = model.score_many(texts, batch_size=2)
+    single = [model.score(t) for t in texts]
+    for a, b in zip(batch, single):
+        for lab in LABELS:
+            assert a.scores[lab] == pytest.approx(b.scores[lab], abs=0.02)
+    out = {}
+
+    def work(i):
+        out[i] = model.score(texts[i % 3]).scores["toxicity"]
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for i, v in out.items():
+        assert v == pytest.approx(single[i % 3].scores["toxicity"], abs=2e-3)
+
+
+def test_challenge_set_is_well_formed_and_mostly_right(model):
+    with CHALLENGE.open(newline="", encoding="utf-8") as f:
+        rows = [(r["text"], int(r["label"]), r["category"]) for r in csv.DictReader(f)]
+    assert 60 <= len(rows) <= 120
+    assert {r[1] for r in rows} == {0, 1}
+    rep = evaluate(model, rows, latency_samples=0)
+    assert rep.accuracy >= 0.75
+    assert rep.roc_auc is not None and rep.roc_auc >= 0.85
+
+
+# ---------------------------------------------------------------------------
+# evaluate() on a tiny hand-computed example
+# ---------------------------------------------------------------------------
+
+
+class FixedScorer:
+    def __init__(self, scores):
+        self.scores = scores
+
+    def score_many(self, texts, batch_size=32):
+        return [ToxicityResult(scores={"toxicity": self.scores[t]}, spans=[]) for t in texts]
+
+
+def test_evaluate_hand_computed():
+    rows = [
+        ("a", 1, "x"),  # 0.9 -> flagged, TP
+        ("b", 1, "x"),  # 0.4 -> not flagged, FN
+        ("c", 0, "y"),  # 0.6 -> flagged, FP
+        ("d", 0, "y"),  # 0.1 -> TN
+        ("e", 0, None),  # 0.2 -> TN
+    ]
+    scorer = FixedScorer({"a": 0.9, "b": 0.4, "c": 0.6, "d": 0.1, "e": 0.2})
+    rep = evaluate(scorer, rows, threshold=0.5, latency_samples=0)
+    assert (rep.tp, rep.fp, rep.tn, rep.fn) == (1, 1, 2, 1)
+    assert rep.precision == pytest.approx(0.5)
+    assert rep.recall == pytest.approx(0.5)
+    assert rep.f1 == pytest.approx(0.5)
+    assert rep.fpr == pytest.approx(1 / 3)
+    assert rep.accuracy == pytest.approx(3 / 5)
+    # positives {0.9, 0.4} vs negatives {0.6, 0.1, 0.2}: pairs won = 3 + 2 = 5 of 6
+    assert rep.roc_auc == pytest.approx(5 / 6)
+    assert rep.per_category == {"x": (0.5, 2), "y": (0.5, 2)}
+    assert rep.throughput > 0
+    text = format_report(rep)
+    assert "precision 0.500" in text and "ROC-AUC 0.833" in text
+
+
+def test_roc_auc_ties_and_degenerate():
+    assert roc_auc([1, 0], [0.5, 0.5]) == pytest.approx(0.5)
+    assert roc_auc([1, 1, 0, 0], [0.8, 0.7, 0.3, 0.1]) == pytest.approx(1.0)
+    assert roc_auc([1, 1], [0.2, 0.3]) is None
