@@ -23,7 +23,7 @@ from townsquare.store import queries
 from townsquare.store.db import make_engine
 from townsquare.moderation import admin as moderation_admin
 from townsquare.moderation import api as moderation_api
-from townsquare.web import api, middleware, pages, problems
+from townsquare.web import api, middleware, pages, privacy_api, problems
 from townsquare.web.paths import STATIC, TEMPLATES
 
 
@@ -61,6 +61,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.include_router(moderation_admin.router)
     app.include_router(pages.router)
     app.include_router(alerts_api.router)
+    app.include_router(privacy_api.router)
     if settings.demo:
         from townsquare.web import demo
 

@@ -1,0 +1,187 @@
+"""`townsquare import` and `townsquare export`, registered on the main command by townsquare.cli."""
+
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Iterator, NoReturn, Optional
+
+import orjson
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from townsquare.config import ConfigError, Settings, load_settings
+
+from .loader import ImportReport
+from .records import ImportFormatError
+from .run import FORMATS, OWN_FORMAT, ImportProblem, ensure_sites, import_file, records_for, sites_in_file
+from .spool import Spool
+
+console = Console(stderr=True)
+SHOWN_SKIPS = 20
+
+ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="TOML settings file", envvar="TOWNSQUARE_CONFIG")]
+DbOpt = Annotated[Optional[str], typer.Option("--db", help="Database URL (default: TOWNSQUARE_DB or sqlite:///./townsquare.db)")]
+
+
+def import_command(
+    format: Annotated[str, typer.Argument(help=f"One of: {', '.join([*FORMATS, OWN_FORMAT])}", show_default=False)],
+    file: Annotated[Path, typer.Argument(help="The export file (an Isso database for 'isso')", show_default=False)],
+    site: Annotated[Optional[str], typer.Option("--site", help="Site to import into (a jsonl file may hold several)")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted import of this file")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Report what would be imported; store nothing")] = False,
+    moderate: Annotated[bool, typer.Option("--moderate", help="Send imported comments through moderation")] = False,
+    report: Annotated[Optional[Path], typer.Option("--report", help="Write the full report (every skipped record) as JSON")] = None,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Import discussions from Disqus, WordPress, Isso, Remark42, Commento, crawled pages or a Townsquare export."""
+    settings = _settings(config, db)
+    if format not in FORMATS and format != OWN_FORMAT:
+        _fail(f"Unknown format '{format}'; use one of: {', '.join([*FORMATS, OWN_FORMAT])}.")
+    if not file.is_file():
+        _fail(f"{file}: no such file.")
+    from townsquare.store.db import make_engine, migrate
+
+    engine = make_engine(settings.db)
+    migrate(engine)
+    reports: list[ImportReport] = []
+    try:
+        names = sites_in_file(format, file, site)
+        if format != OWN_FORMAT:
+            _require_site(engine, names[0])
+        for name in names:
+            with Spool() as spool:
+                if not resume:
+                    with _progress(f"Checking {file.name}") as advance:
+                        spool.fill(records_for(format, file, name), advance)
+                if format == OWN_FORMAT and not dry_run:
+                    ensure_sites(engine, file, [name])
+                verb = "Would import" if dry_run else "Importing"
+                with _progress(f"{verb} into {name}", None if resume else spool.count) as advance:
+                    reports.append(import_file(
+                        engine, settings, _signer(engine, settings), format, file, name,
+                        checked=None if resume else spool, resume=resume, dry_run=dry_run, moderate=moderate,
+                        on_progress=advance,
+                    ))
+    except ImportFormatError as e:
+        _fail(f"{file}: {e}\nNothing was stored from this file." if not reports else f"{file}: {e}")
+    except ImportProblem as e:
+        _fail(str(e))
+    except KeyboardInterrupt:
+        console.print("[yellow]Interrupted.[/yellow] What was stored stays; to continue, run the same command "
+                      "with --resume.")
+        raise typer.Exit(130) from None
+    for r in reports:
+        _print_report(r)
+    if report is not None:
+        report.write_bytes(orjson.dumps([r.as_json() for r in reports], option=orjson.OPT_INDENT_2))
+        console.print(f"Full report: {report}")
+
+
+def export_command(
+    site: Annotated[Optional[str], typer.Option("--site", help="Export one site (default: every site)")] = None,
+    format: Annotated[str, typer.Option("--format", help="jsonl (lossless) or disqus (XML, one site)")] = "jsonl",
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="File to write (default: standard output)")] = None,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Export discussions: Townsquare JSON lines (lossless) or Disqus-compatible XML."""
+    from townsquare.store.db import make_engine
+
+    from .export import UnknownSite, export_disqus, export_jsonl
+
+    settings = _settings(config, db)
+    if format not in ("jsonl", "disqus"):
+        _fail(f"Unknown export format '{format}'; use jsonl or disqus.")
+    if format == "disqus" and not site:
+        _fail("A Disqus export holds one site: name it with --site.")
+    engine = make_engine(settings.db)
+    out = output.open("wb") if output else sys.stdout.buffer
+    try:
+        counts = export_jsonl(engine, out, site) if format == "jsonl" else export_disqus(engine, out, site)  # type: ignore[arg-type]
+    except UnknownSite as e:
+        _fail(str(e))
+    finally:
+        if output:
+            out.close()
+    console.print(f"Exported {counts.sites} site(s), {counts.threads} threads, {counts.comments} comments"
+                  + (f" to {output}" if output else ""))
+
+
+def _print_report(r: ImportReport) -> None:
+    title = f"{'Dry run: nothing stored. ' if r.dry_run else ''}{r.source} → {r.site}"
+    table = Table(title=title, show_header=False)
+    table.add_row("threads created", str(r.threads_created))
+    table.add_row("threads merged into existing ones", str(r.threads_merged))
+    table.add_row("comments imported", str(r.comments_imported))
+    for status, n in sorted(r.statuses.items()):
+        table.add_row(f"  {status}", str(n))
+    table.add_row("already imported earlier", str(r.already_imported))
+    table.add_row("skipped", str(r.skipped_total))
+    for reason, n in r.skipped_by_reason.most_common():
+        table.add_row(f"  {reason}", str(n))
+    if r.resumed_at:
+        table.add_row("resumed at record", str(r.resumed_at + 1))
+    console.print(table)
+    for s in r.skipped[:SHOWN_SKIPS]:
+        console.print(f"  skipped {s.kind} {s.old_id}{f' ({s.where})' if s.where else ''}: {s.reason}")
+    if r.skipped_total > SHOWN_SKIPS:
+        console.print(f"  … and {r.skipped_total - SHOWN_SKIPS} more (write them all with --report FILE)")
+
+
+@contextmanager
+def _progress(label: str, total: int | None = None) -> Iterator:
+    columns = [SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn()]
+    if total is not None:
+        columns.append(TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task(label, total=total)
+        yield lambda n: progress.advance(task, n)
+        if total is not None:
+            progress.update(task, completed=total)
+
+
+def _settings(config: Path | None, db: str | None) -> Settings:
+    try:
+        return load_settings(config, db=db)
+    except ConfigError as e:
+        console.print(f"[red]Configuration error[/red]\n{e}")
+        raise typer.Exit(2) from None
+
+
+def _require_site(engine, name: str) -> None:
+    from townsquare.store import queries
+    from townsquare.store.db import reader
+
+    with reader(engine) as conn:
+        if queries.site_by_name(conn, name) is None:
+            raise ImportProblem(f"There is no site named '{name}'. Create it first: townsquare site add {name}")
+
+
+def _signer(engine, settings: Settings):
+    from townsquare.domain.tokens import Signer
+    from townsquare.store import queries
+
+    secret = settings.secret
+    if not secret:
+        with engine.begin() as conn:
+            secret = queries.instance_secret(conn)
+    return Signer(secret)
+
+
+def _fail(message: str) -> NoReturn:
+    console.print(f"[red]Error:[/red] {message}")
+    raise typer.Exit(1)

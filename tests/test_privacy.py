@@ -1,0 +1,167 @@
+"""Personal data of one author: export as JSON and erasure (delete or anonymise)."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+from sqlalchemy import func, insert, select
+
+from tests.test_import_support import (
+    FIXTURES,
+    SECRET,
+    SIGNER,
+    all_threads,
+    by_author,
+    run_import,
+    sqlite_database,
+    stored,
+)
+from townsquare import privacy
+from townsquare.store import queries
+from townsquare.store.alerts import alert_outbox, alert_subscriptions
+
+
+@pytest.fixture
+def engine(tmp_path):
+    engine = sqlite_database(tmp_path)
+    with engine.begin() as conn:
+        queries.create_site(conn, "blog", "Blog", [], {})
+    run_import(engine, "disqus", FIXTURES / "disqus.xml")
+    run_import(engine, "wxr", FIXTURES / "wordpress.xml", site="blog")
+    with engine.begin() as conn:
+        sub = conn.execute(insert(alert_subscriptions).values(
+            site_id=1, kind="reply", channel="email", target="MirM@Example.org", scope="comment:1",
+            delivery="immediate", confirmed=1.0, consent='{"source": "form"}', created=1.0)).inserted_primary_key[0]
+        conn.execute(insert(alert_outbox).values(
+            key="k1", site_id=1, kind="reply", channel="email", target="MirM@Example.org", subscription_id=sub,
+            status="pending", attempts=0, next_attempt_at=1.0, cursor=0, created=1.0))
+        conn.execute(insert(alert_subscriptions).values(
+            site_id=1, kind="news", channel="email", target="someone@example.org", scope="",
+            delivery="daily", confirmed=1.0, consent="{}", created=1.0))
+    yield engine
+    engine.dispose()
+
+
+def test_export_holds_the_authors_comments_and_subscriptions_only(engine):
+    with engine.connect() as conn:
+        data = privacy.export_author(conn, SIGNER, "  MIRM@example.org ")
+    assert data["email"] == "mirm@example.org"
+    assert [c["author"]["name"] for c in data["comments"]] == ["MirM"]
+    assert data["comments"][0]["thread"]["uri"] == "/world/putin-documentary/" and data["comments"][0]["site"] == "news"
+    assert [(s["kind"], s["scope"]) for s in data["subscriptions"]] == [("reply", "comment:1")]
+    assert data["account"] is None
+
+
+def test_export_can_be_limited_to_one_site(engine):
+    with engine.connect() as conn:
+        assert privacy.export_author(conn, SIGNER, "ohai@example.org", site_id=1)["comments"] == []
+        assert len(privacy.export_author(conn, SIGNER, "ohai@example.org", site_id=2)["comments"]) == 1
+
+
+def test_erasure_by_deletion(engine):
+    before = {t["uri"]: t for t in all_threads(engine)}
+    with engine.begin() as conn:
+        done = privacy.erase_author(conn, SIGNER, "mirm@example.org", mode="delete")
+    assert done == {"comments": 1, "votes": 0, "subscriptions": 1}
+    people = by_author(stored(engine))
+    assert "MirM" not in people
+    erased = [r for r in stored(engine) if r["author_name"] == privacy.DELETED_NAME and r["edited"]]
+    assert len(erased) == 1
+    row = erased[0]
+    assert (row["status"], row["text"], row["html"], row["author_email"], row["author_key"], row["ip_hash"]) == (
+        "deleted", "", "", None, None, None)
+    assert people["Jiří Klouda"]["parent_id"] == row["id"]  # the reply keeps its place
+    page = {t["uri"]: t for t in all_threads(engine)}["/world/putin-documentary/"]
+    assert page["comment_count"] == before["/world/putin-documentary/"]["comment_count"] - 1
+    assert page["version"] > before["/world/putin-documentary/"]["version"]
+    with engine.connect() as conn:
+        assert conn.execute(select(alert_subscriptions.c.target)).scalars().all() == ["someone@example.org"]
+        assert conn.execute(select(func.count()).select_from(alert_outbox)).scalar() == 0
+        assert privacy.export_author(conn, SIGNER, "mirm@example.org")["comments"] == []
+
+
+def test_erasure_by_anonymisation_keeps_the_words(engine):
+    with engine.begin() as conn:
+        privacy.erase_author(conn, SIGNER, "ohai@example.org", mode="anonymise")
+    row = [r for r in stored(engine) if "Turnout looks" in r["text"]][0]
+    assert row["author_name"] == privacy.ANONYMOUS_NAME and row["status"] == "published"
+    assert row["author_email"] is None and row["author_website"] is None and row["ip_hash"] is None
+    blog = {t["uri"]: t for t in all_threads(engine)}["/2024/11/election-night/"]
+    assert blog["comment_count"] == 2
+
+
+def test_votes_proven_by_the_author_are_removed(engine):
+    target = by_author(stored(engine))["Late"]
+    with engine.begin() as conn:
+        queries.set_vote(conn, target["id"], "voter-1", 1)
+        queries.set_vote(conn, target["id"], "voter-2", -1)
+        queries.set_vote(conn, target["id"], "voter-3", 1)
+    with engine.begin() as conn:
+        done = privacy.erase_author(conn, SIGNER, "nobody@example.org", mode="delete", voters=("voter-1", "voter-2"))
+    assert done["votes"] == 2
+    row = by_author(stored(engine))["Late"]
+    assert (row["likes"], row["dislikes"]) == (1, 0)
+
+
+# -- the API: staff with a key, authors with a signed link ---------------------------------------------
+@pytest.fixture
+def api(engine):
+    from starlette.testclient import TestClient
+
+    from townsquare.accounts import create_user
+    from townsquare.app import create_app
+    from townsquare.config import load_settings
+    from townsquare.moderation.auth import create_api_key
+    from townsquare.web import privacy_api
+
+    settings = load_settings(None, environ={}, db=str(engine.url), secret=SECRET, public_url="https://comments.example")
+    user_id = create_user(engine, email="editor@news.example", password="correct horse battery", role="admin")
+    with engine.begin() as conn:
+        key = create_api_key(conn, user_id, "privacy tests")
+    app = create_app(settings, engine)
+    if not any(getattr(r, "path", "").startswith("/api/v1/privacy") for r in app.routes):
+        app.include_router(privacy_api.router)
+    with TestClient(app, base_url="http://testserver") as c:
+        yield c, {"Authorization": f"Bearer {key}"}
+
+
+def test_staff_export_and_erase_need_a_key(api, engine):
+    c, headers = api
+    assert c.get("/api/v1/privacy/authors/export", params={"site": "news", "email": "mirm@example.org"}).status_code == 401
+    r = c.get("/api/v1/privacy/authors/export", params={"site": "news", "email": "mirm@example.org"}, headers=headers)
+    assert r.status_code == 200 and "attachment" in r.headers["content-disposition"]
+    assert [x["author"]["name"] for x in r.json()["comments"]] == ["MirM"]
+    r = c.post("/api/v1/privacy/authors/erase", json={"site": "news", "email": "mirm@example.org", "mode": "anonymise"},
+               headers=headers)
+    assert r.json() == {"erased": {"comments": 1, "votes": 0, "subscriptions": 1}}
+    assert "MirM" not in by_author(stored(engine))
+
+
+def test_author_gets_a_signed_link_by_mail_and_erases_after_confirming(api, engine):
+    c, _ = api
+    r = c.post("/api/v1/privacy/requests", json={"site": "news", "email": "MirM@example.org", "action": "erase"})
+    assert r.status_code == 202
+    with engine.connect() as conn:
+        row = conn.execute(select(alert_outbox).where(alert_outbox.c.kind == "privacy")).mappings().one()
+    assert row["target"] == "mirm@example.org" and row["channel"] == "email"
+    url = orjson.loads(row["payload"])["url"]
+    assert url.startswith("https://comments.example/api/v1/privacy/erase?token=")
+    token = url.split("token=", 1)[1]
+    page = c.get("/api/v1/privacy/erase", params={"token": token})
+    assert page.status_code == 200 and "<form" in page.text
+    assert "MirM" in by_author(stored(engine))  # opening the link erased nothing
+    assert c.get("/api/v1/privacy/export", params={"token": token}).status_code == 401  # an erase link exports nothing
+    done = c.post("/api/v1/privacy/erase", data={"token": token})
+    assert done.status_code == 200 and "1 comment(s) deleted" in done.text
+    assert "MirM" not in by_author(stored(engine))
+    assert c.post("/api/v1/privacy/erase", data={"token": token + "x"}).status_code == 401
+
+
+def test_author_export_link(api, engine):
+    c, _ = api
+    c.post("/api/v1/privacy/requests", json={"site": "news", "email": "mirm@example.org", "action": "export"})
+    with engine.connect() as conn:
+        payload = conn.execute(select(alert_outbox.c.payload).where(alert_outbox.c.kind == "privacy")).scalar_one()
+    token = orjson.loads(payload)["url"].split("token=", 1)[1]
+    data = c.get("/api/v1/privacy/export", params={"token": token}).json()
+    assert data["email"] == "mirm@example.org" and len(data["comments"]) == 1 and len(data["subscriptions"]) == 1
