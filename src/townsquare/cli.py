@@ -82,6 +82,8 @@ def _export_settings(config: Path | None, settings: Settings) -> None:
     if config:
         os.environ["TOWNSQUARE_CONFIG"] = str(config)
     os.environ["TOWNSQUARE_DB"] = settings.db
+    os.environ["TOWNSQUARE_HOST"] = settings.host
+    os.environ["TOWNSQUARE_PORT"] = str(settings.port)
 
 
 @site_app.command("add")

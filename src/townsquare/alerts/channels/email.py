@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import mailbox
+import threading
 import re
 from email.header import Header
 from email.message import Message
@@ -105,8 +106,17 @@ class EmailChannel:
                 smtp.close()
 
 
+# Deliveries run in parallel threads; mbox's dot-lock refuses a second holder instead of waiting.
+_mbox_lock = threading.Lock()
+
+
 def _append_to_mbox(path: Path, msg: Message) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
+    with _mbox_lock:
+        _append_locked(path, msg)
+
+
+def _append_locked(path: Path, msg: Message) -> None:
     box = mailbox.mbox(path)
     box.lock()
     try:
