@@ -46,6 +46,7 @@ HELDOUT_CSV = REPO / "bench" / "data" / "moderation_heldout.csv"
 CHALLENGE_CSV = REPO / "tests" / "data" / "moderation_challenge.csv"
 DROP_IDS = {5186974}
 DROP_TEXTS = {"You are disgusting."}
+N_HEADS = 3  # heads averaged into the shipped one (seeds SEED, SEED + 1, ...)
 AUG_WEIGHT = 8.0  # sample weight of the hand-written template rows
 NA = -1.0  # label not defined for this row (masked in the loss)
 
@@ -78,6 +79,9 @@ def load_civil(d: Path):
     ann = pd.read_csv(base / "annotations.csv")
     spans = pd.read_csv(base / "spans.csv")
     raters = ann.groupby("comment_id")["annotation"].nunique().to_dict()
+    # Raters of the spans task could also tick "not toxic"; where many did, the post
+    # is an argument that only some readers find toxic, so its target is softened.
+    not_toxic = ann.groupby("comment_id")["not toxic"].sum().to_dict()
     a2c = dict(zip(ann["annotation"], ann["comment_id"]))
     # per comment: per type, the set of raters who marked it; per char votes by type
     type_raters: dict[int, dict[str, set]] = defaultdict(lambda: defaultdict(set))
@@ -97,7 +101,7 @@ def load_civil(d: Path):
         n = max(raters.get(cid, 3), 1)
         if n > 20:  # the quiz post
             continue
-        labels = {"toxicity": 1.0}
+        labels = {"toxicity": 1.0 - 0.5 * min(1.0, not_toxic.get(cid, 0) / n)}
         for lab in ("insult", "identity_attack", "threat", "profanity"):
             k = len(type_raters[cid].get(lab, ()))
             if k * 2 > n:
@@ -163,9 +167,12 @@ def load_fox(d: Path):
     for i, (text, label) in enumerate(df[["text", "label"]].itertuples(index=False)):
         text = re.sub(r"@\w+", "@user", str(text))
         if label == 1:
-            rows.append(row(text, {"toxicity": 1.0, "identity_attack": 1.0}, "fox", f"fox:{i}", "fox_hateful"))
+            rows.append(row(text, {"toxicity": 1.0, "identity_attack": 1.0}, "fox", f"fox:{i}", "fox_hateful",
+                            weight=1.5))
         else:
-            rows.append(row(text, {"identity_attack": 0.0}, "fox", f"fox:{i}", "fox_not_hateful", weight=0.5))
+            # news comments that name groups without attacking them: the main
+            # counter-evidence for identity_attack in the news register
+            rows.append(row(text, {"identity_attack": 0.0}, "fox", f"fox:{i}", "fox_not_hateful"))
     return rows
 
 
@@ -288,6 +295,138 @@ THREATS = ["I will find out where you live", "someone should put a bullet in tha
            "keep it up and you'll get what's coming to you", "I'd love to see you beaten in the street",
            "people like you should be dragged out and shot", "watch your back, I know your car"]
 
+# News-comment argument. Naming a nation, a religion or an institution while
+# arguing about politics is fine; blaming an ethnic or religious group for
+# hidden plots is identity hate; a jibe at the other commenter's loyalty or
+# private life is an insult even without a swear word; dry sarcasm about events
+# is fine.
+NATIONS = ["Americans", "Chinese", "French", "Germans", "British", "Turks", "Iranians", "Israelis",
+           "Saudis", "Poles", "Indians", "Russians", "Ukrainians", "Mexicans", "Canadians", "Syrians"]
+NEUTRAL_NATION_FRAMES = [
+    "The {n} signed a similar treaty in the nineties, and the article leaves that out.",
+    "Didn't the {n} try exactly this policy a few years back? I recall it failing.",
+    "History shows the {n} have backed armed groups abroad, like most big powers have.",
+    "What do ordinary {n} think about this? The reporter never asks them.",
+    "Is there a source for the claim about the {n}? I looked and found nothing.",
+    "Both the {n} and their neighbours have broken ceasefires before, so I doubt this one holds.",
+    "The {n} will say it was self-defence, as every government does.",
+    "I worked with {n} for years and the picture in this piece is far too simple.",
+    "Sanctions on the {n} hurt their farmers more than their leaders, in my view.",
+    "Honestly the {n} have done the same thing for decades, this is nothing new.",
+    "So the {n} get criticised for it but nobody else does? Seems inconsistent.",
+    "Hard to believe the {n} had nothing to do with it, but I'll wait for evidence.",
+]
+FAITHS = ["Muslims", "Jews", "Christians", "Catholics", "Hindus", "Sikhs", "Buddhists", "Protestants"]
+NEUTRAL_FAITH_FRAMES = [
+    "Local {g} leaders called for calm after the vote, which was good to see.",
+    "The survey found {g} in the region are split on the new law.",
+    "{G} have lived in this valley for centuries, the museum exhibit shows it well.",
+    "Militant groups claim to speak for {g}, but most {g} reject them.",
+    "The article would be better with a quote from {g} who actually live there.",
+    "My neighbours are {g} and they were as shocked by the attack as anyone.",
+]
+# Short neutral mentions: a bare group name must not read as an attack.
+SHORT_MENTION_FRAMES = [
+    "What do the {g} say about it?",
+    "The {g} were not consulted.",
+    "I have friends who are {g}.",
+    "Many {g} work in this industry.",
+    "The {g} see it differently.",
+    "That is the position of the {g}, not mine.",
+    "Ask the {g} who live there.",
+    "The {g} voted on it last week.",
+]
+# Reporting and arguing about armed conflict names nationalities next to words
+# like "militants" or "terrorists"; that is news, not an attack on the nation.
+CONFLICT_ADJ = ["Syrian", "Libyan", "Kurdish", "Afghan", "Iraqi", "Yemeni", "Chechen", "Somali", "Colombian",
+                "Irish", "Basque", "Palestinian", "Israeli", "Sudanese", "Malian", "Ukrainian", "Russian", "Turkish"]
+CONFLICT_FRAMES = [
+    "{a} insurgents attacked the convoy, according to the ministry.",
+    "Some {a} militias were later listed as terrorist groups by the UN.",
+    "The {a} opposition split into several armed factions within a year.",
+    "The {a} army shelled the town again last night, the agency reports.",
+    "Foreign governments armed the {a} rebels, that much is documented.",
+    "Calling every {a} fighter a terrorist is lazy, some were conscripts.",
+    "The {a} militants who took the airport were trained abroad.",
+    "Who funded the {a} guerrillas in the eighties? Several countries did.",
+]
+CONSPIRACY_FRAMES = [
+    "Behind every one of these wars you will find the {g} pulling the strings.",
+    "Wake up, the {g} control the banks and the newspapers and always have.",
+    "Follow the money and it always leads back to the {g}.",
+    "This crisis was planned by the {g} to weaken decent countries from within.",
+    "Look at who really runs the government and you will see it is the {g}.",
+    "Every scandal like this traces back to the {g} and their secret networks.",
+    "Do some research: the {g} engineered all of this decades ago.",
+    "The {g} are quietly taking over our institutions, nobody dares to say it.",
+]
+CONSPIRACY_GROUPS = ["Jews", "Muslims", "Catholics", "Zionists", "Mexicans", "Chinese", "Arabs", "Freemasons and Jews",
+                     "Jewish bankers", "Muslim immigrants"]
+# The same frames aimed at institutions and the powerful are political opinion,
+# not identity hate: the target decides.
+POWERS = ["government", "big banks", "Western elites", "mainstream media", "oil companies", "arms industry",
+          "party bosses", "EU bureaucrats", "tech giants", "intelligence agencies", "lobbyists", "generals"]
+POWER_FRAMES = CONSPIRACY_FRAMES[:7] + [
+    "Most people only ever hear what the {g} want them to hear.",
+    "The {g} have been misleading the public about this for years.",
+    "Nothing will change while the {g} write the rules.",
+]
+ARGUMENT_LINES = [
+    "There is no evidence for any of this.",
+    "Show me a source and I will happily read it.",
+    "You keep repeating the same claim without any proof.",
+    "The inquiry said the opposite, read page twelve.",
+    "That is simply not what happened, the timeline is public.",
+    "Even the minister admitted the figures were wrong.",
+    "I have read the report twice and it does not say that.",
+    "Your numbers are from 2009, things have changed since.",
+]
+CONSPIRACY_REJECT = [
+    "Blaming the {g} for wars is an old conspiracy myth, and it is false.",
+    "Claims that the {g} secretly run things have been used to justify persecution.",
+    "No, the {g} are not behind this, the report names the companies involved.",
+]
+JIBES = [
+    "Are you on his payroll, or do you defend him for free?",
+    "How much do they pay you to post this stuff every day?",
+    "Is he your husband or something? You never stop defending him.",
+    "Do you keep a poster of the senator over your bed?",
+    "Are you his mother? Nobody else would make excuses like that.",
+    "Did your handlers send you today's talking points already?",
+    "Do you have a life outside this comment section?",
+    "Are you twelve? Because that is how you argue.",
+    "Tell your bosses at the troll factory I said hello.",
+    "Were you dropped on your head as a baby, or is this natural?",
+    "Do you get paid per comment or per lie?",
+    "Is it love? You seem awfully devoted to the man.",
+    "Your girlfriend the governor must be proud of you.",
+    "Did mommy help you write that one?",
+    "Run along back to your basement, grown-ups are talking.",
+    "Do they give you a medal for every excuse you make for them?",
+]
+CIVIL_QUESTIONS = [
+    "Are you sure about that figure? The report says something else.",
+    "Do you have a link for that? I would like to read it.",
+    "Is that why the vote was delayed, or was there another reason?",
+    "Are the inspectors independent? That seems like the real question.",
+    "How much did the new bridge cost in the end, does anyone know?",
+    "Did the council ever publish the minutes from that meeting?",
+    "Is he still the chair of the committee, or did he step down?",
+    "Which agency paid for the study? That matters for how we read it.",
+]
+CIVIL_SARCASM = [
+    "Oh great, another road closure, just what the town needed.",
+    "Sure, because cutting the bus budget worked so well last time.",
+    "Shocking, a politician broke a campaign promise. Who could have guessed?",
+    "Well, that went exactly as planned, didn't it 🙂",
+    "Yes, I'm sure the new committee will fix everything by Friday.",
+    "Funny how the report came out the day after the election.",
+    "Another study confirming what everyone already knew, money well spent.",
+    "Ah yes, the famous 'temporary' tax that is now forty years old.",
+    "I love how every minister discovers the problem right after leaving office.",
+    "Nice of them to announce the price rise on a holiday weekend 😉",
+]
+
 
 def augmentation(rng: random.Random):
     rows = []
@@ -319,6 +458,50 @@ def augmentation(rng: random.Random):
         add(t[0].upper() + t[1:] + ".", {"toxicity": 1.0, "insult": 1.0, "profanity": 0.0}, "aug_insult")
     for t in THREATS:
         add(t[0].upper() + t[1:] + ".", {"toxicity": 1.0, "threat": 1.0, "profanity": 0.0}, "aug_threat")
+    for n in NATIONS:
+        for f in rng.sample(NEUTRAL_NATION_FRAMES, 4):
+            add(f.format(n=n), fine, "aug_group_mention")
+    for g in FAITHS:
+        for f in rng.sample(NEUTRAL_FAITH_FRAMES, 3):
+            add(f.format(g=g, G=g), fine, "aug_group_mention")
+    for g in NATIONS + FAITHS + GROUPS:
+        for f in rng.sample(SHORT_MENTION_FRAMES, 2):
+            add(f.format(g=g), fine, "aug_group_mention")
+    for g in CONSPIRACY_GROUPS:
+        for f in rng.sample(CONSPIRACY_FRAMES, 4):
+            add(f.format(g=g), hate, "aug_conspiracy")
+        add(rng.choice(CONSPIRACY_REJECT).format(g=g), fine, "aug_counter")
+    jibe = {"toxicity": 1.0, "insult": 1.0, "identity_attack": 0.0, "threat": 0.0, "profanity": 0.0}
+    for t in JIBES:
+        add(t, jibe, "aug_jibe")
+    for t in CIVIL_QUESTIONS + CIVIL_SARCASM:
+        add(t, fine, "aug_civil")
+    # The same jibes, plots and questions at the end of an otherwise civil
+    # argument: one sentence decides the label of a longer comment.
+    def argument():
+        lines = [f.format(n=rng.choice(NATIONS)) for f in rng.sample(NEUTRAL_NATION_FRAMES, rng.randint(0, 2))]
+        lines += rng.sample(ARGUMENT_LINES, rng.randint(1, 2))
+        rng.shuffle(lines)
+        return " ".join(lines)
+
+    for a in CONFLICT_ADJ:
+        for f in rng.sample(CONFLICT_FRAMES, 3):
+            add(f.format(a=a), fine, "aug_conflict_news")
+    for g in POWERS:
+        for f in rng.sample(POWER_FRAMES, 4):
+            add(f.format(g=g), fine, "aug_power_blame")
+        add(f"{argument()} {rng.choice(POWER_FRAMES).format(g=g)}", fine, "aug_power_blame")
+    for _ in range(16):
+        add(argument(), fine, "aug_civil")
+
+    for t in JIBES:
+        for _ in range(4):
+            add(f"{argument()} {t}", jibe, "aug_jibe")
+    for g in CONSPIRACY_GROUPS:
+        for f in rng.sample(CONSPIRACY_FRAMES, 4):
+            add(f"{argument()} {f.format(g=g)}", hate, "aug_conspiracy")
+    for t in CIVIL_QUESTIONS + CIVIL_SARCASM:
+        add(f"{argument()} {t}", fine, "aug_civil")
     return rows
 
 
@@ -401,10 +584,10 @@ def build_lexicon(train_rows, gold):
 # ---------------------------------------------------------------------------
 
 
-def train_head(x_tr, y_tr, w_tr, x_va, y_va, w_va, hidden=64, epochs=40):
+def train_head(x_tr, y_tr, w_tr, x_va, y_va, w_va, hidden=64, epochs=40, seed=SEED):
     import torch
 
-    torch.manual_seed(SEED)
+    torch.manual_seed(seed)
     mean = x_tr.mean(0)
     std = x_tr.std(0) + 1e-4
     xt = torch.tensor((x_tr - mean) / std, dtype=torch.float32)
@@ -429,7 +612,7 @@ def train_head(x_tr, y_tr, w_tr, x_va, y_va, w_va, hidden=64, epochs=40):
         return (l * m * w).sum() / (m * w).sum()
 
     best = (1e9, None)
-    g = torch.Generator().manual_seed(SEED)
+    g = torch.Generator().manual_seed(seed)
     for ep in range(epochs):
         model.train()
         perm = torch.randperm(len(xt), generator=g)
@@ -558,7 +741,15 @@ def main():
     x_tr, y_tr, w_tr = feats(by["train"])
     x_va, y_va, w_va = feats(by["val"])
     x_te, y_te, _ = feats(by["test"])
-    head = train_head(x_tr, y_tr, w_tr, x_va, y_va, w_va)
+    # Three heads from different seeds, averaged in logit space. Averaging logits
+    # of heads that share the input scaling is one wider head (hidden units side
+    # by side, output weights divided by the count), so the run time is unchanged.
+    heads = [train_head(x_tr, y_tr, w_tr, x_va, y_va, w_va, seed=SEED + k) for k in range(N_HEADS)]
+    head = {"mean": heads[0]["mean"], "std": heads[0]["std"],
+            "w1": np.concatenate([hd["w1"] for hd in heads], axis=1),
+            "b1": np.concatenate([hd["b1"] for hd in heads]),
+            "w2": np.concatenate([hd["w2"] for hd in heads], axis=0) / N_HEADS,
+            "b2": np.mean([hd["b2"] for hd in heads], axis=0)}
     np.savez(OUT_DIR / "head.npz", **head)
     h = tx.Head(head)
     p_va = h(x_va)

@@ -45,6 +45,11 @@ _NEGATORS = frozenset(
     "aren't arent wasn't wasnt weren't werent won't wont can't cant cannot shouldn't wouldn't "
     "stop against reject condemn".split()
 )
+# Sentence ends: punctuation (with closing quotes/brackets) followed by space.
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"”')\]]*\s+")
+# Anything normalize() could change: spaced letters are checked with _SPACED;
+# this catches leet characters touching a letter and runs of 3+ letters.
+_MAY_CHANGE = re.compile(r"[A-Za-z]['*]*[0-9@$!|]|[0-9@$!|]['*]*[A-Za-z]|([A-Za-z])\1\1", re.I)
 _QUOTES = "\"“”«»"
 _QUOTED = re.compile(r"[\"“«][^\"“”«»]{3,300}[\"”»]")
 _REJECT = re.compile(
@@ -76,6 +81,8 @@ class ToxicityResult:
 def normalize(text: str) -> tuple[str, list[int]]:
     """Undo common obfuscation. Returns (normalized, offsets) where
     ``offsets[i]`` is the index in ``text`` of normalized character ``i``."""
+    if not _MAY_CHANGE.search(text) and not _SPACED.search(text):
+        return text, list(range(len(text)))  # most comments: nothing to undo
     chars: list[str] = []
     offs: list[int] = []
 
@@ -357,15 +364,42 @@ class ToxicityModel:
             return []
         x, prepared = featurize(texts, self.encoder, self.lexicon, batch_size=batch_size)
         probs = self.head(x)
+        self._sentence_pass(prepared, probs, batch_size)
         self._counter_speech(prepared, probs, batch_size)
-        results = []
-        for t, p, (norm, offs, hits) in zip(texts, probs, prepared):
-            scores = {lab: round(float(v), 4) for lab, v in zip(LABELS, p)}
-            spans = self._spans(t, scores, offs, hits)
-            if not spans and self.occlusion and self._flagged(scores):
-                spans = self._occlusion_spans(norm, offs, p)
-            results.append(ToxicityResult(scores=scores, spans=spans))
-        return results
+        all_scores = [{lab: round(float(v), 4) for lab, v in zip(LABELS, p)} for p in probs]
+        all_spans = [self._spans(t, sc, offs, hits) for t, sc, (_, offs, hits) in zip(texts, all_scores, prepared)]
+        if self.occlusion:
+            todo = [i for i, (sc, sp) in enumerate(zip(all_scores, all_spans)) if not sp and self._flagged(sc)]
+            for i, spans in zip(todo, self._occlusion_spans([prepared[i] for i in todo], probs[todo], batch_size)):
+                all_spans[i] = spans
+        return [ToxicityResult(scores=sc, spans=sp) for sc, sp in zip(all_scores, all_spans)]
+
+    def _sentence_pass(self, prepared, probs: np.ndarray, batch_size: int) -> None:
+        """One abusive sentence in a long comment is diluted by mean pooling over
+        the whole text, so flagged comments with two or more sentences are also
+        scored sentence by sentence (in place; scores can only go up). An insult
+        is local, so the strongest sentence counts in full; for identity_attack
+        and threat a sentence read out of context over-reacts to group names, so
+        it counts half (the mean of the whole text's score and the sentence's)."""
+        idx, pieces = [], []
+        for i, (norm, _, _) in enumerate(prepared):
+            if probs[i, 0] < self.threshold:
+                continue
+            sentences = [s for s in _SENTENCE_END.split(norm) if sum(c.isalpha() for c in s) >= 3]
+            if len(sentences) < 2:
+                continue
+            idx.append((i, len(pieces), len(sentences)))
+            pieces += sentences
+        if not pieces:
+            return
+        x, _ = featurize(pieces, self.encoder, self.lexicon, batch_size=batch_size)
+        alt = self.head(x)
+        ins = LABELS.index("insult")
+        group = [LABELS.index("identity_attack"), LABELS.index("threat")]
+        for i, first, n in idx:
+            best = alt[first:first + n].max(axis=0)
+            probs[i, ins] = max(probs[i, ins], best[ins])
+            probs[i, group] = np.maximum(probs[i, group], (probs[i, group] + best[group]) / 2)
 
     def _counter_speech(self, prepared, probs: np.ndarray, batch_size: int) -> None:
         """Quoting abuse in order to reject it: when a flagged comment quotes
@@ -391,16 +425,22 @@ class ToxicityModel:
     def _flagged(self, scores) -> bool:
         return max(scores[lab] for lab in LABELS if lab != "profanity") >= self.threshold
 
-    def _occlusion_spans(self, norm: str, offs: list[int], base: np.ndarray, max_variants: int = 8) -> list[Span]:
+    def _occlusion_spans(self, prepared, base: np.ndarray, batch_size: int,
+                         max_variants: int = 8) -> list[list[Span]]:
         """Fallback when no lexicon word explains a flag: drop groups of words one
-        at a time and keep the groups whose removal lowers the score most."""
-        words = [(m.start(), m.end()) for m in _TOKEN.finditer(norm)]
-        if not words:
-            return []
-        size = max(1, -(-len(words) // max_variants))
-        groups = [words[i:i + size] for i in range(0, len(words), size)]
-        variants = [norm[:g[0][0]] + norm[g[-1][1]:] for g in groups]
-        x, _ = featurize(variants, self.encoder, self.lexicon)
+        at a time and keep the groups whose removal lowers the score most. The
+        variants of all the given texts are encoded together, in long batches."""
+        plans = []
+        variants: list[str] = []
+        for norm, _, _ in prepared:
+            words = [(m.start(), m.end()) for m in _TOKEN.finditer(norm)]
+            size = max(1, -(-len(words) // max_variants))
+            groups = [words[i:i + size] for i in range(0, len(words), size)]
+            plans.append((len(variants), groups))
+            variants += [norm[:g[0][0]] + norm[g[-1][1]:] for g in groups]
+        if not variants:
+            return [[] for _ in prepared]
+        x, _ = featurize(variants, self.encoder, self.lexicon, batch_size=batch_size)
         probs = self.head(x)
         cols = [i for i, lab in enumerate(LABELS) if lab != "profanity"]
 
@@ -408,29 +448,33 @@ class ToxicityModel:
             v = np.clip(v, 1e-6, 1 - 1e-6)
             return np.log(v / (1 - v))
 
-        base_l = logit(base[cols])
-        new_l = logit(probs[:, cols])
-        # drop of the strongest label's logit when the group is removed
-        drops = base_l.max() - new_l.max(axis=1)
-        best = float(drops.max())
-        if best < 0.5:
-            return []
-        spans = []
-        for g, d, nl in zip(groups, drops, new_l):
-            if d < 0.5 or d < 0.5 * best:
+        out = []
+        for (norm, offs, _), b, (first, groups) in zip(prepared, base, plans):
+            if not groups:
+                out.append([])
                 continue
-            label = _main_label(base)
-            # trim surrounding punctuation of the group
-            s, e = g[0][0], g[-1][1]
-            while s < e and not norm[s].isalnum():
-                s += 1
-            while e > s and not norm[e - 1].isalnum():
-                e -= 1
-            if s >= e:
-                continue
-            spans.append(Span(start=offs[s], end=offs[e - 1] + 1, label=label,
-                              weight=round(float(d / best), 4)))
-        return spans
+            # drop of the strongest label's logit when the group is removed
+            new_l = logit(probs[first:first + len(groups)][:, cols])
+            drops = logit(b[cols]).max() - new_l.max(axis=1)
+            best = float(drops.max())
+            spans: list[Span] = []
+            if best >= 0.5:
+                label = _main_label(b)
+                for g, d in zip(groups, drops):
+                    if d < 0.5 or d < 0.5 * best:
+                        continue
+                    # trim surrounding punctuation of the group
+                    s, e = g[0][0], g[-1][1]
+                    while s < e and not norm[s].isalnum():
+                        s += 1
+                    while e > s and not norm[e - 1].isalnum():
+                        e -= 1
+                    if s >= e:
+                        continue
+                    spans.append(Span(start=offs[s], end=offs[e - 1] + 1, label=label,
+                                      weight=round(float(d / best), 4)))
+            out.append(spans)
+        return out
 
     def _spans(self, text, scores, offs, hits) -> list[Span]:
         flagged = self._flagged(scores)
