@@ -104,3 +104,4 @@ def test_deep_chain_does_not_recurse():
     while node["replies"]:
         depth, node = depth + 1, node["replies"][0]
     assert depth == tree.MAX_DEPTH and node["more"] == 1 and node["cursor"] is None
+

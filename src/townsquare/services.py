@@ -20,8 +20,8 @@ from townsquare.config import Settings, SiteSettings, site_settings
 from townsquare.domain import tree, validate
 from townsquare.domain.render import render_markdown
 from townsquare.domain.tokens import Signer, TokenError
-from townsquare.metrics import COMMENTS_CREATED
 from townsquare.errors import Forbidden, Invalid, NotFound, TooMany, Unauthorized
+from townsquare.metrics import COMMENTS_CREATED
 from townsquare.moderation import service as moderation
 from townsquare.store import queries as q
 from townsquare.store.db import now, reader
@@ -46,9 +46,10 @@ class ThreadCache:
     entries unreachable at once; the cache never serves a stale thread.
     """
 
-    def __init__(self, size: int = 512):
+    def __init__(self, max_bytes: int = 64 * 1024 * 1024):
         self._items: OrderedDict[tuple, bytes] = OrderedDict()
-        self._size = size
+        self._bytes = 0
+        self._max_bytes = max_bytes
         self._lock = Lock()
 
     def get(self, key: tuple) -> bytes | None:
@@ -60,10 +61,12 @@ class ThreadCache:
 
     def put(self, key: tuple, value: bytes) -> None:
         with self._lock:
+            old = self._items.pop(key, None)
+            self._bytes += len(value) - (len(old) if old else 0)
             self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
+            while self._bytes > self._max_bytes and len(self._items) > 1:
+                _, evicted = self._items.popitem(last=False)
+                self._bytes -= len(evicted)
 
 
 @dataclass
