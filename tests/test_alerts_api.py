@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import select, update
 from starlette.testclient import TestClient
 
-from townsquare.alerts.api import router
 from townsquare.alerts.polling import FeedPoller
 from townsquare.app import create_app
 from townsquare.config import load_settings

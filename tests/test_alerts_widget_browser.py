@@ -14,7 +14,6 @@ import uvicorn
 from playwright.sync_api import expect, sync_playwright
 from sqlalchemy import select
 
-from townsquare.alerts.api import router
 from townsquare.app import create_app
 from townsquare.config import load_settings
 from townsquare.store import queries

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 
-import pytest
 from sqlalchemy import event, select
 
 from townsquare.store.tables import comments, threads

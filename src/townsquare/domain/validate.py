@@ -20,7 +20,7 @@ def normalize_text(text: str) -> str:
 def clean_text(text: str, site: SiteSettings, field: str = "text") -> str:
     text = normalize_text(text)
     if len(text) < site.min_length:
-        raise Invalid(f"The comment is empty." if not text else f"The comment is shorter than {site.min_length} characters.", field=field)
+        raise Invalid("The comment is empty." if not text else f"The comment is shorter than {site.min_length} characters.", field=field)
     if len(text) > site.max_length:
         raise Invalid(f"The comment is {len(text)} characters long; this site allows {site.max_length}.", field=field)
     return text
