@@ -19,6 +19,7 @@ from tests.test_import_support import (
 from townsquare import privacy
 from townsquare.store import queries
 from townsquare.store.alerts import alert_outbox, alert_subscriptions
+from townsquare.store.moderation import audit_log
 
 
 @pytest.fixture
@@ -112,15 +113,12 @@ def api(engine):
     from townsquare.app import create_app
     from townsquare.config import load_settings
     from townsquare.moderation.auth import create_api_key
-    from townsquare.web import privacy_api
 
     settings = load_settings(None, environ={}, db=str(engine.url), secret=SECRET, public_url="https://comments.example")
     user_id = create_user(engine, email="editor@news.example", password="correct horse battery", role="admin")
     with engine.begin() as conn:
         key = create_api_key(conn, user_id, "privacy tests")
     app = create_app(settings, engine)
-    if not any(getattr(r, "path", "").startswith("/api/v1/privacy") for r in app.routes):
-        app.include_router(privacy_api.router)
     with TestClient(app, base_url="http://testserver") as c:
         yield c, {"Authorization": f"Bearer {key}"}
 
@@ -135,6 +133,26 @@ def test_staff_export_and_erase_need_a_key(api, engine):
                headers=headers)
     assert r.json() == {"erased": {"comments": 1, "votes": 0, "subscriptions": 1}}
     assert "MirM" not in by_author(stored(engine))
+    with engine.connect() as conn:
+        logged = conn.execute(select(audit_log.c.action, audit_log.c.actor, audit_log.c.target, audit_log.c.details)
+                              .order_by(audit_log.c.id)).all()
+    assert [(a, who) for a, who, _, _ in logged] == [("privacy_export", "editor@news.example"),
+                                                     ("privacy_erase", "editor@news.example")]
+    assert all(t.startswith("author:") and "mirm" not in t for _, _, t, _ in logged)  # no address in the log
+    assert orjson.loads(logged[1][3])["mode"] == "anonymise"
+
+
+def test_the_sites_erasure_setting_is_the_default(api, engine):
+    c, headers = api
+    with engine.begin() as conn:
+        site = queries.site_by_name(conn, "news")
+        queries.update_site(conn, site["id"], settings={**site["settings"], "erasure": "anonymise"})
+    before = by_author(stored(engine))["MirM"]
+    r = c.post("/api/v1/privacy/authors/erase", json={"site": "news", "email": "mirm@example.org"}, headers=headers)
+    assert r.status_code == 200
+    after = next(row for row in stored(engine) if row["id"] == before["id"])
+    assert after["text"] == before["text"] and after["status"] == before["status"]  # the words stay...
+    assert after["author_name"] != "MirM" and after["author_email"] is None  # ...unsigned
 
 
 def test_author_gets_a_signed_link_by_mail_and_erases_after_confirming(api, engine):

@@ -43,6 +43,8 @@ class SiteSettings(Strict):
     posts_per_minute: int = Field(10, ge=1, description="per client (IP or author)")
     votes_per_minute: int = Field(60, ge=1)
     reports_to_hold: int = Field(3, ge=1)
+    # What erasing an author does to their comments: delete them, or keep the words unsigned.
+    erasure: Literal["delete", "anonymise"] = "delete"
     moderation_rules: ModerationRules = ModerationRules()
 
 

@@ -1,4 +1,5 @@
-"""The moderators' web UI under /admin: sign-in, the queue tabs, actions, bans and the audit log.
+"""The moderators' web UI under /admin: sign-in, the queue tabs, actions, bans, the audit log and
+personal-data requests (one author's export and erasure).
 
 Server-rendered pages with a little JavaScript for keyboard shortcuts. Sessions are server-side
 rows named by a random token in a signed, HttpOnly, SameSite=Strict cookie; every form carries a
@@ -7,17 +8,23 @@ CSRF token bound to the session (or, on the sign-in form, to a pre-session cooki
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 from urllib.parse import urlencode
 
+import orjson
 from fastapi import APIRouter, Form, Request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from townsquare import privacy
+from townsquare.domain.tokens import TokenError
+from townsquare.domain.validate import EMAIL
+from townsquare.config import site_settings
 from townsquare.errors import Forbidden, Invalid, NotFound, TooMany
 from townsquare.moderation import actions, audit, auth, queue
 from townsquare.moderation.auth import Actor
@@ -333,3 +340,126 @@ def lift(request: Request, ban_id: int, csrf: Csrf = "", reason: Why = "") -> Re
         actions.lift_ban(conn, actor, ban_id, reason)
 
     return _act(request, csrf, "/admin/bans", do, f"Lifted ban {ban_id}.")
+
+
+# -- personal data ---------------------------------------------------------------------------------
+ERASURE_MODES = get_args(privacy.ErasureMode)
+Email = Annotated[str, Form(max_length=320)]
+SiteName = Annotated[str, Form(max_length=64)]
+
+
+@router.get("/privacy")
+def privacy_page(request: Request, done: str = "") -> Response:
+    with core(request).engine.begin() as conn:
+        try:
+            actor, token = _signed_in(request, conn)
+        except NotSignedIn:
+            return _to_login(request)
+        names = _site_names(conn, actor.site_ids)
+    return _privacy_page(request, actor, token, names, {}, done=done)
+
+
+def _privacy_page(request: Request, actor: Actor, token: str, names: dict[int, str], form: dict[str, str],
+                  status: int = 200, **context: Any) -> HTMLResponse:
+    return _page(request, "privacy.html", status, actor=actor, csrf=_csrf_for(request, token),
+                 sites=sorted(names.values()), form=form, **context)
+
+
+def _privacy(request: Request, csrf: str, form: dict[str, str], do) -> Response:
+    """Check the session, the CSRF token and the form, then run `do(conn, actor, token, names,
+    site, address)` in one transaction. Bad input comes back on the form with the reason and the
+    fields as typed, and nothing is changed."""
+    with core(request).engine.begin() as conn:
+        try:
+            actor, token = _signed_in(request, conn)
+        except NotSignedIn:
+            return _to_login(request)
+        try:
+            _check_csrf(request, csrf, token)
+        except Forbidden as e:
+            return _page(request, "message.html", 403, title=e.title, detail=e.detail)
+        names = _site_names(conn, actor.site_ids)
+        try:
+            address = form["email"].strip().lower()
+            if not EMAIL.match(address):
+                raise Invalid(f"'{form['email']}' is not an e-mail address.")
+            site = q.site_by_name(conn, form["site"])
+            if site is None:
+                raise Invalid("Choose a site.")
+            actor.require(site["id"])
+            if not form["reason"].strip():
+                raise Invalid("Say why (the request it answers, for example): the audit log keeps it.")
+            return do(conn, actor, token, names, site, address)
+        except (Invalid, NotFound, Forbidden) as e:
+            conn.rollback()
+            return _privacy_page(request, actor, token, names, form, e.status, error=e.detail)
+
+
+def _author_target(request: Request, address: str) -> str:
+    # The audit log names the author by keyed hash (as comments.author_key does), so the entry
+    # that records an erasure does not keep the address it erased.
+    return "author:" + core(request).signer.hash("email", address)
+
+
+def _attachment(data: dict[str, Any], site: str, address: str) -> Response:
+    name = f"townsquare-{site}-{hashlib.sha256(address.encode()).hexdigest()[:8]}.json"
+    return Response(orjson.dumps(data, option=orjson.OPT_INDENT_2), media_type="application/json",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
+
+
+@router.post("/privacy/export")
+def privacy_export(request: Request, email: Email = "", site: SiteName = "", csrf: Csrf = "",
+                   reason: Why = "") -> Response:
+    """Everything stored about the author on the site, as a JSON download; the audit log records it."""
+    signer = core(request).signer
+
+    def do(conn, actor, _token, _names, found, address):
+        data = privacy.export_author(conn, signer, address, site_id=found["id"])
+        audit.record(conn, site_id=found["id"], user_id=actor.user_id, actor=actor.email, action="privacy_export",
+                     target=_author_target(request, address), reason=reason.strip(),
+                     details={"comments": len(data["comments"]), "subscriptions": len(data["subscriptions"])})
+        return _attachment(data, found["name"], address)
+
+    return _privacy(request, csrf, {"email": email, "site": site, "reason": reason}, do)
+
+
+@router.post("/privacy/erase")
+def privacy_erase(request: Request, email: Email = "", site: SiteName = "", csrf: Csrf = "", reason: Why = "",
+                  mode: Annotated[str, Form(max_length=16)] = "",
+                  voter_tokens: Annotated[str, Form(max_length=50_000)] = "",
+                  confirmed: Annotated[bool, Form()] = False) -> Response:
+    """Erase the author's data on the site. Without `confirmed` this only shows what would be
+    erased and asks for the choice (delete or anonymise the comments) and a confirmation."""
+    signer = core(request).signer
+    form = {"email": email, "site": site, "reason": reason, "mode": mode, "voter_tokens": voter_tokens}
+
+    def do(conn, actor, token, names, found, address):
+        # Unless the moderator chose, the site's own setting decides.
+        chosen = form["mode"] = mode or site_settings(core(request).settings.site_defaults, found["settings"]).erasure
+        if chosen not in ERASURE_MODES:
+            raise Invalid("Choose whether the comments are deleted or anonymised.")
+        voters = _voters(signer, voter_tokens)
+        if not confirmed:
+            data = privacy.export_author(conn, signer, address, site_id=found["id"])
+            found_now = {"comments": len(data["comments"]), "subscriptions": len(data["subscriptions"]),
+                         "votes": len(voters)}
+            return _privacy_page(request, actor, token, names, form, confirm=found_now)
+        done = privacy.erase_author(conn, signer, address, mode=chosen, site_id=found["id"], voters=voters)
+        target = _author_target(request, address)
+        audit.record(conn, site_id=found["id"], user_id=actor.user_id, actor=actor.email, action="privacy_erase",
+                     target=target, reason=reason.strip(), details={"mode": chosen, **done})
+        verb = "deleted" if chosen == "delete" else "anonymised"
+        notice = (f"Erased on {found['name']}: {done['comments']} comment(s) {verb}, {done['votes']} vote(s) and "
+                  f"{done['subscriptions']} alert subscription(s) removed. Audit log: {target}.")
+        return RedirectResponse("/admin/privacy?" + urlencode({"done": notice}), status_code=303)
+
+    return _privacy(request, csrf, form, do)
+
+
+def _voters(signer, voter_tokens: str) -> tuple[str, ...]:
+    """The voter ids inside the tokens the author handed over (separated by white space): votes
+    are anonymous, so only the author can show which are theirs."""
+    try:
+        return tuple(signer.voter_id(t) for t in voter_tokens.split())
+    except TokenError as e:
+        raise Invalid(str(e)) from None

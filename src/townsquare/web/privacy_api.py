@@ -23,8 +23,8 @@ from townsquare import privacy
 from townsquare.alerts import outbox
 from townsquare.domain.tokens import TokenError
 from townsquare.errors import NotFound, Unauthorized
-from townsquare.moderation import auth
-from townsquare.moderation.sites import by_name
+from townsquare.moderation import audit, auth
+from townsquare.moderation.sites import by_id, by_name
 from townsquare.store import queries
 from townsquare.store.db import now
 from townsquare.web.api import bearer, client, core
@@ -43,7 +43,7 @@ class Body(BaseModel):
 class StaffErasure(Body):
     site: str = Field(max_length=64)
     email: str = Field(max_length=320)
-    mode: privacy.ErasureMode = "delete"
+    mode: privacy.ErasureMode | None = None  # None: the site's `erasure` setting
     # Voter tokens the author handed over, proving which votes are theirs.
     voter_tokens: list[str] = Field(default_factory=list, max_length=100)
 
@@ -62,8 +62,10 @@ def staff_export(request: Request, site: Annotated[str, Query(max_length=64)],
     subscriptions, staff account. Needs an API key of a moderator of the site."""
     the_core = core(request)
     with the_core.engine.begin() as conn:
-        found = _staff_site(conn, the_core, site, authorization)
+        found, actor = _staff_site(conn, the_core, site, authorization)
         data = privacy.export_author(conn, the_core.signer, email, site_id=found["id"])
+        _audit(conn, the_core, found, actor, "privacy_export", email,
+               {"comments": len(data["comments"]), "subscriptions": len(data["subscriptions"])})
     return _download(data, email)
 
 
@@ -75,9 +77,18 @@ def staff_erase(body: StaffErasure, request: Request, authorization: Annotated[s
     the_core = core(request)
     voters = tuple(_voter(the_core, t) for t in body.voter_tokens)
     with the_core.engine.begin() as conn:
-        found = _staff_site(conn, the_core, body.site, authorization)
-        done = privacy.erase_author(conn, the_core.signer, body.email, mode=body.mode, site_id=found["id"], voters=voters)
+        found, actor = _staff_site(conn, the_core, body.site, authorization)
+        mode = body.mode or found["settings_obj"].erasure
+        done = privacy.erase_author(conn, the_core.signer, body.email, mode=mode, site_id=found["id"], voters=voters)
+        _audit(conn, the_core, found, actor, "privacy_erase", body.email, {"mode": mode, **done})
     return _json({"erased": done})
+
+
+def _audit(conn, the_core, site: dict, actor, action: str, email: str, details: dict) -> None:
+    """Every staff export and erasure is logged; the target is the author's key, not the address."""
+    audit.record(conn, site_id=site["id"], user_id=actor.user_id, actor=actor.email, action=action,
+                 target="author:" + the_core.signer.hash("email", email.strip().lower()),
+                 reason="moderator API", details=details)
 
 
 def _staff_site(conn, the_core, site: str, authorization: str | None) -> dict:
@@ -87,7 +98,7 @@ def _staff_site(conn, the_core, site: str, authorization: str | None) -> dict:
         raise Unauthorized("Send a moderator API key as 'Authorization: Bearer tsm_…'.")
     found = by_name(conn, the_core.settings, site)
     actor.require(found["id"])
-    return found
+    return found, actor
 
 
 # -- the author, by signed link -----------------------------------------------------------------------
@@ -147,9 +158,11 @@ def author_erase(request: Request, token: Annotated[str, Form(max_length=2000)])
     voters = (_voter(the_core, voter_token),) if voter_token else ()
     with the_core.engine.begin() as conn:
         claim = _claim(conn, the_core, token, "erase")
-        done = privacy.erase_author(conn, the_core.signer, claim["e"], mode="delete", site_id=claim["s"], voters=voters)
+        mode = by_id(conn, the_core.settings, claim["s"])["settings_obj"].erasure
+        done = privacy.erase_author(conn, the_core.signer, claim["e"], mode=mode, site_id=claim["s"], voters=voters)
+    verb = "deleted" if mode == "delete" else "anonymised"
     return HTMLResponse(_page("Your data is erased",
-                              f"<p>{done['comments']} comment(s) deleted, {done['subscriptions']} alert "
+                              f"<p>{done['comments']} comment(s) {verb}, {done['subscriptions']} alert "
                               f"subscription(s) removed, {done['votes']} vote(s) removed.</p>"))
 
 
