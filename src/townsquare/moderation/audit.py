@@ -13,7 +13,7 @@ from townsquare.store.moderation import audit_log
 
 ACTIONS = (
     "approve", "reject", "edit", "ban", "unban", "trust", "untrust",
-    "close", "reopen", "slow_mode", "report_hold", "privacy_export", "privacy_erase",
+    "close", "reopen", "slow_mode", "report_hold", "rescore_hold", "privacy_export", "privacy_erase",
 )
 
 

@@ -102,3 +102,32 @@ def eval_command(
         console.print(f"[red]Error:[/red] {file}: not a readable CSV file ({e})")
         raise typer.Exit(2) from None
     typer.echo(format_report(evaluate(ToxicityModel.load(), rows, threshold=threshold)))
+
+
+@app.command("rescore")
+def rescore_command(
+    site: Annotated[str, typer.Option(help="Site whose comments are rescored")],
+    hold: Annotated[bool, typer.Option("--hold", help="Send published comments that now cross a hold threshold to the queue")] = False,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Rescore a site's stored comments with the current model (e.g. after a model update)."""
+    from rich.progress import Progress
+
+    from townsquare.moderation import rescore
+    from townsquare.moderation.toxicity import ToxicityModel
+
+    settings, engine = _engine(config, db)
+    statuses = ("published", "pending")
+    total = rescore.count(engine, site, statuses)
+    model = ToxicityModel.load(threads=2)
+    with Progress(console=console) as bar:
+        task = bar.add_task(f"Rescoring {site}", total=total)
+        try:
+            report = rescore.rescore(engine, settings, site, model, hold=hold, statuses=statuses,
+                                     progress=lambda n: bar.advance(task, n))
+        except ValueError as e:
+            console.print(f"[red]Error:[/red] {e}")
+            raise typer.Exit(1) from None
+    typer.echo(f"rescored {report.scored} comments in {report.seconds:.1f} s ({report.per_second:.0f}/s); "
+               f"{report.over_threshold} at or over a hold threshold; {report.held} sent to the queue")
