@@ -207,3 +207,43 @@ def test_children_of_a_skipped_comment_are_skipped_with_the_reason(engine):
     report = loader(engine, source="test").run(records(), fingerprint="f")
     assert [(s.old_id, s.reason) for s in report.skipped] == [
         ("orphan", "thread missing is not in the file"), ("child", "its parent orphan was skipped")]
+
+
+def test_a_file_larger_than_the_spool_chunk_and_the_commit_span(engine, tmp_path, monkeypatch):
+    """Thousands of records: several spool chunks, several batches per transaction, read-ahead."""
+    from townsquare.importers import loader as loader_module
+
+    monkeypatch.setattr(loader_module, "COMMIT_EVERY", 1_000)
+    path = tmp_path / "big.xml"
+    n_threads, n_comments = 7, 3_500
+    with path.open("w", encoding="utf-8") as f:
+        f.write('<?xml version="1.0" encoding="utf-8"?>\n<disqus xmlns="http://disqus.com" '
+                'xmlns:dsq="http://disqus.com/disqus-internals">\n')
+        for t in range(1, n_threads + 1):
+            f.write(f'<thread dsq:id="t{t}"><id>a{t}</id><link>https://news.example/a{t}</link><title>A{t}</title>'
+                    f'<createdAt>2015-01-01T00:00:00Z</createdAt><isClosed>false</isClosed>'
+                    f'<isDeleted>false</isDeleted></thread>\n')
+        for c in range(1, n_comments + 1):
+            parent = f'<parent dsq:id="p{c - n_threads}"/>' if c > n_threads and c % 3 == 0 else ""
+            f.write(f'<post dsq:id="p{c}"><id/><message><![CDATA[<p>comment {c} &amp; more</p>]]></message>'
+                    f'<createdAt>2015-01-02T00:00:{c % 60:02d}Z</createdAt><isDeleted>false</isDeleted>'
+                    f'<isSpam>false</isSpam><author><name>R{c % 40}</name></author>'
+                    f'<thread dsq:id="t{(c - 1) % n_threads + 1}"/>{parent}</post>\n')
+        f.write("</disqus>\n")
+    report = run_import(engine, "disqus", path)  # through the spool: several chunks
+    assert report.comments_imported == n_comments and report.skipped_total == 0
+    rows = stored(engine)
+    assert len(rows) == n_comments
+    by_old = {r["html"]: r for r in rows}
+    child = by_old["<p>comment 3000 &amp; more</p>"]
+    assert child["parent_id"] == by_old["<p>comment 2993 &amp; more</p>"]["id"]
+    with engine.connect() as conn:
+        assert conn.execute(select(func.sum(threads.c.comment_count))).scalar_one() == n_comments
+    again = run_import(engine, "disqus", path)
+    assert again.comments_imported == 0 and len(stored(engine)) == n_comments
+    # Small batches, several to a transaction, give the same discussions.
+    other = sqlite_database(tmp_path, name="other.db")
+    small = loader(other, batch_size=300).run(disqus_records(path), fingerprint="big")
+    assert small.comments_imported == n_comments
+    shape = lambda rs: sorted((r["html"], r["uri"], r["created"]) for r in rs)  # noqa: E731
+    assert shape(stored(other)) == shape(rows)

@@ -7,7 +7,7 @@ in the same batch can point at their parents without a round trip per row.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Iterator, Sequence
 
 from sqlalchemy import Connection, Table, func, select
 
@@ -42,3 +42,14 @@ def bump_threads(conn: Connection, published: dict[int, int]) -> None:
         f"UPDATE threads SET comment_count = comment_count + {mark}, version = version + 1 WHERE id = {mark}",
         [(delta, thread_id) for thread_id, delta in published.items()],
     )
+
+
+def select_in(conn: Connection, sql: str, params: Sequence, values: list, chunk: int = 500) -> Iterator[tuple]:
+    """The rows of `sql` (written with `?` marks, ending in `IN`) for every one of `values`,
+    asked in chunks. Each batch of an import looks up thousands of ids this way."""
+    if conn.dialect.paramstyle != "qmark":
+        sql = sql.replace("?", "%s")
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    for i in range(0, len(values), chunk):
+        part = values[i:i + chunk]
+        yield from conn.exec_driver_sql(f"{sql} ({', '.join([mark] * len(part))})", (*params, *part))

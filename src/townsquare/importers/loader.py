@@ -2,9 +2,11 @@
 
 - Every stored thread and comment gets an `import_map` row (site, source, old id -> new id), so a
   second run of the same file recognises everything and adds nothing.
-- Records are written in batches, one transaction each, and the run's position is committed with
-  its batch: `resume` continues after the last stored batch, and a failure never leaves a batch
-  half-written.
+- Records are written in batches, a few batches to a transaction, and the run's position is
+  committed with them: `resume` continues after the last stored batch, and a failure never leaves
+  a batch half-written (a source that fails between batches keeps the batches before it).
+- The next batch is read and its HTML sanitised on a thread (see prefetch.py) while this one is
+  stored.
 - A reply can come before its parent (not every export is in tree order): it waits until the
   parent is stored, and is skipped with a reason if the parent never comes.
 - `threads.comment_count` and `threads.version` change in the same transaction as the comments.
@@ -32,11 +34,17 @@ from townsquare.store.db import now, reader
 from townsquare.store.importing import import_runs
 from townsquare.store.tables import comments, import_map, threads, votes
 
-from .bulk import allocate_ids, bump_threads, insert_rows
+from .bulk import allocate_ids, bump_threads, insert_rows, select_in
+from .prefetch import ReadAhead
 from .records import CommentRecord, Record, Skip, ThreadRecord
 
 BATCH_SIZE = 5000
+# Batches stored per transaction. Every commit rewrites the index pages its rows touched, and
+# imported rows land all over the author and address indexes: fewer, larger commits write far
+# less. A transaction of this size holds the write lock for a few seconds at most.
+COMMIT_EVERY = 25_000
 SQLITE_CACHE_KB = 96 * 1024
+SQLITE_CHECKPOINT_PAGES = 25_000
 LISTED_SKIPS = 10_000  # skips beyond this are counted by reason, not listed one by one
 DELETED_NAME = "[deleted]"  # what a deleted comment shows, as in townsquare.services
 _THREAD_CACHE = 50_000
@@ -44,6 +52,8 @@ _OLD_ID_MAX = 200  # import_map.old_id length; longer ids (URLs, say) are stored
 _COMMENT_COLUMNS = ("thread_id", "parent_id", "author_name", "author_email", "author_website", "author_key",
                     "ip_hash", "text", "quote", "html", "status", "created", "edited", "likes", "dislikes",
                     "moderation")
+_AUTHOR_NAME = _COMMENT_COLUMNS.index("author_name")
+_STATUS = _COMMENT_COLUMNS.index("status")
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]<>#|~])")
 
 
@@ -153,6 +163,7 @@ class Loader:
         self._skipped_comments: set[str] = set()
         # Threads changed in this batch other than by a new published comment (their version moves).
         self._touched: set[int] = set()
+        self._rendered: dict[int, str] = {}  # position in file -> HTML, for comments of this batch
         self._run_id: int | None = None
         self._watermark = 0
         self._position = 0  # records before this were handled by this run or the one it resumes
@@ -164,7 +175,7 @@ class Loader:
                 transaction = conn.begin()
                 try:
                     self._watermark = queries.max_comment_id(conn)
-                    for batch, final in self._batches(records, 0):
+                    for (batch, final), self._rendered in ReadAhead(self._batches(records, 0), _render_batch):
                         self._write(conn, batch, final)
                         self._advance(batch)
                 finally:
@@ -172,17 +183,45 @@ class Loader:
             return self.report
         start = self._open_run(fingerprint, resume)
         try:
-            for batch, final in self._batches(records, start):
-                with self.engine.begin() as conn:
-                    _large_cache(conn)
-                    self._write(conn, batch, final)
-                    self._save_progress(conn, batch)
-                self._advance(batch)
+            self._load(ReadAhead(self._batches(records, start), _render_batch))
         except BaseException:
             self._close_run("failed")
             raise
         self._close_run("done")
         return self.report
+
+    def _load(self, batches: Iterable[tuple[tuple[list[tuple[int, Record]], bool], dict[int, str]]]) -> None:
+        """Store the batches, several to a transaction (see COMMIT_EVERY), each with its safe point."""
+        stream = iter(batches)
+        conn: Connection | None = None
+        written = 0
+        try:
+            while True:
+                try:
+                    (batch, final), self._rendered = next(stream)
+                except StopIteration:
+                    break
+                except BaseException:
+                    # The source failed (or was interrupted) between two batches: the ones written
+                    # are whole, so they are kept, and --resume goes on after them.
+                    if conn is not None:
+                        conn.commit()
+                    raise
+                if conn is None:
+                    conn = self.engine.connect()
+                    conn.begin()
+                    _tune_for_import(conn)
+                self._write(conn, batch, final)
+                self._save_progress(conn, batch)
+                written += len(batch)
+                if final or written >= COMMIT_EVERY:
+                    conn.commit()
+                    conn.close()
+                    conn, written = None, 0
+                self._advance(batch)
+        finally:
+            if conn is not None:
+                conn.close()  # rolls back a batch a failure left unfinished
 
     def _batches(self, records: Iterable[Record], start: int) -> Iterator[tuple[list[tuple[int, Record]], bool]]:
         batch: list[tuple[int, Record]] = []
@@ -383,84 +422,66 @@ class Loader:
     def _insert(self, conn: Connection, ready: list[_Ready], published: Counter[int]) -> list[tuple[str, int, str, int]]:
         rows = [self._row(conn, item) for item in ready]
         new_ids = allocate_ids(conn, comments, len(rows))
-        insert_rows(conn, comments, ("id", *_COMMENT_COLUMNS),
-                    [(new_id, *(row[c] for c in _COMMENT_COLUMNS)) for new_id, row in zip(new_ids, rows)])
+        insert_rows(conn, comments, ("id", *_COMMENT_COLUMNS), [(new_id, *row) for new_id, row in zip(new_ids, rows)])
         self._map(conn, "comment", [(item.record.old_id, new_id) for item, new_id in zip(ready, new_ids)])
         insert_rows(conn, votes, ("comment_id", "voter", "value", "created"), [
             (new_id, v.voter, v.value, v.created) for item, new_id in zip(ready, new_ids) for v in item.record.votes
         ])
         placed = []
+        statuses = self.report.statuses
         for item, row, new_id in zip(ready, rows, new_ids):
-            self.report.comments_imported += 1
-            self.report.statuses[row["status"]] += 1
-            if row["status"] == "published":
+            status = row[_STATUS]
+            statuses[status] += 1
+            if status == "published":
                 published[item.thread_id] += 1
             else:
                 self._touched.add(item.thread_id)
-            placed.append((item.record.old_id, new_id, row["author_name"], item.thread_id))
+            placed.append((item.record.old_id, new_id, row[_AUTHOR_NAME], item.thread_id))
+        self.report.comments_imported += len(rows)
         return placed
 
-    def _row(self, conn: Connection, item: _Ready) -> dict[str, Any]:
+    def _row(self, conn: Connection, item: _Ready) -> tuple:
+        """The values of one comment row, in `_COMMENT_COLUMNS` order."""
         r = item.record
-        email = r.author_email[:320] if r.author_email else None
-        row: dict[str, Any] = {
-            "thread_id": item.thread_id, "parent_id": item.parent_id,
-            "author_name": r.author_name[:200], "author_email": email,
-            "author_website": r.author_website[:2000] if r.author_website else None,
-            "author_key": r.author_key or (self._hash("email", email.lower()) if email else None),
-            "ip_hash": r.ip_hash or (self._hash("ip", r.ip) if r.ip else None),
-            "text": r.text, "quote": r.quote, "html": self._html(r, item.parent_name), "status": r.status,
-            # A source without times (a crawled page) keeps its page order.
-            "created": r.created if r.created is not None else self.started + item.seq / 1000,
-            "edited": r.edited, "likes": r.likes, "dislikes": r.dislikes,
-            "moderation": orjson.dumps(r.moderation).decode() if r.moderation is not None else None,
-        }
+        # A source without times (a crawled page) keeps its page order.
+        created = r.created if r.created is not None else self.started + item.seq / 1000
+        author_key = r.author_key
+        ip_hash = r.ip_hash or (self._hash("ip", r.ip) if r.ip else None)
         if r.status == "deleted" and r.html is None:
             # Stored the way a deletion here leaves a comment: a placeholder without words or identity.
-            row.update(text="", html="", quote=None, author_name=DELETED_NAME, author_email=None, author_website=None)
-        elif self.moderate and r.status == "published" and r.moderation is None:
+            email = r.author_email
+            author_key = author_key or (self._hash("email", email[:320].lower()) if email else None)
+            return (item.thread_id, item.parent_id, DELETED_NAME, None, None, author_key, ip_hash, "", None, "",
+                    r.status, created, r.edited, r.likes, r.dislikes, _moderation_json(r.moderation))
+        email = r.author_email[:320] if r.author_email else None
+        author_key = author_key or (self._hash("email", email.lower()) if email else None)
+        name = r.author_name[:200]
+        website = r.author_website[:2000] if r.author_website else None
+        html = self._rendered.get(item.seq) if r.quote is None else None
+        if html is None:
+            html = _html(r, item.parent_name)
+        status, moderation = r.status, _moderation_json(r.moderation)
+        if self.moderate and status == "published" and r.moderation is None:
             decision = decide(conn, site=self.site, thread=queries.thread_by_id(conn, item.thread_id), draft={
-                "text": r.text, "html": row["html"], "quote": r.quote, "parent_id": item.parent_id,
-                "author_name": row["author_name"], "author_email": email, "author_website": row["author_website"],
-                "author_key": row["author_key"], "ip_hash": row["ip_hash"], "is_edit": False, "imported": True,
+                "text": r.text, "html": html, "quote": r.quote, "parent_id": item.parent_id,
+                "author_name": name, "author_email": email, "author_website": website,
+                "author_key": author_key, "ip_hash": ip_hash, "is_edit": False, "imported": True,
             })
-            row["status"] = decision.status
-            row["moderation"] = orjson.dumps(decision.as_json()).decode()
-        return row
-
-    @staticmethod
-    def _html(r: CommentRecord, parent_name: str | None) -> str:
-        if r.html is not None:
-            return sanitize_html(r.html)
-        if r.format == "html":
-            return sanitize_html(r.text)
-        if r.format == "plain":
-            return render_markdown(escape_markdown(r.text), escape_markdown(r.quote) if r.quote else None, parent_name)
-        return render_markdown(r.text, r.quote, parent_name)
+            status, moderation = decision.status, orjson.dumps(decision.as_json()).decode()
+        return (item.thread_id, item.parent_id, name, email, website, author_key, ip_hash, r.text, r.quote, html,
+                status, created, r.edited, r.likes, r.dislikes, moderation)
 
     def _comment_rows(self, conn: Connection, ids: Iterable[int]) -> dict[int, tuple[int, str]]:
         """(thread id, author name) of stored comments that comments of this batch refer to."""
-        found: dict[int, tuple[int, str]] = {}
-        for chunk in _chunks(list(set(ids)), 500):
-            rows = conn.execute(
-                select(comments.c.id, comments.c.thread_id, comments.c.author_name).where(comments.c.id.in_(chunk))
-            )
-            found.update((cid, (tid, name)) for cid, tid, name in rows)
-        return found
+        rows = select_in(conn, "SELECT id, thread_id, author_name FROM comments WHERE id IN", (), list(set(ids)))
+        return {cid: (tid, name) for cid, tid, name in rows}
 
     # -- import_map -------------------------------------------------------------------------------
     def _mapped(self, conn: Connection, kind: str, old_ids: list[str]) -> dict[str, int]:
         keys = {map_key(o): o for o in old_ids}
-        found: dict[str, int] = {}
-        for chunk in _chunks(list(keys), 500):
-            rows = conn.execute(
-                select(import_map.c.old_id, import_map.c.new_id).where(
-                    import_map.c.site_id == self.site["id"], import_map.c.source == self.source,
-                    import_map.c.kind == kind, import_map.c.old_id.in_(chunk),
-                )
-            )
-            found.update((keys[key], new_id) for key, new_id in rows)
-        return found
+        rows = select_in(conn, "SELECT old_id, new_id FROM import_map WHERE site_id = ? AND source = ? AND kind = ? "
+                               "AND old_id IN", (self.site["id"], self.source, kind), list(keys))
+        return {keys[key]: new_id for key, new_id in rows}
 
     def _map(self, conn: Connection, kind: str, pairs: list[tuple[str, int]]) -> None:
         site_id = self.site["id"]
@@ -468,11 +489,35 @@ class Loader:
                     [(site_id, self.source, kind, map_key(old), new) for old, new in pairs])
 
 
-def _large_cache(conn: Connection) -> None:
+def _html(r: CommentRecord, parent_name: str | None) -> str:
+    if r.html is not None:
+        return sanitize_html(r.html)
+    if r.format == "html":
+        return sanitize_html(r.text)
+    if r.format == "plain":
+        return render_markdown(escape_markdown(r.text), escape_markdown(r.quote) if r.quote else None, parent_name)
+    return render_markdown(r.text, r.quote, parent_name)
+
+
+def _render_batch(batch_final: tuple[list[tuple[int, Record]], bool]) -> dict[int, str]:
+    """The HTML of the batch's comments that do not quote their parent (a quote names its author),
+    rendered ahead on the read-ahead thread; deleted comments store none."""
+    return {seq: _html(r, None) for seq, r in batch_final[0]
+            if isinstance(r, CommentRecord) and r.quote is None and (r.status != "deleted" or r.html is not None)}
+
+
+def _moderation_json(moderation: dict | None) -> str | None:
+    return orjson.dumps(moderation).decode() if moderation is not None else None
+
+
+def _tune_for_import(conn: Connection) -> None:
     """A bigger SQLite page cache for this connection: a million inserts land all over the indexes,
-    and the default 2 MB cache turns that into page writes and re-reads."""
+    and the default 2 MB cache turns that into page writes and re-reads. Checkpoints are spaced
+    out too: each one copies the index pages a batch touched, and most of them the next batch
+    touches again."""
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KB}")
+        conn.exec_driver_sql(f"PRAGMA wal_autocheckpoint = {SQLITE_CHECKPOINT_PAGES}")
 
 
 def _chunks(items: list, size: int) -> Iterator[list]:
