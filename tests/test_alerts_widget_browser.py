@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import orjson
@@ -19,38 +18,18 @@ from townsquare.config import load_settings
 from townsquare.store import queries
 from townsquare.store.alerts import alert_outbox, alert_subscriptions
 
-from tests.browser_fixtures import CHROMIUM, CHROMIUM_ARGS, require_chromium
+from tests.browser_fixtures import CHROMIUM, CHROMIUM_ARGS, publisher, require_chromium  # noqa: F401
 from tests.test_alerts_support import config, free_port, sqlite_engine
 
 
-def serve_page(html: str) -> ThreadingHTTPServer:
-    body = html.encode()
-
-    class Page(BaseHTTPRequestHandler):
-        def do_GET(self):
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Page)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
-
-
 @pytest.fixture
-def servers(tmp_path):
+def servers(tmp_path, publisher):
     require_chromium()
     api_port = free_port()
-    page_server = serve_page(f"""<!doctype html><html><body><h1>Putin accuses US</h1>
+    page_url = publisher(f"""<!doctype html><html><body><h1>Putin accuses US</h1>
         <div data-townsquare-alerts data-site="daily" data-channels="whatsapp email"
              data-title="Receive News Alerts on Whatsapp"></div>
         <script src="http://127.0.0.1:{api_port}/static/alerts.js"></script></body></html>""")
-    page_url = f"http://127.0.0.1:{page_server.server_address[1]}"
     engine = sqlite_engine(tmp_path)
     with engine.begin() as conn:
         queries.create_site(conn, "daily", "Daily", [page_url], {})
@@ -72,8 +51,6 @@ def servers(tmp_path):
     yield page_url, engine
     api.should_exit = True
     thread.join(15)
-    page_server.shutdown()
-    page_server.server_close()
     engine.dispose()
 
 

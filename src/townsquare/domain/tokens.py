@@ -50,4 +50,4 @@ class Signer:
     # -- pseudonymous keys ---------------------------------------------------------
     def hash(self, kind: str, value: str) -> str:
         """A keyed hash, so stored IPs and emails cannot be reversed by a dictionary attack."""
-        return hmac.new(self._secret, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()[:32]
+        return hmac.digest(self._secret, f"{kind}:{value}".encode(), hashlib.sha256).hex()[:32]
