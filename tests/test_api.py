@@ -255,7 +255,10 @@ def test_health_metrics_openapi(client):
     assert "townsquare_request_seconds" in metrics and 'townsquare_comments_created_total{status="published"}' in metrics
     spec = client.get("/api/openapi.json").json()
     assert {"/api/v1/comments", "/api/v1/threads", "/api/v1/counts", "/api/v1/comments/{comment_id}/vote"} <= set(spec["paths"])
-    assert client.get("/api/docs").status_code == 200
+    docs = client.get("/api/docs")
+    assert docs.status_code == 200 and "/api/v1/comments" in docs.text and "edit token" in docs.text
+    home = client.get("/")
+    assert home.status_code == 200 and 'src="http://testserver/embed.js"' in home.text
 
 
 def test_closed_thread_refuses_posts(client):

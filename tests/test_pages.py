@@ -16,7 +16,6 @@ from townsquare.demo.articles import demo_articles
 from townsquare.store import queries
 from townsquare.store.db import make_engine, migrate
 from townsquare.store.tables import comments, threads
-from townsquare.web import demo as demo_pages
 from townsquare.web.pages import noscript_html
 
 SEED = "/articles/putin-accuses-us-of-direct-contacts-with-north-caucasus-militants"
@@ -27,7 +26,7 @@ SEED_AUTHORS = ["MirM", "oberts mail", "Jiri Klouda", "oberts mail", "Jiri Kloud
 @pytest.fixture
 def demo(tmp_path):
     url = f"sqlite:///{tmp_path / 'pages.db'}"
-    settings = load_settings(None, db=url, rate_limits="off")
+    settings = load_settings(None, db=url, rate_limits="off", demo=True, alerts={"worker_in_serve": False})
     engine = make_engine(url)
     migrate(engine)
     load_demo(engine, settings)
@@ -36,7 +35,6 @@ def demo(tmp_path):
         queries.update_site(conn, site["id"], settings={"moderation_rules": {
             "min_submit_seconds": 0, "author_rate": 1000, "ip_rate": 1000, "repeat_window": 0}})
     app = create_app(settings, engine)
-    app.include_router(demo_pages.router)
     with TestClient(app) as client:
         client.engine, client.core = engine, app.state.core
         yield client

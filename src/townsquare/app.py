@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from jinja2 import Environment, FileSystemLoader
 from fastapi.responses import HTMLResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -66,6 +66,12 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         from townsquare.web import demo
 
         app.include_router(demo.router)
+    else:
+
+        @app.get("/", include_in_schema=False)
+        def home(request: Request) -> HTMLResponse:
+            base = settings.public_url.rstrip("/") or str(request.base_url).rstrip("/")
+            return HTMLResponse(_templates.get_template("home.html").render(base=base))
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> Response:
@@ -106,7 +112,8 @@ def render_api_docs(spec: dict) -> str:
     return _docs_template.render(spec=spec, groups=sorted(groups.items()))
 
 
-_docs_template = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True).get_template("api_docs.html")
+_templates = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True)
+_docs_template = _templates.get_template("api_docs.html")
 
 
 def _serve_static(app: FastAPI, name: str) -> None:
