@@ -24,6 +24,7 @@ from townsquare.store.db import make_engine
 from townsquare.moderation import admin as moderation_admin
 from townsquare.moderation import api as moderation_api
 from townsquare.web import api, middleware, pages, privacy_api, problems
+from townsquare.web.fastpath import CachedThreadReads
 from townsquare.web.paths import STATIC, TEMPLATES
 
 
@@ -92,6 +93,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     for name in ("embed.js", "embed.css", "count.js"):
         _serve_static(app, name)
 
+    app.add_middleware(CachedThreadReads, core=core)
     app.add_middleware(middleware.Cors)
     app.add_middleware(middleware.BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(middleware.Metrics)

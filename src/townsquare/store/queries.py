@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, and_, func, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from townsquare.store.db import now
@@ -46,8 +46,11 @@ def instance_secret(conn: Connection) -> str:
 
 
 # -- sites ------------------------------------------------------------------------------------
+_SITE_BY_NAME = select(sites).where(sites.c.name == bindparam("name"))
+
+
 def site_by_name(conn: Connection, name: str) -> dict[str, Any] | None:
-    row = conn.execute(select(sites).where(sites.c.name == name)).mappings().first()
+    row = conn.execute(_SITE_BY_NAME, {"name": name}).mappings().first()
     return _site(row) if row else None
 
 
@@ -85,16 +88,20 @@ def update_site(conn: Connection, site_id: int, **values: Any) -> None:
 
 
 # -- threads ----------------------------------------------------------------------------------
+# Built once: constructing a statement costs far more than running it on an indexed table.
+_THREAD_FOR_READ = (
+    select(
+        sites.c.id.label("site_id"), threads.c.id, threads.c.uri, threads.c.title, threads.c.url,
+        threads.c.closed, threads.c.version, threads.c.comment_count,
+    )
+    .select_from(sites.outerjoin(threads, and_(threads.c.site_id == sites.c.id, threads.c.uri == bindparam("uri"))))
+    .where(sites.c.name == bindparam("site"))
+)
+
+
 def thread_for_read(conn: Connection, site_name: str, uri: str) -> dict[str, Any] | None:
     """Site and thread in one indexed lookup: the hot path of every thread read."""
-    row = conn.execute(
-        select(
-            sites.c.id.label("site_id"), threads.c.id, threads.c.uri, threads.c.title, threads.c.url,
-            threads.c.closed, threads.c.version, threads.c.comment_count,
-        )
-        .select_from(sites.outerjoin(threads, and_(threads.c.site_id == sites.c.id, threads.c.uri == uri)))
-        .where(sites.c.name == site_name)
-    ).mappings().first()
+    row = conn.execute(_THREAD_FOR_READ, {"site": site_name, "uri": uri}).mappings().first()
     return dict(row) if row else None
 
 
@@ -148,12 +155,13 @@ def list_threads(conn: Connection, site_id: int, limit: int, after: tuple[float,
     return [dict(r) for r in conn.execute(q).mappings()]
 
 
+_COUNTS = select(threads.c.uri, threads.c.comment_count).where(
+    threads.c.site_id == bindparam("site_id"), threads.c.uri.in_(bindparam("uris", expanding=True))
+)
+
+
 def counts(conn: Connection, site_id: int, uris: Sequence[str]) -> dict[str, int]:
-    found = dict(
-        conn.execute(
-            select(threads.c.uri, threads.c.comment_count).where(threads.c.site_id == site_id, threads.c.uri.in_(uris))
-        ).all()
-    )
+    found = dict(conn.execute(_COUNTS, {"site_id": site_id, "uris": list(uris)}).all())
     return {u: found.get(u, 0) for u in uris}
 
 

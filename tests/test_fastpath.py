@@ -1,0 +1,41 @@
+"""Plain thread reads are answered before the framework; everything else still gets the full API."""
+
+from __future__ import annotations
+
+from townsquare.web.fastpath import _page
+
+from tests.test_api import ORIGIN, created, post, problem
+
+
+def test_plain_reads_match_the_service(client):
+    root = created(post(client, "root"))["comment"]["id"]
+    created(post(client, "reply", parent_id=root))
+    core = client.app.state.core
+    for params in ({}, {"sort": "newest", "limit": "1"}, {"reply_limit": "0"}):
+        r = client.get("/api/v1/threads", params={"site": "daily", "uri": "/a", **params})
+        assert r.status_code == 200 and r.headers["content-type"] == "application/json"
+        expected = core.read_thread_json("daily", "/a", **{k: (v if k == "sort" else int(v)) for k, v in params.items()})
+        assert r.content == expected
+    # A write by any path moves readers to the new version at once.
+    created(post(client, "later"))
+    assert client.get("/api/v1/threads", params={"site": "daily", "uri": "/a"}).json()["total"] == 3
+
+
+def test_everything_else_reaches_the_api(client):
+    created(post(client, "x"))
+    problem(client.get("/api/v1/threads", params={"site": "daily", "uri": "/a", "sort": "loudest"}), 422)
+    problem(client.get("/api/v1/threads", params={"site": "daily", "uri": "/a", "limit": "0"}), 422)
+    problem(client.get("/api/v1/threads", params={"site": "nope", "uri": "/a"}), 404)
+    listing = client.get("/api/v1/threads", params={"site": "daily"}).json()
+    assert [t["uri"] for t in listing["threads"]] == ["/a"]
+    r = client.get("/api/v1/threads", params={"site": "daily", "uri": "/a"}, headers=ORIGIN)
+    assert r.headers["access-control-allow-origin"] == ORIGIN["Origin"]
+    assert 'route="/api/v1/threads",status="200"' in client.get("/metrics").text
+
+
+def test_which_requests_take_the_fast_path():
+    assert _page(b"site=daily&uri=%2Fa&sort=top&limit=10&reply_limit=0").sort == "top"
+    for query in (b"site=daily", b"uri=/a", b"site=daily&uri=/a&cursor=abc", b"site=daily&uri=/a&parent=3",
+                  b"site=daily&uri=/a&limit=x", b"site=daily&uri=/a&limit=5001", b"site=daily&uri=/a&extra=1",
+                  b"site=daily&uri=/a&sort=loudest", b"\xff"):
+        assert _page(query) is None, query
