@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from townsquare.moderation.evaluate import evaluate, format_report, roc_auc
-from townsquare.moderation.toxicity import LABELS, Span, ToxicityModel, ToxicityResult, normalize
+from townsquare.moderation.toxicity import LABELS, Span, ToxicityModel, ToxicityResult, normalize, own_words
 
 CHALLENGE = Path(__file__).parent / "data" / "moderation_challenge.csv"
 
@@ -85,11 +85,24 @@ def test_counter_speech_scores_low(model):
     assert tox(model, COUNTER_SPEECH[2][0]) < model.threshold
 
 
-@pytest.mark.xfail(strict=False, reason="known limit (MODEL_CARD.md): counter-speech quoting strong abuse "
-                                        "can still score near or above the flag threshold")
-@pytest.mark.parametrize("text", [c[0] for c in COUNTER_SPEECH[:2]])
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(COUNTER_SPEECH[0][0], marks=pytest.mark.xfail(
+            strict=False, reason="known limit (MODEL_CARD.md): the rejecting words alone (\"That is hateful\") "
+                                 "can still score near the flag threshold")),
+        COUNTER_SPEECH[1][0],
+    ],
+)
 def test_counter_speech_quoting_strong_abuse_scores_low(model, text):
     assert tox(model, text) < model.threshold
+
+
+def test_own_words_replaces_double_and_single_quoted_spans_but_not_apostrophes():
+    assert own_words('He wrote "go home" on the wall.') == "He wrote  that  on the wall."
+    assert own_words("She was called a 'useless cow' at work.") == "She was called a  that  at work."
+    text = "Don't judge the parents' votes, it's the kids' park."
+    assert own_words(text) == text
 
 
 def test_obfuscated_insults_are_caught(model):

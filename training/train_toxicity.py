@@ -46,7 +46,7 @@ HELDOUT_CSV = REPO / "bench" / "data" / "moderation_heldout.csv"
 CHALLENGE_CSV = REPO / "tests" / "data" / "moderation_challenge.csv"
 DROP_IDS = {5186974}
 DROP_TEXTS = {"You are disgusting."}
-N_HEADS = 3  # heads averaged into the shipped one (seeds SEED, SEED + 1, ...)
+N_HEADS = 5  # heads averaged into the shipped one (seeds SEED, SEED + 1, ...)
 AUG_WEIGHT = 8.0  # sample weight of the hand-written template rows
 NA = -1.0  # label not defined for this row (masked in the loss)
 
@@ -428,6 +428,127 @@ CIVIL_SARCASM = [
 ]
 
 
+# Negated hostility aimed at the other commenter, at a named person and at
+# groups, with many ways of saying "not": the head has to learn that the
+# insult word is denied, not meant. Group hate that merely contains a negator
+# ("I'm not joking: ...") stays labelled as hate.
+NEG_TARGETS = ["the mayor", "the referee", "the new librarian", "our senator", "the reporter",
+               "the school superintendent", "my neighbour", "the fire chief", "the landlord", "the bishop"]
+NEG_NOUNS = ["idiot", "moron", "clown", "loser", "hypocrite", "coward", "crook", "fool", "bigot", "jerk",
+             "creep", "snake", "dimwit", "monster"]
+NEG_ADJS = ["stupid", "dumb", "pathetic", "ignorant", "worthless", "brainless", "useless", "crazy", "evil",
+            "disgusting", "incompetent", "vile"]
+NEG_YOU_FRAMES = [
+    "You're not {a}, you just had different information than I did.",
+    "Nobody here thinks you're a {w}; the question was a fair one.",
+    "I'd never call you a {w} over a disagreement about bus routes.",
+    "Far from being {a}, your point about the levy was the best one in this thread.",
+    "Don't let anyone tell you you're {a} for asking that.",
+    "I'm not calling anyone a {w}. I'm asking for a source.",
+    "Just because we disagree doesn't make you a {w}.",
+    "You are no {w}, and I apologise if my last reply sounded that way.",
+    "I never said you were {a}. Please reread my comment.",
+    "None of us is {a} here, we just read the same report differently.",
+    "Asking questions doesn't make anyone a {w}.",
+    "I don't consider you {a} at all, I just think you're wrong on this one.",
+]
+NEG_PERSON_FRAMES = [
+    "{S} is not a {w}; one bad decision doesn't erase a long career.",
+    "To be fair, {s} isn't {a} at all, the budget was cut before she arrived.",
+    "Whatever you think of his politics, {s} is no {w}.",
+    "I would not describe {s} as {a}; inexperienced, maybe.",
+    "It's unfair to label {s} a {w} over a single vote.",
+    "Nobody at the hearing suggested {s} was {a}.",
+    "I've known {s} for years and he has never been a {w}.",
+    "Let's not pretend {s} is a {w}. The facts are more boring than that.",
+]
+NEG_GROUP_NOUNS = ["animals", "vermin", "criminals", "terrorists", "savages", "freeloaders", "a plague",
+                   "scum", "a threat to this country", "subhuman"]
+NEG_GROUP_FRAMES = [
+    "{G} aren't {n}, they're our neighbours and coworkers.",
+    "I have never once thought of {g} as {n}.",
+    "Neither {g} nor anyone else should ever be called {n}.",
+    "Nothing in the police data suggests {g} are {n}.",
+    "There is no truth at all in the claim that {g} are {n}.",
+    "I refuse to believe {g} are {n} just because a talk-show host says so.",
+    "My {g} friends are not {n}, and I'm tired of reading that here.",
+    "Don't tell me {g} are {n}; I've worked alongside them for twenty years.",
+]
+NEG_THREAT_FRAMES = [
+    "I would never hurt {s}, I just want the permit reviewed.",
+    "Nobody is threatening {s}; we are asking for a recount.",
+    "No one should wish violence on {s}, however bad the decision was.",
+    "I don't want {s} harmed in any way, I want him voted out.",
+    "Let me be clear, nobody should go near {s}'s house. Protest at city hall instead.",
+]
+NEG_TOXIC_GROUP = [
+    "I'm not joking and I'm not sorry: {g} are {n}.",
+    "People keep saying {g} are fine. No, {g} are {n}.",
+    "Don't kid yourself, {g} are {n} and always will be.",
+    "Never trust {g}, they are {n}.",
+]
+# Counter-speech: the abuse is quoted or reported by someone who rejects it,
+# with double quotes, single quotes or no quotes at all.
+QUOTED_ABUSE = ["you are worthless", "stupid cow", "dirty foreigner", "go home, freak",
+                "nobody wants your kind here", "I hope you die", "filthy {w}", "{g} are {n}",
+                "shut up, {w}", "you {a} {w}"]
+COUNTER_QUOTE_FRAMES = [
+    'The tram driver stopped and put a passenger off after he started shouting "{q}" at a student.',
+    "Someone scratched '{q}' into my neighbour's car door. The whole street chipped in to repaint it.",
+    'Please stop repeating "{q}" as if it were an argument. It is a slur and it hurts people.',
+    'The coach was dismissed after players told the board he called them "{q}".',
+    'Graffiti reading "{q}" appeared in the underpass overnight; the council cleaned it within hours.',
+    "Kids at the bus stop keep saying '{q}' to my nephew. That is bullying and it has to end.",
+    'The bodycam footage shows the officer saying "{q}". He should lose his badge.',
+    "The story had to quote '{q}' so readers understand what the victim went through.",
+    'Telling someone "{q}" is harassment, not free speech.',
+    'He admitted in court that he sent the message "{q}" and apologised to the family.',
+    'Comments like "{q}" get deleted here, and rightly so.',
+    "The letter to the editor ended with '{q}'. The paper should not have printed it.",
+    'I was twelve when a man spat "{q}" at my father. I still remember how quiet the shop went.',
+    'If all you can say is "{q}", you have lost the argument.',
+]
+COUNTER_PLAIN_FRAMES = [
+    "The pastor who preached that {g} are {n} was rightly removed by his own congregation.",
+    "Anyone who calls {g} {n} should be challenged, every single time.",
+    "The campaign ad implied {g} were {n}. Several sponsors pulled out, good.",
+    "My grandfather heard people call {g} {n} all his life. It was wrong then and it is wrong now.",
+    "Posters calling {g} {n} were torn down by students within the hour.",
+    "Talk of {g} being {n} is exactly how persecution starts; history is clear about that.",
+]
+
+
+def negation_and_counter_rows(rng: random.Random, add, fine):
+    hate = {"toxicity": 1.0, "identity_attack": 1.0, "insult": 0.0, "threat": 0.0, "profanity": 0.0}
+
+    def slots(g=None):
+        return {"w": rng.choice(NEG_NOUNS), "a": rng.choice(NEG_ADJS), "n": rng.choice(NEG_GROUP_NOUNS),
+                "g": g or rng.choice(GROUPS)}
+
+    for f in NEG_YOU_FRAMES:
+        for _ in range(3):
+            add(f.format(**slots()), fine, "aug_negation")
+    for f in NEG_PERSON_FRAMES:
+        for s in rng.sample(NEG_TARGETS, 3):
+            add(f.format(s=s, S=s[0].upper() + s[1:], **slots()), fine, "aug_negation")
+    for g in GROUPS:
+        for f in rng.sample(NEG_GROUP_FRAMES, 2):
+            add(f.format(G=g[0].upper() + g[1:], **slots(g)), fine, "aug_negation")
+    for f in NEG_THREAT_FRAMES:
+        for s in rng.sample(NEG_TARGETS, 2):
+            add(f.format(s=s), fine, "aug_negation")
+    for f in NEG_TOXIC_GROUP:
+        for g in rng.sample(GROUPS, 3):
+            add(f.format(**slots(g)), hate, "aug_hate")
+    for f in COUNTER_QUOTE_FRAMES:
+        for q in rng.sample(QUOTED_ABUSE, 3):
+            s = slots()
+            add(f.format(q=q.format(**s)), fine, "aug_counter")
+    for f in COUNTER_PLAIN_FRAMES:
+        for g in rng.sample(GROUPS, 3):
+            add(f.format(**slots(g)), fine, "aug_counter")
+
+
 def augmentation(rng: random.Random):
     rows = []
     fine = {lab: 0.0 for lab in LABELS}
@@ -502,6 +623,14 @@ def augmentation(rng: random.Random):
             add(f"{argument()} {f.format(g=g)}", hate, "aug_conspiracy")
     for t in CIVIL_QUESTIONS + CIVIL_SARCASM:
         add(f"{argument()} {t}", fine, "aug_civil")
+    negation_and_counter_rows(rng, add, fine)
+    # At run time a flagged comment that quotes abuse and rejects it is scored on
+    # its own words (tx.own_words), so those must read as fine too: "Someone
+    # wrote that on the wall. That is hateful." is not itself hateful.
+    for r in [r for r in rows if r["category"] == "aug_counter"]:
+        outside = tx.own_words(r["text"])
+        if outside != r["text"]:
+            add(outside, fine, "aug_counter")
     return rows
 
 

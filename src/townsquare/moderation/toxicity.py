@@ -50,13 +50,21 @@ _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"”')\]]*\s+")
 # Anything normalize() could change: spaced letters are checked with _SPACED;
 # this catches leet characters touching a letter and runs of 3+ letters.
 _MAY_CHANGE = re.compile(r"[A-Za-z]['*]*[0-9@$!|]|[0-9@$!|]['*]*[A-Za-z]|([A-Za-z])\1\1", re.I)
-_QUOTES = "\"“”«»"
-_QUOTED = re.compile(r"[\"“«][^\"“”«»]{3,300}[\"”»]")
+# A quoted span: double or typographic quotes, or single quotes that open after
+# a space and close before a non-letter (so apostrophes in "don't" or
+# "parents' votes" do not count).
+_QUOTED = re.compile(r"[\"“«][^\"“”«»]{3,300}[\"”»]|(?<![\w'‘])['‘](?=\w)[^'‘’\"\n]{3,300}?(?<=[\w.!?,])['’](?!\w)")
 _REJECT = re.compile(
     r"\b(hateful|racis[tm]|bigot(ry|ed)?|wrong|condemn\w*|unacceptable|disgrace\w*|shame\w*|ashamed|lie|"
     r"false|cruel|apologi[sz]e|report(ed)?|police|no place|never|stop|reject\w*|vile|offensive|slur)\b",
     re.I,
 )
+
+
+def own_words(text: str) -> str:
+    """The text with every quoted span replaced by "that": what the commenter
+    says in their own words."""
+    return _QUOTED.sub(" that ", text)
 
 
 @dataclass(frozen=True)
@@ -200,7 +208,7 @@ def word_hits(norm: str, lexicon: Lexicon) -> list[tuple[int, int, list[float], 
     low = norm.lower()
     hits = []
     words = [(m.start(), m.end(), m.group()) for m in re.finditer(r"[a-z][a-z'*]*[a-z*]|[a-z]", low)]
-    qpos = [i for i, c in enumerate(norm) if c in _QUOTES]
+    quoted = [m.span() for m in _QUOTED.finditer(norm)]
     for k, (s, e, w) in enumerate(words):
         v = None
         if "*" in w:
@@ -215,7 +223,7 @@ def word_hits(norm: str, lexicon: Lexicon) -> list[tuple[int, int, list[float], 
             continue
         prev = [words[j][2] for j in range(max(0, k - 3), k)]
         negated = any(p in _NEGATORS or p.endswith("n't") for p in prev)
-        in_quote = sum(1 for q in qpos if q < s) % 2 == 1
+        in_quote = any(qs < s and e < qe for qs, qe in quoted)
         hits.append((s, e, v, negated, in_quote))
     return hits
 
@@ -410,7 +418,7 @@ class ToxicityModel:
         for i, (norm, _, _) in enumerate(prepared):
             if max(probs[i, :4]) < self.threshold:
                 continue
-            outside = _QUOTED.sub(" that ", norm)
+            outside = own_words(norm)
             if outside == norm or not _REJECT.search(outside):
                 continue
             idx.append(i)
