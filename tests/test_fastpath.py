@@ -39,3 +39,17 @@ def test_which_requests_take_the_fast_path():
                   b"site=daily&uri=/a&limit=x", b"site=daily&uri=/a&limit=5001", b"site=daily&uri=/a&extra=1",
                   b"site=daily&uri=/a&sort=loudest", b"\xff"):
         assert _page(query) is None, query
+
+
+def test_counts_fast_and_slow_paths_agree(client):
+    created(post(client, "one", uri="/x"))
+    r = client.post("/api/v1/counts", json={"site": "daily", "uris": ["/x", "/none"]})
+    assert r.status_code == 200 and r.json() == {"counts": {"/x": 1, "/none": 0}}
+    assert r.headers["content-type"] == "application/json"
+    problem(client.post("/api/v1/counts", content=b"{nope", headers={"content-type": "application/json"}), 400)
+    problem(client.post("/api/v1/counts", json={"site": "daily", "uris": ["/x"], "extra": 1}), 422)
+    problem(client.post("/api/v1/counts", json={"site": "daily", "uris": "/x"}), 422)
+    problem(client.post("/api/v1/counts", json={"site": "nope", "uris": ["/x"]}), 404)
+    problem(client.post("/api/v1/counts", json={"site": "daily", "uris": ["/u"] * 501}), 422)
+    problem(client.post("/api/v1/counts", content=b"x" * 70_000, headers={"content-type": "application/json"}), 413)
+    assert 'route="/api/v1/counts",status="200"' in client.get("/metrics").text

@@ -1,10 +1,11 @@
-"""Cached thread pages without the framework.
+"""The two hottest reads without the framework: thread pages and comment counts.
 
 Reading a thread is most of a comment server's traffic, and a cached page costs one indexed query.
 This ASGI layer answers plain `GET /api/v1/threads?site=…&uri=…[&sort&limit&reply_limit]` requests
 (from the thread cache, or by building the page on a miss) before they reach FastAPI's routing and
-validation. Anything else — a cursor, a parent, a thread listing, a value out of range, an unknown
-site — goes on to the app unchanged, so errors and the rest of the API are defined in one place.
+validation, and likewise well-formed `POST /api/v1/counts` bodies. Anything else — a cursor, a
+parent, a thread listing, a value out of range, malformed JSON, an unknown site — goes on to the app
+unchanged, so errors and the rest of the API are defined in one place.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 from urllib.parse import parse_qsl
 
+import orjson
 from starlette.concurrency import run_in_threadpool
 
 from townsquare.domain.tree import SORTS
@@ -19,9 +21,12 @@ from townsquare.errors import NotFound
 from townsquare.services import Core, ThreadPage
 
 PATH = "/api/v1/threads"
+COUNTS_PATH = "/api/v1/counts"
+COUNTS_MAX_BODY = 1_100_000  # 500 URIs of 2,000 characters; the app refuses larger bodies itself
 INTS = {"limit": (1, 5000), "reply_limit": (0, 5000)}
 HEADERS = [(b"content-type", b"application/json")]
 ROUTE = SimpleNamespace(path=PATH)
+COUNTS_ROUTE = SimpleNamespace(path=COUNTS_PATH)
 
 
 def _page(query: bytes) -> ThreadPage | None:
@@ -47,11 +52,35 @@ def _page(query: bytes) -> ThreadPage | None:
     return None if params else page  # cursor, parent or anything unknown: the app decides
 
 
+def _counts_query(body: bytes) -> tuple[str, list[str]] | None:
+    """`{site, uris}` exactly as the API's schema allows it, or None."""
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(data, dict) or set(data) != {"site", "uris"}:
+        return None
+    site, uris = data["site"], data["uris"]
+    if not isinstance(site, str) or not 0 < len(site) <= 64 or not isinstance(uris, list) or len(uris) > 500:
+        return None
+    if not all(isinstance(u, str) and len(u) <= 2000 for u in uris):
+        return None
+    return site, uris
+
+
+async def _send(send, body: bytes) -> None:
+    await send({"type": "http.response.start", "status": 200,
+                "headers": HEADERS + [(b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
 class CachedThreadReads:
     def __init__(self, app, core: Core):
         self.app, self.core = app, core
 
     async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == COUNTS_PATH:
+            return await self._counts(scope, receive, send)
         if scope["type"] == "http" and scope["method"] == "GET" and scope["path"] == PATH:
             page = _page(scope["query_string"])
             body = None
@@ -64,8 +93,41 @@ class CachedThreadReads:
                     body = None
             if body is not None:
                 scope["route"] = ROUTE  # for the request metrics
-                await send({"type": "http.response.start", "status": 200,
-                            "headers": HEADERS + [(b"content-length", str(len(body)).encode())]})
-                await send({"type": "http.response.body", "body": body})
-                return
+                return await _send(send, body)
         await self.app(scope, receive, send)
+
+    async def _counts(self, scope, receive, send):
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                return await self.app(scope, _replay(chunks, message, False, receive), send)
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            more = message.get("more_body", False)
+            if size > COUNTS_MAX_BODY:
+                break
+        query = None if more else _counts_query(b"".join(chunks))
+        if query is not None:
+            try:
+                body = orjson.dumps(self.core.counts(*query))
+            except NotFound:
+                body = None
+            if body is not None:
+                scope["route"] = COUNTS_ROUTE
+                return await _send(send, body)
+        await self.app(scope, _replay(chunks, None, more, receive), send)
+
+
+def _replay(chunks: list[bytes], last: dict | None, more: bool, receive):
+    """A `receive` that hands the app the body already read, then whatever is still to come."""
+    pending = [{"type": "http.request", "body": b"".join(chunks), "more_body": more}]
+    if last is not None:
+        pending.append(last)
+
+    async def replay():
+        if pending:
+            return pending.pop(0)
+        return await receive()
+
+    return replay
