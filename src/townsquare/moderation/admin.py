@@ -208,18 +208,28 @@ def bans_page(request: Request, done: str = "") -> Response:
 
 
 # -- actions -------------------------------------------------------------------------------------------
+def _form_session(request: Request, conn, csrf: str) -> tuple[Actor, str] | Response:
+    """The signed-in moderator and their session token for a form post, or the answer to give
+    instead: the login page, or a refusal when the CSRF token does not match."""
+    try:
+        actor, token = _signed_in(request, conn)
+    except NotSignedIn:
+        return _to_login(request)
+    try:
+        _check_csrf(request, csrf, token)
+    except Forbidden as e:
+        return _page(request, "message.html", 403, title=e.title, detail=e.detail)
+    return actor, token
+
+
 def _act(request: Request, csrf: str, back: str, do, notice: str) -> Response:
     """Run one moderator action in a transaction and go back to the page it came from with a
     notice; a refused action comes back with the reason, and nothing is changed."""
     with core(request).engine.begin() as conn:
-        try:
-            actor, token = _signed_in(request, conn)
-        except NotSignedIn:
-            return _to_login(request)
-        try:
-            _check_csrf(request, csrf, token)
-        except Forbidden as e:
-            return _page(request, "message.html", 403, title=e.title, detail=e.detail)
+        session = _form_session(request, conn, csrf)
+        if isinstance(session, Response):
+            return session
+        actor, _token = session
         try:
             do(conn, actor)
         except (Invalid, NotFound, Forbidden) as e:
@@ -370,14 +380,10 @@ def _privacy(request: Request, csrf: str, form: dict[str, str], do) -> Response:
     site, address)` in one transaction. Bad input comes back on the form with the reason and the
     fields as typed, and nothing is changed."""
     with core(request).engine.begin() as conn:
-        try:
-            actor, token = _signed_in(request, conn)
-        except NotSignedIn:
-            return _to_login(request)
-        try:
-            _check_csrf(request, csrf, token)
-        except Forbidden as e:
-            return _page(request, "message.html", 403, title=e.title, detail=e.detail)
+        session = _form_session(request, conn, csrf)
+        if isinstance(session, Response):
+            return session
+        actor, token = session
         names = _site_names(conn, actor.site_ids)
         try:
             address = form["email"].strip().lower()
