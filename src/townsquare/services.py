@@ -331,8 +331,10 @@ class Core:
 
     def counts(self, site: str, uris: list[str]) -> dict[str, Any]:
         with reader(self.engine) as conn:
-            site_row = self._site(conn, site)
-            return {"counts": q.counts(conn, site_row["id"], uris)}
+            found = q.counts(conn, site, uris)
+        if found is None:
+            raise NotFound(f"There is no site named '{site}'.", field="site")
+        return {"counts": found}
 
 
 def public_comment(c: dict[str, Any], replies: list | None = None) -> dict[str, Any]:

@@ -74,7 +74,7 @@ def rescore(engine: Engine, settings: Settings, site_name: str, scorer: Scorer, 
     report = RescoreReport()
     started = time.perf_counter()
     for batch in _batches(engine, site["id"], statuses, batch_size):
-        results = scorer.score_many([c["text"] for c in batch])
+        results = scorer.score_many([c["text"] for c in batch], spans=False)
         with engine.begin() as conn:
             for c, result in zip(batch, results, strict=True):
                 decision = orjson.loads(c["moderation"]) if c["moderation"] else {}

@@ -366,7 +366,9 @@ class ToxicityModel:
     def score(self, text: str) -> ToxicityResult:
         return self.score_many([text])[0]
 
-    def score_many(self, texts: list[str], batch_size: int = 32) -> list[ToxicityResult]:
+    def score_many(self, texts: list[str], batch_size: int = 32, spans: bool = True) -> list[ToxicityResult]:
+        """Scores (and, unless `spans` is False, the spans behind them) of each text. Rescoring
+        stores scores only, and the occlusion fallback for spans costs as much as the scoring."""
         texts = [t if isinstance(t, str) else str(t) for t in texts]
         if not texts:
             return []
@@ -376,7 +378,7 @@ class ToxicityModel:
         self._counter_speech(prepared, probs, batch_size)
         all_scores = [{lab: round(float(v), 4) for lab, v in zip(LABELS, p)} for p in probs]
         all_spans = [self._spans(t, sc, offs, hits) for t, sc, (_, offs, hits) in zip(texts, all_scores, prepared)]
-        if self.occlusion:
+        if spans and self.occlusion:
             todo = [i for i, (sc, sp) in enumerate(zip(all_scores, all_spans)) if not sp and self._flagged(sc)]
             for i, spans in zip(todo, self._occlusion_spans([prepared[i] for i in todo], probs[todo], batch_size)):
                 all_spans[i] = spans

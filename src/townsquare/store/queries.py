@@ -155,13 +155,32 @@ def list_threads(conn: Connection, site_id: int, limit: int, after: tuple[float,
     return [dict(r) for r in conn.execute(q).mappings()]
 
 
-_COUNTS = select(threads.c.uri, threads.c.comment_count).where(
-    threads.c.site_id == bindparam("site_id"), threads.c.uri.in_(bindparam("uris", expanding=True))
-)
+# The URI list goes to the database as one parameter (JSON on SQLite, an array on PostgreSQL): the
+# statement then stays the same for any number of URIs, where an expanding IN would be re-rendered
+# on every request, and it runs on the driver's cursor because it is the one read hot enough for
+# SQLAlchemy's per-statement work to cost more than the query itself.
+_COUNTS_SQL = {
+    "sqlite": "SELECT s.id, t.uri, t.comment_count FROM sites s LEFT JOIN threads t ON t.site_id = s.id"
+              " AND t.uri IN (SELECT value FROM json_each(?)) WHERE s.name = ?",
+    "postgresql": "SELECT s.id, t.uri, t.comment_count FROM sites s LEFT JOIN threads t ON t.site_id = s.id"
+                  " AND t.uri = ANY(%s) WHERE s.name = %s",
+}
 
 
-def counts(conn: Connection, site_id: int, uris: Sequence[str]) -> dict[str, int]:
-    found = dict(conn.execute(_COUNTS, {"site_id": site_id, "uris": list(uris)}).all())
+def counts(conn: Connection, site_name: str, uris: Sequence[str]) -> dict[str, int] | None:
+    """Published-comment count of each URI (0 for unknown ones); None if there is no such site.
+    A single statement: no transaction needed."""
+    dialect = conn.dialect.name
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(_COUNTS_SQL[dialect],
+                       (orjson.dumps(list(uris)).decode() if dialect == "sqlite" else list(uris), site_name))
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    if not rows:
+        return None
+    found = {uri: n for _, uri, n in rows if uri is not None}
     return {u: found.get(u, 0) for u in uris}
 
 
