@@ -1,5 +1,5 @@
-"""The moderators' web UI under /admin: sign-in, the queue tabs, actions, bans, the audit log and
-personal-data requests (one author's export and erasure).
+"""The moderators' web UI under /admin: sign-in, the queue tabs, actions, bans, the audit log,
+personal-data requests (one author's export and erasure) and the sites' word lists.
 
 Server-rendered pages with a little JavaScript for keyboard shortcuts. Sessions are server-side
 rows named by a random token in a signed, HttpOnly, SameSite=Strict cookie; every form carries a
@@ -26,7 +26,7 @@ from townsquare.domain.tokens import TokenError
 from townsquare.domain.validate import EMAIL
 from townsquare.config import site_settings
 from townsquare.errors import Forbidden, Invalid, NotFound, TooMany
-from townsquare.moderation import actions, audit, auth, queue
+from townsquare.moderation import actions, audit, auth, queue, site_words
 from townsquare.moderation.auth import Actor
 from townsquare.moderation.highlight import highlight
 from townsquare.store import queries as q
@@ -469,3 +469,66 @@ def _voters(signer, voter_tokens: str) -> tuple[str, ...]:
         return tuple(signer.voter_id(t) for t in voter_tokens.split())
     except TokenError as e:
         raise Invalid(str(e)) from None
+
+
+# -- word lists ------------------------------------------------------------------------------------
+WordsText = Annotated[str, Form(max_length=200_000)]
+
+
+def _moderated_site(conn, actor: Actor, name: str) -> dict[str, Any]:
+    found = q.site_by_name(conn, name)
+    if found is None:
+        raise NotFound(f"There is no site named '{name}'.")
+    actor.require(found["id"])
+    return found
+
+
+def _words_page(request: Request, actor: Actor, token: str, names: list[str], site: str, lists: dict[str, str],
+                status: int = 200, **context: Any) -> HTMLResponse:
+    return _page(request, "words.html", status, actor=actor, csrf=_csrf_for(request, token), sites=names, site=site,
+                 lists=lists, kinds=site_words.KINDS, max_words=site_words.MAX_WORDS,
+                 max_length=site_words.MAX_LENGTH, **context)
+
+
+@router.get("/words")
+def words_page(request: Request, site: str = "", done: str = "") -> Response:
+    the_core = core(request)
+    with the_core.engine.begin() as conn:
+        try:
+            actor, token = _signed_in(request, conn)
+        except NotSignedIn:
+            return _to_login(request)
+        names = sorted(_site_names(conn, actor.site_ids).values())
+        site = site or next(iter(names), "")
+        lists = {}
+        if site:
+            try:
+                found = _moderated_site(conn, actor, site)
+            except (NotFound, Forbidden) as e:
+                return _page(request, "message.html", e.status, title=e.title, detail=e.detail)
+            lists = {k: "\n".join(v) for k, v in site_words.current(the_core.settings.site_defaults, found).items()}
+    return _words_page(request, actor, token, names, site, lists, done=done)
+
+
+@router.post("/words")
+def save_words(request: Request, site: SiteName = "", banned_words: WordsText = "", suspect_words: WordsText = "",
+               csrf: Csrf = "") -> Response:
+    """Replace the site's banned and suspect words (one per line). Bad input comes back on the
+    page with the reason and the lists as typed, and nothing is stored."""
+    the_core = core(request)
+    form = {"banned_words": banned_words, "suspect_words": suspect_words}
+    with the_core.engine.begin() as conn:
+        session = _form_session(request, conn, csrf)
+        if isinstance(session, Response):
+            return session
+        actor, token = session
+        try:
+            site_words.save(conn, actor, the_core.settings.site_defaults, site,
+                            {k: v.splitlines() for k, v in form.items()})
+        except (NotFound, Forbidden) as e:
+            return _page(request, "message.html", e.status, title=e.title, detail=e.detail)
+        except Invalid as e:
+            names = sorted(_site_names(conn, actor.site_ids).values())
+            return _words_page(request, actor, token, names, site, form, e.status, error=e.detail)
+    notice = f"Saved the word lists of {site}; they apply from the next comment."
+    return RedirectResponse("/admin/words?" + urlencode({"site": site, "done": notice}), status_code=303)

@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from townsquare.domain.tokens import TokenError
 from townsquare.errors import Invalid, NotFound, TooMany, Unauthorized
-from townsquare.moderation import actions, audit, auth, queue, reports, service, sites
+from townsquare.moderation import actions, audit, auth, queue, reports, service, site_words, sites
 from townsquare.moderation.auth import Actor
 from townsquare.services import Core
 from townsquare.store import queries as q
@@ -76,6 +76,12 @@ class CloseBody(Body):
 class SlowModeBody(Body):
     seconds: int = Field(ge=0, le=actions.MAX_SLOW_MODE)
     reason: str = Field("", max_length=2000)
+
+
+class WordsBody(Body):
+    # Counted and checked by site_words (the admin page shares the rules), after blanks and duplicates go.
+    banned_words: list[str]
+    suspect_words: list[str]
 
 
 def _json(data, status: int = 200) -> Response:
@@ -253,6 +259,27 @@ def audit_log(request: Request, authorization: Auth = None,
         who = _actor(conn, authorization)
         rows = audit.entries(conn, audit.Filters(tuple(who.site_ids), actor, action, target, before, limit))
     return _json({"entries": rows, "next_before": rows[-1]["id"] if len(rows) == limit else None})
+
+
+@router.get("/moderation/sites/{site}/words")
+def get_words(site: str, request: Request, authorization: Auth = None) -> Response:
+    """The site's word lists: `{banned_words, suspect_words}` (the instance defaults where the site has none)."""
+    the_core = core(request)
+    with the_core.engine.begin() as conn:
+        actor = _actor(conn, authorization)
+        found = sites.by_name(conn, the_core.settings, site)
+        actor.require(found["id"])
+    return _json(site_words.current(the_core.settings.site_defaults, found))
+
+
+@router.put("/moderation/sites/{site}/words")
+def put_words(site: str, body: WordsBody, request: Request, authorization: Auth = None) -> Response:
+    """Replace the site's word lists. A banned word rejects a comment, a suspect word holds it;
+    `*` at the start or end of an entry is a wildcard, and letters also match leetspeak forms.
+    Blank entries and duplicates are dropped; at most 1,000 entries of 100 characters per list.
+    Applies from the next comment; the audit log records what was added and removed."""
+    defaults = core(request).settings.site_defaults
+    return _act(request, authorization, lambda conn, a: site_words.save(conn, a, defaults, site, body.model_dump()))
 
 
 def _act(request: Request, authorization: str | None, do, status: int = 200) -> Response:

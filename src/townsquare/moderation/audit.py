@@ -14,6 +14,7 @@ from townsquare.store.moderation import audit_log
 ACTIONS = (
     "approve", "reject", "edit", "ban", "unban", "trust", "untrust",
     "close", "reopen", "slow_mode", "report_hold", "rescore_hold", "privacy_export", "privacy_erase",
+    "word_lists",
 )
 
 

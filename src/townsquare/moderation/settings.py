@@ -109,6 +109,8 @@ class ModerationRules(BaseModel):
             core = word.strip().strip("*")
             if not core or "*" in core:
                 raise ValueError(f"word pattern {word!r}: put * only at the start or the end of a word")
+            if not any(ch.isalnum() for ch in core):  # "* *" would match every word
+                raise ValueError(f"word pattern {word!r} has no letter or digit")
         return value
 
     @field_validator("hold_thresholds", "reject_thresholds")
