@@ -64,7 +64,7 @@ def count(engine: Engine, site_name: str, statuses: tuple[str, ...]) -> int:
 
 
 def rescore(engine: Engine, settings: Settings, site_name: str, scorer: Scorer, *, hold: bool = False,
-            statuses: tuple[str, ...] = ("published", "pending"), batch_size: int = 256,
+            statuses: tuple[str, ...] = ("published", "pending"), batch_size: int = 2000,
             progress: Callable[[int], None] = lambda n: None) -> RescoreReport:
     with engine.connect() as conn:
         site = q.site_by_name(conn, site_name)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -265,8 +266,12 @@ class Encoder:
         self.tokenizer.enable_truncation(max_tokens)
         self.tokenizer.no_padding()
         so = ort.SessionOptions()
-        so.intra_op_num_threads = threads
+        # With `threads` > 1 (bulk work: rescoring, evaluation), whole batches run side by side, one
+        # per thread: for a model this small that keeps the cores busier than splitting each
+        # batch's operators across them. The session is shared; ONNX Runtime's run is thread-safe.
+        so.intra_op_num_threads = 1
         so.inter_op_num_threads = 1
+        self.threads = threads
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.session = ort.InferenceSession(
             str(model_dir / "encoder.int8.onnx"), so, providers=["CPUExecutionProvider"]
@@ -278,8 +283,8 @@ class Encoder:
         encs = self.tokenizer.encode_batch(texts)
         order = sorted(range(len(texts)), key=lambda i: len(encs[i].ids))
         out = np.zeros((len(texts), 384), dtype=np.float32)
-        for b in range(0, len(order), batch_size):
-            idx = order[b:b + batch_size]
+
+        def run(idx: list[int]) -> None:
             width = max(len(encs[i].ids) for i in idx)
             ids = np.zeros((len(idx), width), dtype=np.int64)
             am = np.zeros((len(idx), width), dtype=np.int64)
@@ -287,8 +292,15 @@ class Encoder:
                 n = len(encs[i].ids)
                 ids[r, :n] = encs[i].ids
                 am[r, :n] = 1
-            emb = self.session.run(None, {"input_ids": ids, "attention_mask": am})[0]
-            out[idx] = emb
+            out[idx] = self.session.run(None, {"input_ids": ids, "attention_mask": am})[0]
+
+        batches = [order[b:b + batch_size] for b in range(0, len(order), batch_size)]
+        if self.threads > 1 and len(batches) > 1:
+            with ThreadPoolExecutor(self.threads) as pool:
+                list(pool.map(run, batches))
+        else:
+            for idx in batches:
+                run(idx)
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return out / np.maximum(norms, 1e-9)
 
@@ -380,8 +392,8 @@ class ToxicityModel:
         all_spans = [self._spans(t, sc, offs, hits) for t, sc, (_, offs, hits) in zip(texts, all_scores, prepared)]
         if spans and self.occlusion:
             todo = [i for i, (sc, sp) in enumerate(zip(all_scores, all_spans)) if not sp and self._flagged(sc)]
-            for i, spans in zip(todo, self._occlusion_spans([prepared[i] for i in todo], probs[todo], batch_size)):
-                all_spans[i] = spans
+            for i, found in zip(todo, self._occlusion_spans([prepared[i] for i in todo], probs[todo], batch_size)):
+                all_spans[i] = found
         return [ToxicityResult(scores=sc, spans=sp) for sc, sp in zip(all_scores, all_spans)]
 
     def _sentence_pass(self, prepared, probs: np.ndarray, batch_size: int) -> None:
