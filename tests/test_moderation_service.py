@@ -86,6 +86,24 @@ def test_facts_take_a_constant_number_of_queries(engine):
     assert gather_for_depth(3) == gather_for_depth(30) <= 8
 
 
+def test_posts_from_one_address_are_counted_in_the_window_up_to_the_limit(engine):
+    site_id = add_site(engine)
+    with engine.begin() as conn:
+        thread = queries.get_or_create_thread(conn, site_id, "/ip", "", "")
+        for i, (ip, created) in enumerate([("ip", 1990.0)] * 6 + [("ip", 1000.0), ("other", 1995.0)]):
+            queries.insert_comment(conn, {"thread_id": thread["id"], "parent_id": None, "author_name": "a",
+                                          "ip_hash": ip, "text": f"t{i}", "html": "", "status": "published",
+                                          "created": created})
+        draft = Draft(text="x", created=2000.0, ip_hash="ip", thread_id=thread["id"])
+
+        def counted(limit: int) -> int:
+            rules = ModerationSettings(ip_rate=limit, rate_window=60)
+            return facts.gather(conn, site_id=site_id, thread=thread, draft=draft, settings=rules).ip_posts
+
+        assert counted(100) == 6  # the old one and the other address's are outside
+        assert counted(4) == 4  # enough to decide: no more rows are read than the limit
+
+
 def test_check_answers_what_a_new_author_would_get(app_client):
     resp = app_client.post("/api/v1/moderation/check", json={"site": "daily", "text": "Thanks, a useful summary."})
     assert resp.status_code == 200, resp.text

@@ -29,7 +29,7 @@ def gather(conn: Connection, *, site_id: int, thread: dict[str, Any] | None, dra
         author_last_in_thread=last_here,
         recent=tuple(recent),
         author_post_times=tuple(c.created for c in recent if c.created > since) if draft.author_key else (),
-        ip_post_times=_ip_times(conn, site_id, draft.ip_hash, since, settings.ip_rate),
+        ip_posts=_ip_posts(conn, site_id, draft.ip_hash, since, settings.ip_rate),
         author_total=total,
         author_published=published,
         author_rejected=rejected,
@@ -81,17 +81,20 @@ def _author_counts(conn: Connection, site_id: int, author_key: str | None) -> tu
     return int(row[0]), int(row[1]), int(row[2])
 
 
-def _ip_times(conn: Connection, site_id: int, ip_hash: str | None, since: float, limit: int) -> tuple[float, ...]:
-    """The address's latest post times in the window; no more than the rate phase needs to decide."""
+def _ip_posts(conn: Connection, site_id: int, ip_hash: str | None, since: float, limit: int) -> int:
+    """How many comments the address posted in the window, counted by the database and only up to
+    the limit: a site behind a shared address may set a high limit, and this runs inside the write
+    transaction."""
     if not ip_hash:
-        return ()
+        return 0
     joined, on_site = _site_comments(site_id)
-    rows = conn.execute(
-        select(comments.c.created).select_from(joined)
+    window = (
+        select(comments.c.id).select_from(joined)
         .where(on_site, comments.c.ip_hash == ip_hash, comments.c.created > since)
-        .order_by(comments.c.created.desc()).limit(limit + 1)
-    ).scalars()
-    return tuple(rows)
+        .limit(limit)
+        .subquery()
+    )
+    return conn.execute(select(func.count()).select_from(window)).scalar_one()
 
 
 def _thread_state(conn: Connection, thread_id: int) -> dict[str, Any]:

@@ -66,7 +66,8 @@ class Facts:
     # The author's (or, without an author key, the hashed IP's) recent comments, newest first.
     recent: tuple[PastComment, ...] = ()
     author_post_times: tuple[float, ...] = ()
-    ip_post_times: tuple[float, ...] = ()
+    # Comments from the draft's hashed IP within the rate window (counted up to the site's limit).
+    ip_posts: int = 0
     author_total: int = 0
     author_published: int = 0
     author_rejected: int = 0

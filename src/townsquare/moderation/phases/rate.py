@@ -15,7 +15,7 @@ def check(draft: Draft, facts: Facts, settings: ModerationSettings) -> PhaseResu
             return PhaseResult(NAME, 1.0, "reject", (Reason("slow_mode", detail),))
     since = draft.created - settings.rate_window
     by_author = sum(1 for t in facts.author_post_times if t > since)
-    by_ip = sum(1 for t in facts.ip_post_times if t > since)
+    by_ip = facts.ip_posts
     reasons = []
     if by_author >= settings.author_rate:
         reasons.append(Reason("author_rate", f"{by_author} comments in {settings.rate_window} s from this author"))
