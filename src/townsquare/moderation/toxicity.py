@@ -265,13 +265,13 @@ class Encoder:
         self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self.tokenizer.enable_truncation(max_tokens)
         self.tokenizer.no_padding()
-        so = ort.SessionOptions()
         # With `threads` > 1 (bulk work: rescoring, evaluation), whole batches run side by side, one
         # per thread: for a model this small that keeps the cores busier than splitting each
         # batch's operators across them. The session is shared; ONNX Runtime's run is thread-safe.
+        self.threads = threads
+        so = ort.SessionOptions()
         so.intra_op_num_threads = 1
         so.inter_op_num_threads = 1
-        self.threads = threads
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.session = ort.InferenceSession(
             str(model_dir / "encoder.int8.onnx"), so, providers=["CPUExecutionProvider"]
