@@ -8,6 +8,11 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 
+try:
+    import fcntl
+except ImportError:  # Windows: writers of different processes meet in SQLite's busy handler
+    fcntl = None
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -45,19 +50,29 @@ def _tune_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA busy_timeout=30000")
         cur.close()
 
-    # Writers of this process queue on a lock of our own. Waiting in SQLite's busy handler would
-    # work too, but it sleeps in steps of up to 100 ms however soon the database is free.
+    # Writers queue on locks of our own: a thread lock within this process and, for a database
+    # file, an advisory lock on "<file>-writer" across the processes of `serve --workers N`,
+    # `worker` and `import`. Waiting in SQLite's busy handler would work too, but it sleeps in
+    # steps of up to 100 ms however soon the database is free; these wake the next writer at once.
+    # (The kernel drops a dead process's lock.)
     write_lock = threading.Lock()
+    lock_path = engine.url.database if engine.url.database not in (None, "", ":memory:") else None
+    lock_file = None
 
     @event.listens_for(engine, "begin")
     def on_begin(conn):
         if conn.get_execution_options().get("townsquare_readonly", False):
             conn.exec_driver_sql("BEGIN")
             return
+        nonlocal lock_file
         if not write_lock.acquire(timeout=30):
             raise TimeoutError("waited 30 s for the database write lock")
         conn.info["townsquare_write_lock"] = True
         try:
+            if lock_path and fcntl:
+                if lock_file is None:
+                    lock_file = open(lock_path + "-writer", "a+b")  # noqa: SIM115 (open for the engine's life)
+                fcntl.flock(lock_file, fcntl.LOCK_EX)  # no timeout: every holder releases at its commit
             # Take SQLite's write lock up front: a deferred transaction that reads, then writes,
             # can fail with SQLITE_BUSY when another writer committed in between.
             conn.exec_driver_sql("BEGIN IMMEDIATE")
@@ -67,6 +82,8 @@ def _tune_sqlite(engine: Engine) -> None:
 
     def _release(conn):
         if conn.info.pop("townsquare_write_lock", False):
+            if lock_file is not None:
+                fcntl.flock(lock_file, fcntl.LOCK_UN)
             write_lock.release()
 
     event.listen(engine, "commit", _release)
