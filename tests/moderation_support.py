@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from starlette.routing import NoMatchFound
 from starlette.testclient import TestClient
 
@@ -13,6 +15,11 @@ from townsquare.store import queries
 
 ORIGIN = {"Origin": "https://daily.example"}
 PASSWORD = "correct horse battery"
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token an admin page's forms carry."""
+    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
 
 
 def _has_route(app, name: str) -> bool:

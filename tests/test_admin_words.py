@@ -14,7 +14,7 @@ from townsquare.moderation import audit
 from townsquare.store import queries
 
 from .conftest import LENIENT
-from .moderation_support import PASSWORD, add_moderator, add_site, post
+from .moderation_support import PASSWORD, add_moderator, add_site, csrf_of, post
 from .test_moderation_ui import MODERATOR, chromium, server  # noqa: F401 - fixtures for the browser test
 
 OTHER = "mod@other.example"
@@ -27,10 +27,6 @@ def keys(client, engine):
     _, mine = add_moderator(engine)
     _, theirs = add_moderator(engine, OTHER, sites=("other",))
     return {"mine": mine, "theirs": theirs}
-
-
-def csrf_of(text: str) -> str:
-    return re.search(r'name="csrf" value="([^"]+)"', text).group(1)
 
 
 def textarea(text: str, name: str) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 
 import pytest
 from sqlalchemy import select
@@ -13,7 +12,7 @@ from townsquare.moderation import auth
 from townsquare.store.db import make_engine, migrate
 from townsquare.store.tables import comments
 
-from .moderation_support import PASSWORD, add_moderator, add_site, moderation_app, post
+from .moderation_support import PASSWORD, add_moderator, add_site, csrf_of, moderation_app, post
 
 
 @pytest.fixture
@@ -28,10 +27,6 @@ def web(tmp_path):
         c.engine = engine
         yield c
     engine.dispose()
-
-
-def csrf_of(html: str) -> str:
-    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
 
 
 def sign_in(web, password=PASSWORD):

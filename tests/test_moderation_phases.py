@@ -1,6 +1,6 @@
 """Each moderation phase alone, then the pipeline and the policy, on plain values (no store, no model)."""
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import pytest
 from pydantic import ValidationError
@@ -23,6 +23,7 @@ from townsquare.moderation.phases import (
 )
 from townsquare.moderation.pipeline import moderate, run
 from townsquare.moderation.settings import ModerationRules, ModerationSettings
+from townsquare.moderation.toxicity import Span, ToxicityResult
 from townsquare.moderation.wordlist import find_words
 
 NOW = 1_800_000_000.0
@@ -33,29 +34,13 @@ def rules(**kw) -> ModerationSettings:
     return ModerationSettings(**kw)
 
 
-@dataclass(frozen=True)
-class Span:
-    start: int
-    end: int
-    label: str
-    weight: float
-
-
-@dataclass(frozen=True)
-class Scored:
-    """The shape of townsquare.moderation.toxicity.ToxicityResult, for phase logic only."""
-
-    scores: dict
-    spans: list
-
-
 def draft(text="A fair point, well made.", **kw) -> Draft:
     return Draft(text=text, created=NOW, author_name=kw.pop("author_name", "Ann"), **kw)
 
 
-def scored(**scores) -> Scored:
+def scored(**scores) -> ToxicityResult:
     base = dict.fromkeys(("toxicity", "insult", "identity_attack", "threat", "profanity"), 0.01)
-    return Scored({**base, **scores}, [])
+    return ToxicityResult({**base, **scores}, [])
 
 
 def spans_text(text, result):
@@ -193,7 +178,7 @@ def test_ban():
 # -- toxicity and heat --------------------------------------------------------------------------------------
 def test_toxicity_thresholds_spans_and_nudge():
     text = "you are a moron"
-    result = Scored({**scored().scores, "insult": 0.9, "toxicity": 0.7}, [Span(10, 15, "insult", 0.8)])
+    result = ToxicityResult({**scored().scores, "insult": 0.9, "toxicity": 0.7}, [Span(10, 15, "insult", 0.8)])
     held = toxicity.check(draft(text), Facts(toxicity=result), S)
     assert held.action == "hold" and held.reasons[0].label == "insult" and spans_text(text, held) == ["moron"]
     rejected = toxicity.check(draft(text), Facts(toxicity=result), rules(reject_thresholds={"insult": 0.85}))

@@ -3,7 +3,6 @@ app over SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import re
 
 import orjson
 import pytest
@@ -15,7 +14,7 @@ from townsquare.moderation import audit
 from townsquare.store.db import make_engine, migrate
 from townsquare.store.tables import comments
 
-from .moderation_support import ORIGIN, PASSWORD, add_moderator, add_site, moderation_app, post
+from .moderation_support import ORIGIN, PASSWORD, add_moderator, add_site, csrf_of, moderation_app, post
 
 ANN = "ann@example.org"
 ADMIN = "admin@example.org"
@@ -35,10 +34,6 @@ def web(request, tmp_path):
         c.engine = engine
         yield c
     engine.dispose()
-
-
-def csrf_of(html: str) -> str:
-    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
 
 
 def sign_in(web, email=ADMIN) -> str:
