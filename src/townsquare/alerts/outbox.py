@@ -114,16 +114,7 @@ def claim(conn: Connection, *, worker: str, now: float, lease: float, limit: int
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    stmt = (
-        update(o)
-        .where(o.c.id.in_(due.scalar_subquery()))
-        .values(
-            status="sending", locked_by=worker, locked_until=now + lease,
-            next_attempt_at=now + lease, attempts=o.c.attempts + 1,
-        )
-        .returning(*_ROW_COLUMNS)
-    )
-    return sorted((_row(r) for r in conn.execute(stmt)), key=lambda r: r.id)
+    return sorted(_lease(conn, due, worker=worker, now=now, lease=lease), key=lambda r: r.id)
 
 
 def claim_digest(conn: Connection, row: Row, *, worker: str, now: float, lease: float) -> list[Row]:
@@ -137,9 +128,14 @@ def claim_digest(conn: Connection, row: Row, *, worker: str, now: float, lease: 
         )
         .with_for_update(skip_locked=True)
     )
+    return _lease(conn, siblings, worker=worker, now=now, lease=lease)
+
+
+def _lease(conn: Connection, ids, *, worker: str, now: float, lease: float) -> list[Row]:
+    """Mark the rows selected by `ids` as being sent by this worker until the lease runs out."""
     stmt = (
         update(o)
-        .where(o.c.id.in_(siblings.scalar_subquery()))
+        .where(o.c.id.in_(ids.scalar_subquery()))
         .values(
             status="sending", locked_by=worker, locked_until=now + lease,
             next_attempt_at=now + lease, attempts=o.c.attempts + 1,
