@@ -167,12 +167,16 @@ def subscribe(body: NewSubscription, request: Request,
                   "message": f"Check {where}: follow the link we sent to confirm your alerts."}, 202)
 
 
+def _bad_link(exc: InvalidLink) -> HTMLResponse:
+    return _page("message.html", 400, title="Link not valid", text=str(exc))
+
+
 @router.get("/alerts/confirm", include_in_schema=False)
 def confirm_page(request: Request, token: str = Query(max_length=2000)) -> HTMLResponse:
     try:
         alerts_config(request).links.read_confirm(token)
     except InvalidLink as exc:
-        return _page("message.html", 400, title="Link not valid", text=str(exc))
+        return _bad_link(exc)
     return _page("confirm.html", token=token)
 
 
@@ -182,7 +186,7 @@ def confirm(request: Request, token: Annotated[str, Form(max_length=2000)]) -> H
     try:
         subscription_id = links.read_confirm(token)
     except InvalidLink as exc:
-        return _page("message.html", 400, title="Link not valid", text=str(exc))
+        return _bad_link(exc)
     with core(request).engine.begin() as conn:
         sub = subscriptions.confirm(conn, subscription_id, now=now())
     if sub is None:
@@ -198,7 +202,7 @@ def unsubscribe_page(request: Request, token: str = Query(max_length=2000)) -> H
     try:
         alerts_config(request).links.read_unsubscribe(token)
     except InvalidLink as exc:
-        return _page("message.html", 400, title="Link not valid", text=str(exc))
+        return _bad_link(exc)
     return _page("unsubscribe.html", token=token)
 
 
@@ -209,7 +213,7 @@ def unsubscribe(request: Request, token: str = Query(max_length=2000)) -> HTMLRe
     try:
         subscription_id = links.read_unsubscribe(token)
     except InvalidLink as exc:
-        return _page("message.html", 400, title="Link not valid", text=str(exc))
+        return _bad_link(exc)
     with core(request).engine.begin() as conn:
         sub = subscriptions.unsubscribe(conn, subscription_id, now=now())
     if sub is None:
@@ -227,7 +231,7 @@ def manage_page(request: Request, token: str = Query(max_length=2000)) -> HTMLRe
     try:
         site_id, channel, target = _manage_target(request, token)
     except InvalidLink as exc:
-        return _page("message.html", 400, title="Link not valid", text=str(exc))
+        return _bad_link(exc)
     with reader(core(request).engine) as conn:
         site = queries.site_by_id(conn, site_id)
         subs = subscriptions.for_address(conn, site_id=site_id, channel=channel, target=target)
@@ -243,7 +247,7 @@ def manage(request: Request, token: str = Query(max_length=2000),
     try:
         site_id, channel, target = _manage_target(request, token)
     except InvalidLink as exc:
-        return _page("message.html", 400, title="Link not valid", text=str(exc))
+        return _bad_link(exc)
     with core(request).engine.begin() as conn:
         if not subscriptions.belongs_to(conn, subscription, site_id=site_id, channel=channel, target=target):
             return _page("message.html", 404, title="Subscription not found", text="There is no such subscription.")
