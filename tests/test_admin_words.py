@@ -106,6 +106,21 @@ def test_bad_input_comes_back_on_the_page_and_nothing_is_stored(client, engine, 
     assert stored(engine) == before and entries(engine) == []
 
 
+def test_the_largest_lists_fit_through_the_page_and_the_api(client, engine, keys):
+    """2 × 1,000 entries of 100 characters: the most a site may keep, saved both ways."""
+    banned = [f"{n:04d}" + "b" * 96 for n in range(1000)]
+    suspect = [f"{n:04d}" + "s" * 96 for n in range(1000)]
+    csrf = sign_in(client)
+    resp = save(client, csrf, banned="\n".join(banned), suspect="\n".join(suspect))
+    assert resp.status_code == 303, resp.text[:300]
+    rules = stored(engine)["moderation_rules"]
+    assert rules["banned_words"] == banned and rules["suspect_words"] == suspect
+    resp = client.put("/api/v1/moderation/sites/daily/words", headers=auth(keys["mine"]),
+                      json={"banned_words": suspect, "suspect_words": banned})
+    assert resp.status_code == 200, resp.text[:300]
+    assert stored(engine)["moderation_rules"]["banned_words"] == suspect
+
+
 def test_the_form_needs_the_csrf_token(client, engine, keys):
     sign_in(client)
     before = stored(engine)

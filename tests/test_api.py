@@ -75,7 +75,7 @@ def test_bad_input_gets_problem_and_stores_nothing(client):
     problem(client.post("/api/v1/comments", content=b"{not json", headers={"content-type": "application/json", **ORIGIN}), 400)
     problem(client.post("/api/v1/comments", json={"site": "daily"}, headers=ORIGIN), 422)
     problem(client.post("/api/v1/comments", json={"site": "nope", "uri": "/a", "text": "x", "author": {"name": "A"}}), 404)
-    problem(client.post("/api/v1/comments", content=b"x" * 70_000, headers={"content-type": "application/json"}), 413)
+    problem(client.post("/api/v1/comments", content=b"x" * 270_000, headers={"content-type": "application/json"}), 413)
     problem(client.post("/api/v1/comments", json={"site": "daily", "uri": "/a", "text": "x", "author": {"name": "A"}},
                         headers={"Origin": "https://evil.example"}), 403)
     assert stored_count(client) == 0

@@ -51,7 +51,7 @@ def test_counts_fast_and_slow_paths_agree(client):
     problem(client.post("/api/v1/counts", json={"site": "daily", "uris": "/x"}), 422)
     problem(client.post("/api/v1/counts", json={"site": "nope", "uris": ["/x"]}), 404)
     problem(client.post("/api/v1/counts", json={"site": "daily", "uris": ["/u"] * 501}), 422)
-    problem(client.post("/api/v1/counts", content=b"x" * 70_000, headers={"content-type": "application/json"}), 413)
+    problem(client.post("/api/v1/counts", content=b"x" * 270_000, headers={"content-type": "application/json"}), 413)
     assert 'route="/api/v1/counts",status="200"' in client.get("/metrics").text
 
 

@@ -59,7 +59,9 @@ class Settings(Strict):
     public_url: str = ""
     redis_url: str | None = None
     rate_limits: Literal["on", "off"] = "on"
-    max_body_bytes: int = Field(64 * 1024, ge=1024)
+    # Fits a 10,000-character comment in any script and a site's largest word lists (2 × 1,000
+    # entries of up to 100 ASCII characters), while refusing anything bigger before it is parsed.
+    max_body_bytes: int = Field(256 * 1024, ge=1024)
     trust_proxy_headers: bool = False
     demo: bool = False  # also serve the demo news site's pages (`townsquare demo` sets it)
     site_defaults: SiteSettings = SiteSettings()
