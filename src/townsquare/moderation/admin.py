@@ -29,6 +29,7 @@ from townsquare.errors import Forbidden, Invalid, NotFound, TooMany
 from townsquare.moderation import actions, audit, auth, queue, site_words
 from townsquare.moderation.auth import Actor
 from townsquare.moderation.highlight import highlight
+from townsquare.moderation.sites import by_name as site_by_name
 from townsquare.store import queries as q
 from townsquare.store.tables import sites
 from townsquare.web.api import client, core
@@ -475,14 +476,6 @@ def _voters(signer, voter_tokens: str) -> tuple[str, ...]:
 WordsText = Annotated[str, Form(max_length=200_000)]
 
 
-def _moderated_site(conn, actor: Actor, name: str) -> dict[str, Any]:
-    found = q.site_by_name(conn, name)
-    if found is None:
-        raise NotFound(f"There is no site named '{name}'.")
-    actor.require(found["id"])
-    return found
-
-
 def _words_page(request: Request, actor: Actor, token: str, names: list[str], site: str, lists: dict[str, str],
                 status: int = 200, **context: Any) -> HTMLResponse:
     return _page(request, "words.html", status, actor=actor, csrf=_csrf_for(request, token), sites=names, site=site,
@@ -503,7 +496,8 @@ def words_page(request: Request, site: str = "", done: str = "") -> Response:
         lists = {}
         if site:
             try:
-                found = _moderated_site(conn, actor, site)
+                found = site_by_name(conn, the_core.settings, site)
+                actor.require(found["id"])
             except (NotFound, Forbidden) as e:
                 return _page(request, "message.html", e.status, title=e.title, detail=e.detail)
             lists = {k: "\n".join(v) for k, v in site_words.current(the_core.settings.site_defaults, found).items()}
