@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from townsquare.moderation.evaluate import evaluate, format_report, roc_auc
-from townsquare.moderation.toxicity import LABELS, Span, ToxicityModel, ToxicityResult, normalize, own_words
+from townsquare.moderation.toxicity import (
+    LABELS, Span, ToxicityModel, ToxicityResult, affirmed, denial_clauses, normalize, own_words,
+)
 
 CHALLENGE = Path(__file__).parent / "data" / "moderation_challenge.csv"
 
@@ -64,6 +66,49 @@ def test_harmless_comments_score_low(model, text):
 def test_negation_scores_low(model):
     assert tox(model, "I don't hate them.") < model.threshold
     assert tox(model, "I don't hate them.") < tox(model, "I hate them, they are vermin.")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Teenagers aren't thugs, most of them just want somewhere to skate.",
+        "Nobody is calling you stupid, I just disagree with your numbers.",
+        "I would not call the governor a fool, but this budget is a mistake.",
+    ],
+)
+def test_a_denied_insult_next_to_civil_words_scores_low(model, text):
+    """The encoder alone reads the denied claim as made; the denial pass scores the rest."""
+    assert tox(model, text) < model.threshold
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "You aren't an idiot, you're a complete moron with nothing between the ears.",  # insult next to it
+        "I'm not racist, but Muslims are a cancer on this country.",
+        "I'm not saying all Mexicans are criminals, but most of them are.",  # the rest restates it
+        "Nobody is calling you an idiot, we are all just thinking it very loudly.",  # and points back
+        "There is no cure for your kind of stupid, so I won't bother explaining.",  # no denial at all
+        "You're no better than a rat, and everyone here knows it.",
+    ],
+)
+def test_abuse_phrased_with_a_negator_stays_flagged(model, text):
+    res = model.score(text)
+    assert max(res.scores[lab] for lab in LABELS if lab != "profanity") >= model.threshold
+
+
+def test_denial_clauses_and_their_affirmed_form():
+    assert affirmed("Teenagers aren't thugs, ") == "Teenagers are thugs, "
+    assert affirmed("Nobody is calling you stupid") == "somebody is calling you stupid"
+    assert affirmed("Retirees are hardly parasites; ") == "Retirees are parasites; "
+    assert affirmed("You are no fool") == "You are a fool"
+    clauses = denial_clauses("Retirees are hardly parasites; they paid in for forty years.")
+    assert [(c, cut) for c, cut in clauses] == [("Retirees are hardly parasites; ", "Retirees; "),
+                                                ("they paid in for forty years.", None)]
+    for text in ("Don't be such an idiot, read it.", "You can't be this stupid, read it.",
+                 "Nobody wants your kind here, go away.", "You're no better than a rat, honestly.",
+                 "There is no cure for stupid, so be it.", "You're not even human, are you."):
+        assert all(cut is None for _, cut in denial_clauses(text)), text
 
 
 COUNTER_SPEECH = [
@@ -171,7 +216,7 @@ def test_score_many_matches_score_and_is_thread_safe(model):
 def test_challenge_set_is_well_formed_and_mostly_right(model):
     with CHALLENGE.open(newline="", encoding="utf-8") as f:
         rows = [(r["text"], int(r["label"]), r["category"]) for r in csv.DictReader(f)]
-    assert 60 <= len(rows) <= 120
+    assert 60 <= len(rows) <= 160
     assert {r[1] for r in rows} == {0, 1}
     rep = evaluate(model, rows, latency_samples=0)
     assert rep.accuracy >= 0.75

@@ -62,6 +62,65 @@ _REJECT = re.compile(
 )
 
 
+# Denials: a negated copula ("teenagers aren't thugs", "retirees are hardly parasites") or a
+# negated word of saying or thinking ("nobody is calling you stupid", "I never thought farmers
+# were greedy"). Not a denial: "no better than", "not even", "not all", "there is no" (pseudo-
+# negations), nor "don't be", "can't be", "nobody wants" (no copula with a subject, no saying).
+_DENIAL = re.compile(
+    r"(?:\b(?:am|is|are|was|were)|['’](?:m|re|s))\s+(?:not|never|hardly|no)\b"
+    r"|\b(?:is|are|was|were)n['’]t\b"
+    r"|(?:\b(?:not|never|nobody|no\s+one)|n['’]t)(?:\s+\w+){0,3}?\s+"
+    r"(?:call(?:s|ed|ing)?|say(?:s|ing)?|said|think(?:s|ing)?|thought|believe[sd]?|suggest(?:s|ed|ing)?"
+    r"|consider(?:s|ed)?|label(?:s|led|ling)?|describe[sd]?|claim(?:s|ed|ing)?)\b",
+    re.I,
+)
+_PSEUDO_NEGATION = re.compile(
+    r"(?:\b(?:no|not|never|hardly)|n['’]t)\s+(?:better|worse|more|less|different|only|just|all|every|even)\b"
+    r"|\bthere(?:\s+(?:is|are|was|were)|['’]s)\s+no\b",
+    re.I,
+)
+# The rest points back at the denied claim: "nobody is calling you an idiot, we're all thinking
+# it", "... but you act like one", "I'm not saying they all are, but most of them are".
+_BACK_REFERENCE = re.compile(
+    r"\b(?:think|thinks|thinking|thought|know|knows|knew|believe|believes|say|says|saying|said)\s+"
+    r"(?:it\b|so\b|that\b(?!\s+\w))|\blike\s+(?:it|one)\b"
+    r"|\b(?:am|is|are|was|were|do|does|did)(?:\s+(?:though|too|anyway))?[\s,;:.!?…]*$",
+    re.I,
+)
+_AFFIRM = [
+    (re.compile(r"\b(is|are|was|were|do|does|did|have|has|had|would|could|should)n['’]t\b", re.I), r"\1"),
+    (re.compile(r"\bcan['’]t\b", re.I), "can"),
+    (re.compile(r"\bwon['’]t\b", re.I), "will"),
+    (re.compile(r"\bnobody\b", re.I), "somebody"),
+    (re.compile(r"\bno\s+one\b", re.I), "someone"),
+    (re.compile(r"\b(?:not|never|hardly)\s+", re.I), ""),
+    (re.compile(r"\bno\s+", re.I), "a "),
+]
+_CLAUSE = re.compile(r"[^,;:.!?…]+(?:[,;:.!?…]+|$)\s*")
+
+
+def affirmed(clause: str) -> str:
+    """The clause with its negation taken out: what a denial denies."""
+    for pattern, repl in _AFFIRM:
+        clause = pattern.sub(repl, clause)
+    return clause
+
+
+def denial_clauses(text: str) -> list[tuple[str, str | None]]:
+    """The text's clauses, each with what is left of it once its denied claim is cut (the words
+    before the negator, and the punctuation), or None for a clause that is no denial."""
+    out = []
+    for m in _CLAUSE.finditer(text):
+        clause = m.group()
+        cue = None if _PSEUDO_NEGATION.search(clause) else _DENIAL.search(clause)
+        if cue is None:
+            out.append((clause, None))
+        else:
+            tail = re.search(r"[,;:.!?…]*\s*$", clause).group()
+            out.append((clause, clause[:cue.start()].rstrip() + tail))
+    return out
+
+
 def own_words(text: str) -> str:
     """The text with every quoted span replaced by "that": what the commenter
     says in their own words."""
@@ -388,6 +447,7 @@ class ToxicityModel:
         probs = self.head(x)
         self._sentence_pass(prepared, probs, batch_size)
         self._counter_speech(prepared, probs, batch_size)
+        self._denials(prepared, probs, batch_size)
         all_scores = [{lab: round(float(v), 4) for lab, v in zip(LABELS, p)} for p in probs]
         all_spans = [self._spans(t, sc, offs, hits) for t, sc, (_, offs, hits) in zip(texts, all_scores, prepared)]
         if spans and self.occlusion:
@@ -437,6 +497,49 @@ class ToxicityModel:
                 continue
             idx.append(i)
             variants.append(outside)
+        if not idx:
+            return
+        x, _ = featurize(variants, self.encoder, self.lexicon, batch_size=batch_size)
+        alt = self.head(x)
+        for k, i in enumerate(idx):
+            probs[i, :4] = np.minimum(probs[i, :4], alt[k, :4])
+
+    def _denials(self, prepared, probs: np.ndarray, batch_size: int) -> None:
+        """A sentence encoder reads "teenagers aren't thugs" much like "teenagers are thugs". When
+        a flagged comment has denial clauses whose affirmed form the model finds more hostile than
+        the clause as written, and four words or more besides, score the comment with each denied
+        claim cut down to its subject ("Teenagers, most of them just want somewhere to skate.")
+        and keep the lower scores (in place, for the non-profanity labels). The rest of the
+        comment still has to pass: a denial does not excuse an insult next to it, and "you're
+        not smart" (milder affirmed) is no denial."""
+        plans, pairs = [], []
+        for i, (norm, _, _) in enumerate(prepared):
+            if max(probs[i, :4]) < self.threshold:
+                continue
+            clauses = denial_clauses(norm)
+            rest = [c for c, cut in clauses if cut is None]
+            if (len(rest) < len(clauses) and sum(len(_TOKEN.findall(c)) for c in rest) >= 4
+                    and not any(map(_BACK_REFERENCE.search, rest))):
+                plans.append((i, clauses, len(pairs)))
+                for c, cut in clauses:
+                    if cut is not None:
+                        pairs += [affirmed(c), c]
+        if not plans:
+            return
+        x, _ = featurize(pairs, self.encoder, self.lexicon, batch_size=batch_size)
+        hostility = self.head(x)[:, :4].max(axis=1)
+        idx, variants = [], []
+        for i, clauses, at in plans:
+            parts, denied = [], False
+            for c, cut in clauses:
+                if cut is not None:
+                    if hostility[at] > hostility[at + 1]:  # the negation makes the claim milder
+                        c, denied = cut, True
+                    at += 2
+                parts.append(c)
+            if denied:
+                idx.append(i)
+                variants.append("".join(parts))
         if not idx:
             return
         x, _ = featurize(variants, self.encoder, self.lexicon, batch_size=batch_size)
