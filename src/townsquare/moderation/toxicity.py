@@ -497,6 +497,10 @@ class ToxicityModel:
                 continue
             idx.append(i)
             variants.append(outside)
+        self._keep_lower(probs, idx, variants, batch_size)
+
+    def _keep_lower(self, probs: np.ndarray, idx: list[int], variants: list[str], batch_size: int) -> None:
+        """Score a variant of each text `idx` and keep the lower non-profanity scores (in place)."""
         if not idx:
             return
         x, _ = featurize(variants, self.encoder, self.lexicon, batch_size=batch_size)
@@ -540,12 +544,7 @@ class ToxicityModel:
             if denied:
                 idx.append(i)
                 variants.append("".join(parts))
-        if not idx:
-            return
-        x, _ = featurize(variants, self.encoder, self.lexicon, batch_size=batch_size)
-        alt = self.head(x)
-        for k, i in enumerate(idx):
-            probs[i, :4] = np.minimum(probs[i, :4], alt[k, :4])
+        self._keep_lower(probs, idx, variants, batch_size)
 
     def _flagged(self, scores) -> bool:
         return max(scores[lab] for lab in LABELS if lab != "profanity") >= self.threshold
