@@ -192,13 +192,10 @@ def test_normalize_offsets_map_back():
 
 def test_score_many_matches_score_and_is_thread_safe(model):
     texts = ["You are an idiot.", "Nice photos of the parade.", "Go back to your country, vermin."]
-    # int8 dynamic quantization scales activations per batch, so batching can
-    # move scores slightly; they must agree closely, not bit for bit
-    batch = model.score_many(texts, batch_size=2)
+    # each text runs alone, so its scores do not depend on what it is scored with
+    together = model.score_many(texts)
     single = [model.score(t) for t in texts]
-    for a, b in zip(batch, single):
-        for lab in LABELS:
-            assert a.scores[lab] == pytest.approx(b.scores[lab], abs=0.02)
+    assert [r.scores for r in together] == [r.scores for r in single]
     out = {}
 
     def work(i):
@@ -216,7 +213,7 @@ def test_score_many_matches_score_and_is_thread_safe(model):
 def test_challenge_set_is_well_formed_and_mostly_right(model):
     with CHALLENGE.open(newline="", encoding="utf-8") as f:
         rows = [(r["text"], int(r["label"]), r["category"]) for r in csv.DictReader(f)]
-    assert 60 <= len(rows) <= 160
+    assert 60 <= len(rows) <= 200
     assert {r[1] for r in rows} == {0, 1}
     rep = evaluate(model, rows, latency_samples=0)
     assert rep.accuracy >= 0.75
@@ -232,7 +229,7 @@ class FixedScorer:
     def __init__(self, scores):
         self.scores = scores
 
-    def score_many(self, texts, batch_size=32):
+    def score_many(self, texts):
         return [ToxicityResult(scores={"toxicity": self.scores[t]}, spans=[]) for t in texts]
 
 

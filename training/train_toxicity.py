@@ -850,7 +850,7 @@ def main():
         print(f"[{time.time()-t0:.0f}s] embedding {len(todo)} texts ...")
         for b in range(0, len(todo), 2048):
             chunk = todo[b:b + 2048]
-            emb = encoder.encode([r["_norm"] for r in chunk], batch_size=32)
+            emb = encoder.encode([r["_norm"] for r in chunk])
             for r, e in zip(chunk, emb):
                 cache[r["_key"]] = e
             print(f"  {b+len(chunk)}/{len(todo)} [{time.time()-t0:.0f}s]", flush=True)

@@ -79,7 +79,6 @@ def evaluate(
     scorer,
     rows: Iterable[Sequence],
     threshold: float | None = None,
-    batch_size: int = 32,
     latency_samples: int = 200,
 ) -> Report:
     rows = [(str(r[0]), int(r[1]), (r[2] if len(r) > 2 and r[2] not in ("", None) else None)) for r in rows]
@@ -89,7 +88,7 @@ def evaluate(
     labels = np.array([r[1] for r in rows], dtype=np.int64)
 
     t0 = time.perf_counter()
-    results = scorer.score_many(texts, batch_size=batch_size) if texts else []
+    results = scorer.score_many(texts) if texts else []
     elapsed = time.perf_counter() - t0
     scores = np.array([float(r.scores["toxicity"]) for r in results], dtype=np.float64)
     pred = scores >= threshold
