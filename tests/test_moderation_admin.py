@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
 
 import pytest
 from sqlalchemy import select
@@ -35,9 +36,18 @@ def sign_in(web, password=PASSWORD):
                                           "csrf": csrf_of(form.text), "next": "/admin/queue/pending"})
 
 
-def test_pages_need_a_session(web):
-    resp = web.get("/admin/queue/pending")
+@pytest.mark.parametrize("path", ["/admin/queue/pending", "/admin/audit", "/admin/bans", "/admin/privacy", "/admin/words"])
+def test_pages_need_a_session(web, path):
+    resp = web.get(path)
+    assert resp.status_code == 303 and resp.headers["location"] == "/admin/login?next=" + quote(path, safe="")
+
+
+def test_forms_need_a_session_and_change_nothing(web):
+    held = post(web, "Ring +2348136370421 now", name="Caller")["comment"]["id"]
+    resp = web.post("/admin/bulk", data={"csrf": "x", "action": "approve", "ids": [held], "back": "/admin/queue/pending"})
     assert resp.status_code == 303 and resp.headers["location"].startswith("/admin/login")
+    sign_in(web)
+    assert f'data-id="{held}"' in web.get("/admin/queue/pending").text
 
 
 def test_sign_in_sets_a_strict_session_cookie_and_shows_the_queue(web):

@@ -59,7 +59,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     problems.install(app)
     app.include_router(api.router)
     app.include_router(moderation_api.router)
-    app.include_router(moderation_admin.router)
+    moderation_admin.install(app)
     app.include_router(pages.router)
     app.include_router(alerts_api.router)
     app.include_router(privacy_api.router)

@@ -47,7 +47,7 @@ templates.filters["when"] = lambda ts: datetime.fromtimestamp(ts, UTC).strftime(
 
 
 class NotSignedIn(Exception):
-    pass
+    """Raised by any admin page or form when there is no valid session; answered with the login page."""
 
 
 def _serializer(request: Request) -> URLSafeTimedSerializer:
@@ -92,6 +92,11 @@ def _page(request: Request, name: str, status: int = 200, **context: Any) -> HTM
 
 def _to_login(request: Request) -> RedirectResponse:
     return RedirectResponse("/admin/login?" + urlencode({"next": request.url.path}), status_code=303)
+
+
+def install(app) -> None:
+    app.add_exception_handler(NotSignedIn, lambda request, exc: _to_login(request))
+    app.include_router(router)
 
 
 def _secure(request: Request) -> bool:
@@ -167,10 +172,7 @@ def queue_page(request: Request, tab: str, site: str = "", before: int | None = 
     if tab not in queue.TABS:
         raise NotFound(f"There is no tab '{tab}'.")
     with core(request).engine.begin() as conn:
-        try:
-            actor, token = _signed_in(request, conn)
-        except NotSignedIn:
-            return _to_login(request)
+        actor, token = _signed_in(request, conn)
         names = _site_names(conn, actor.site_ids)
         site_ids = frozenset(i for i, n in names.items() if n == site) if site else actor.site_ids
         page = queue.page(conn, site_ids, tab, before=before)
@@ -183,10 +185,7 @@ def queue_page(request: Request, tab: str, site: str = "", before: int | None = 
 @router.get("/audit")
 def audit_page(request: Request, actor: str = "", action: str = "", target: str = "", before: int | None = None) -> Response:
     with core(request).engine.begin() as conn:
-        try:
-            who, token = _signed_in(request, conn)
-        except NotSignedIn:
-            return _to_login(request)
+        who, token = _signed_in(request, conn)
         rows = audit.entries(conn, audit.Filters(tuple(who.site_ids), actor or None, action or None, target or None,
                                                   before, 50))
         names = _site_names(conn, who.site_ids)
@@ -198,10 +197,7 @@ def audit_page(request: Request, actor: str = "", action: str = "", target: str 
 @router.get("/bans")
 def bans_page(request: Request, done: str = "") -> Response:
     with core(request).engine.begin() as conn:
-        try:
-            actor, token = _signed_in(request, conn)
-        except NotSignedIn:
-            return _to_login(request)
+        actor, token = _signed_in(request, conn)
         rows = actions.active_bans(conn, actor.site_ids)
         names = _site_names(conn, actor.site_ids)
     return _page(request, "bans.html", actor=actor, csrf=_csrf_for(request, token), bans=rows, site_names=names,
@@ -210,12 +206,9 @@ def bans_page(request: Request, done: str = "") -> Response:
 
 # -- actions -------------------------------------------------------------------------------------------
 def _form_session(request: Request, conn, csrf: str) -> tuple[Actor, str] | Response:
-    """The signed-in moderator and their session token for a form post, or the answer to give
-    instead: the login page, or a refusal when the CSRF token does not match."""
-    try:
-        actor, token = _signed_in(request, conn)
-    except NotSignedIn:
-        return _to_login(request)
+    """The signed-in moderator and their session token for a form post, or a refusal to give
+    instead when the CSRF token does not match (no session raises NotSignedIn: the login page)."""
+    actor, token = _signed_in(request, conn)
     try:
         _check_csrf(request, csrf, token)
     except Forbidden as e:
@@ -362,10 +355,7 @@ SiteName = Annotated[str, Form(max_length=64)]
 @router.get("/privacy")
 def privacy_page(request: Request, done: str = "") -> Response:
     with core(request).engine.begin() as conn:
-        try:
-            actor, token = _signed_in(request, conn)
-        except NotSignedIn:
-            return _to_login(request)
+        actor, token = _signed_in(request, conn)
         names = _site_names(conn, actor.site_ids)
     return _privacy_page(request, actor, token, names, {}, done=done)
 
@@ -487,10 +477,7 @@ def _words_page(request: Request, actor: Actor, token: str, names: list[str], si
 def words_page(request: Request, site: str = "", done: str = "") -> Response:
     the_core = core(request)
     with the_core.engine.begin() as conn:
-        try:
-            actor, token = _signed_in(request, conn)
-        except NotSignedIn:
-            return _to_login(request)
+        actor, token = _signed_in(request, conn)
         names = sorted(_site_names(conn, actor.site_ids).values())
         site = site or next(iter(names), "")
         lists = {}
