@@ -1,4 +1,4 @@
-"""`townsquare moderation api-key` and `townsquare moderation check`."""
+"""`townsquare moderation api-key`, `check`, `eval` and `rescore`."""
 
 from __future__ import annotations
 
@@ -77,3 +77,49 @@ def test_rescore_updates_scores_and_holds_what_now_crosses_a_threshold(tmp_path)
     assert count == 2 and logged == [("rescore_hold", "rescore")]
     assert runner.invoke(app, ["moderation", "rescore", "--site", "nope", "--db", url]).exit_code == 1
     engine.dispose()
+
+
+def write(path, text):
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_eval_prints_the_figures_and_what_the_sites_limits_decide(tmp_path):
+    url = f"sqlite:///{tmp_path}/eval.db"
+    engine = make_engine(url)
+    migrate(engine)
+    with engine.begin() as conn:
+        queries.create_site(conn, "strict", "Strict", [], {"moderation_rules": {"hold_thresholds": {"toxicity": 0}}})
+    engine.dispose()
+    csv_file = write(tmp_path / "rows.csv", "text,label,category\n"
+                     "You are a pathetic idiot and everyone knows it.,1,insult\n"
+                     "What a moron you are.,1,insult\n"
+                     "The council meets again on Tuesday.,0,fine\n"
+                     "\"Thanks, a clear and useful article.\",0,fine\n")
+    runner = CliRunner()
+
+    built_in = runner.invoke(app, ["moderation", "eval", csv_file])
+    assert built_in.exit_code == 0, built_in.output
+    assert "rows: 4 (flag 2, fine 2)" in built_in.stdout and "ROC-AUC 1.000" in built_in.stdout
+    assert "insult 0.6" in built_in.stdout and "fine comments published 1.000" in built_in.stdout
+    assert "flagged comments held 1.000" in built_in.stdout and "  insult   1.000   1.000  (n=2)" in built_in.stdout
+
+    # a site whose limit holds everything: its fine comments are held too
+    strict = runner.invoke(app, ["moderation", "eval", csv_file, "--site", "strict", "--db", url])
+    assert strict.exit_code == 0, strict.output
+    assert "(toxicity 0, insult 0.6," in strict.stdout and "fine comments published 0.000" in strict.stdout
+
+    unknown = runner.invoke(app, ["moderation", "eval", csv_file, "--site", "nope", "--db", url])
+    assert unknown.exit_code == 1 and "no site named 'nope'" in unknown.output
+
+
+def test_eval_refuses_a_file_it_cannot_read_and_says_why(tmp_path):
+    runner = CliRunner()
+    cases = [
+        (str(tmp_path / "missing.csv"), "no such file"),
+        (write(tmp_path / "cols.csv", "comment,label\nhi,0\n"), "missing column(s) text"),
+        (write(tmp_path / "label.csv", "text,label\nhi,0\nbye,yes\n"), "label.csv:3: label must be 0 or 1, not 'yes'"),
+    ]
+    for path, message in cases:
+        out = runner.invoke(app, ["moderation", "eval", path])
+        assert out.exit_code == 2 and message in " ".join(out.output.split()), out.output

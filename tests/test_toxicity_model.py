@@ -255,6 +255,20 @@ def test_evaluate_hand_computed():
     assert rep.throughput > 0
     text = format_report(rep)
     assert "precision 0.500" in text and "ROC-AUC 0.833" in text
+    assert rep.policy is None and "site's limits" not in text
+
+
+def test_evaluate_decides_by_a_sites_hold_limits():
+    rows = [("a", 1, "x"), ("b", 1, "x"), ("c", 0, "y"), ("d", 0, "y"), ("e", 0, None)]
+    scorer = FixedScorer({"a": 0.9, "b": 0.4, "c": 0.6, "d": 0.1, "e": 0.2})
+    # flagged at 0.5, held at 0.35: a, b and c are held
+    rep = evaluate(scorer, rows, threshold=0.5, latency_samples=0, hold_limits={"toxicity": 0.35})
+    assert rep.policy.fine_published == pytest.approx(2 / 3)
+    assert rep.policy.flagged_held == pytest.approx(1.0)
+    assert rep.policy.per_category == {"x": 1.0, "y": 0.5}
+    text = format_report(rep)
+    assert "held at the site's limits (toxicity 0.35): fine comments published 0.667  flagged comments held 1.000" in text
+    assert "  x   0.500   1.000  (n=2)" in text
 
 
 def test_roc_auc_ties_and_degenerate():

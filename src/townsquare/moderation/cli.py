@@ -75,12 +75,30 @@ def check(
 def eval_command(
     file: Annotated[Path, typer.Argument(help="CSV with columns text,label (0 fine, 1 flag) and optional category")],
     threshold: Annotated[Optional[float], typer.Option(help="Score at which a comment counts as flagged")] = None,
+    site: Annotated[Optional[str], typer.Option(help="Also decide by this site's hold limits (default: the built-in ones)")] = None,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
 ) -> None:
-    """Score a labeled CSV with the offline model: precision, recall, F1, ROC-AUC, FPR, per category, speed."""
+    """Score a labeled CSV with the offline model: precision, recall, F1, ROC-AUC, FPR, per category, speed,
+    and what a site's hold limits would publish and hold."""
     import csv
 
     from townsquare.moderation.evaluate import evaluate, format_report
+    from townsquare.moderation.settings import ModerationRules, for_site
     from townsquare.moderation.toxicity import ToxicityModel
+
+    limits = ModerationRules().hold_thresholds
+    if site is not None:
+        from townsquare.errors import NotFound
+        from townsquare.moderation import sites
+
+        settings, engine = _engine(config, db)
+        with engine.connect() as conn:
+            try:
+                limits = for_site(sites.by_name(conn, settings, site)["settings_obj"]).hold_thresholds
+            except NotFound as e:
+                console.print(f"[red]Error:[/red] {e.detail}")
+                raise typer.Exit(1) from None
 
     try:
         with file.open(newline="", encoding="utf-8") as f:
@@ -101,7 +119,7 @@ def eval_command(
     except (UnicodeDecodeError, csv.Error) as e:
         console.print(f"[red]Error:[/red] {file}: not a readable CSV file ({e})")
         raise typer.Exit(2) from None
-    typer.echo(format_report(evaluate(ToxicityModel.load(), rows, threshold=threshold)))
+    typer.echo(format_report(evaluate(ToxicityModel.load(), rows, threshold=threshold, hold_limits=limits)))
 
 
 @app.command("rescore")

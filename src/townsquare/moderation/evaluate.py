@@ -5,7 +5,9 @@
 containing ``"toxicity"`` (0-1), and rows of ``(text, label, category|None)``
 with label 1 = flag, 0 = fine. A comment is flagged when its toxicity score is
 at or above the threshold (default: the threshold in the shipped model card,
-read from ``model_data/config.json``). Pure numpy, no scikit-learn.
+read from ``model_data/config.json``). With ``hold_limits`` (a site's hold
+thresholds per label) the report also says what a site would do: a comment is
+held when any of its scores reaches its limit. Pure numpy, no scikit-learn.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import statistics
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -28,6 +30,16 @@ def default_threshold() -> float:
         return float(json.loads(cfg.read_text(encoding="utf-8"))["threshold"])
     except (OSError, KeyError, ValueError):
         return DEFAULT_THRESHOLD
+
+
+@dataclass
+class PolicyView:
+    """What a site with these hold limits does with the rows: fine ones it publishes, flag ones it holds."""
+
+    limits: dict[str, float]
+    fine_published: float
+    flagged_held: float
+    per_category: dict[str, float] = field(default_factory=dict)  # category -> share decided right
 
 
 @dataclass
@@ -48,6 +60,7 @@ class Report:
     fp: int = 0
     tn: int = 0
     fn: int = 0
+    policy: PolicyView | None = None
 
 
 def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float | None:
@@ -80,6 +93,7 @@ def evaluate(
     rows: Iterable[Sequence],
     threshold: float | None = None,
     latency_samples: int = 200,
+    hold_limits: Mapping[str, float] | None = None,
 ) -> Report:
     rows = [(str(r[0]), int(r[1]), (r[2] if len(r) > 2 and r[2] not in ("", None) else None)) for r in rows]
     if threshold is None:
@@ -101,13 +115,16 @@ def evaluate(
     recall = _ratio(tp, tp + fn)
     f1 = _ratio(2 * precision * recall, precision + recall)
 
-    per_cat: dict[str, list[int]] = {}
-    for (_, label, cat), p in zip(rows, pred):
-        if cat is None:
-            continue
-        c = per_cat.setdefault(cat, [0, 0])
-        c[0] += int(bool(p) == bool(label))
-        c[1] += 1
+    per_cat = _per_category(rows, pred)
+    policy = None
+    if hold_limits:
+        held = np.array([any(r.scores.get(k, 0.0) >= v for k, v in hold_limits.items()) for r in results], dtype=bool)
+        policy = PolicyView(
+            limits=dict(hold_limits),
+            fine_published=_ratio(int((~held & (labels == 0)).sum()), int((labels == 0).sum())),
+            flagged_held=_ratio(int((held & (labels == 1)).sum()), int((labels == 1).sum())),
+            per_category={k: _ratio(v[0], v[1]) for k, v in sorted(_per_category(rows, held).items())},
+        )
 
     median_ms = None
     if latency_samples and texts and hasattr(scorer, "score"):
@@ -135,7 +152,19 @@ def evaluate(
         throughput=_ratio(len(rows), elapsed),
         median_latency_ms=median_ms,
         tp=tp, fp=fp, tn=tn, fn=fn,
+        policy=policy,
     )
+
+
+def _per_category(rows, decided) -> dict[str, list[int]]:
+    """category -> [rows decided right, rows]."""
+    out: dict[str, list[int]] = {}
+    for (_, label, cat), d in zip(rows, decided):
+        if cat is not None:
+            c = out.setdefault(cat, [0, 0])
+            c[0] += int(bool(d) == bool(label))
+            c[1] += 1
+    return out
 
 
 def format_report(report: Report) -> str:
@@ -148,9 +177,15 @@ def format_report(report: Report) -> str:
         f"  (tp {report.tp}, fp {report.fp}, tn {report.tn}, fn {report.fn})",
         f"throughput {report.throughput:.0f} comments/s  median latency {lat}",
     ]
+    policy = report.policy
+    if policy:
+        limits = ", ".join(f"{k} {v:g}" for k, v in policy.limits.items())
+        lines.append(f"held at the site's limits ({limits}): fine comments published {policy.fine_published:.3f}"
+                     f"  flagged comments held {policy.flagged_held:.3f}")
     if report.per_category:
-        lines.append("accuracy per category:")
+        lines.append("accuracy per category (flagged / decided by the site's limits):" if policy else "accuracy per category:")
         width = max(len(k) for k in report.per_category)
         for cat, (acc, n) in report.per_category.items():
-            lines.append(f"  {cat:<{width}}  {acc:6.3f}  (n={n})")
+            decided = f"  {policy.per_category[cat]:6.3f}" if policy else ""
+            lines.append(f"  {cat:<{width}}  {acc:6.3f}{decided}  (n={n})")
     return "\n".join(lines)
