@@ -150,6 +150,15 @@ def test_own_words_replaces_double_and_single_quoted_spans_but_not_apostrophes()
     assert own_words(text) == text
 
 
+def test_emoji_become_what_the_encoder_can_read(model):
+    readable = model.encoder.readable
+    assert readable("You are an idiot🙂") == "You are an idiot :) "
+    assert readable("great ✓ 20°C") == "great   20°C"  # "✓" is not in the vocabulary, "°" is
+    assert readable("plain ascii :)") == "plain ascii :)"
+    # an emoji glued to a word used to hide the word from the encoder
+    assert model.score("You are an idiot🙂").scores["insult"] >= 0.5
+
+
 def test_obfuscated_insults_are_caught(model):
     for text in ("You are an id10t.", "What an i d i o t you are.", "you stuuuupid m0r0n"):
         assert tox(model, text) >= model.threshold, text
