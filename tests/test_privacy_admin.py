@@ -3,7 +3,6 @@ app over SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-
 import orjson
 import pytest
 from sqlalchemy import select

@@ -24,6 +24,20 @@ def _engine(config: Path | None, db: str | None):
     return settings, engine_for(settings)
 
 
+def _site(config: Path | None, db: str | None, name: str) -> dict:
+    """The site row with its effective settings, or a clear error and exit code 1."""
+    from townsquare.errors import NotFound
+    from townsquare.moderation import sites
+
+    settings, engine = _engine(config, db)
+    with engine.connect() as conn:
+        try:
+            return sites.by_name(conn, settings, name)
+        except NotFound as e:
+            console.print(f"[red]Error:[/red] {e.detail}")
+            raise typer.Exit(1) from None
+
+
 @app.command("api-key")
 def api_key(
     email: Annotated[str, typer.Argument(help="The moderator's login e-mail")],
@@ -56,19 +70,11 @@ def check(
     db: DbOpt = None,
 ) -> None:
     """Print what the pipeline decides for TEXT from a new author on SITE (scores, reasons, spans)."""
-    from townsquare.errors import NotFound
-    from townsquare.moderation import service, sites
+    from townsquare.moderation import service
 
     if text == "-":
         text = typer.get_text_stream("stdin").read()
-    settings, engine = _engine(config, db)
-    with engine.connect() as conn:
-        try:
-            found = sites.by_name(conn, settings, site)
-        except NotFound as e:
-            console.print(f"[red]Error:[/red] {e.detail}")
-            raise typer.Exit(1) from None
-    typer.echo(json.dumps(service.check(found, text), indent=2, ensure_ascii=False))
+    typer.echo(json.dumps(service.check(_site(config, db, site), text), indent=2, ensure_ascii=False))
 
 
 @app.command("eval")
@@ -87,18 +93,10 @@ def eval_command(
     from townsquare.moderation.settings import ModerationRules, for_site
     from townsquare.moderation.toxicity import ToxicityModel
 
-    limits = ModerationRules().hold_thresholds
-    if site is not None:
-        from townsquare.errors import NotFound
-        from townsquare.moderation import sites
-
-        settings, engine = _engine(config, db)
-        with engine.connect() as conn:
-            try:
-                limits = for_site(sites.by_name(conn, settings, site)["settings_obj"]).hold_thresholds
-            except NotFound as e:
-                console.print(f"[red]Error:[/red] {e.detail}")
-                raise typer.Exit(1) from None
+    if site is None:
+        limits = ModerationRules().hold_thresholds
+    else:
+        limits = for_site(_site(config, db, site)["settings_obj"]).hold_thresholds
 
     try:
         with file.open(newline="", encoding="utf-8") as f:

@@ -21,6 +21,8 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from townsquare.moderation.phases.toxicity import crossed
+
 DEFAULT_THRESHOLD = 0.5
 
 
@@ -118,7 +120,8 @@ def evaluate(
     per_cat = _per_category(rows, pred)
     policy = None
     if hold_limits:
-        held = np.array([any(r.scores.get(k, 0.0) >= v for k, v in hold_limits.items()) for r in results], dtype=bool)
+        # the toxicity phase's own rule, so the report says what the pipeline would hold
+        held = np.array([bool(crossed(r.scores, hold_limits)) for r in results], dtype=bool)
         policy = PolicyView(
             limits=dict(hold_limits),
             fine_published=_ratio(int((~held & (labels == 0)).sum()), int((labels == 0).sum())),

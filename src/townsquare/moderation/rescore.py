@@ -14,6 +14,7 @@ from sqlalchemy import Engine, func, select
 from townsquare.alerts import events as alert_events
 from townsquare.config import Settings, site_settings
 from townsquare.moderation import audit
+from townsquare.moderation.phases import toxicity as toxicity_phase
 from townsquare.moderation.scoring import Scorer
 from townsquare.moderation.settings import for_site
 from townsquare.store import queries as q
@@ -80,7 +81,7 @@ def rescore(engine: Engine, settings: Settings, site_name: str, scorer: Scorer, 
                 decision = orjson.loads(c["moderation"]) if c["moderation"] else {}
                 decision["scores"] = {k: round(v, 4) for k, v in result.scores.items()}
                 decision["rescored"] = now()
-                crossed = sorted(k for k, v in result.scores.items() if k in limits and v >= limits[k])
+                crossed = sorted(toxicity_phase.crossed(result.scores, limits))
                 if crossed:
                     report.over_threshold += 1
                 values = {"moderation": orjson.dumps(decision).decode()}

@@ -1,6 +1,8 @@
 """The toxicity model's scores: a label at its hold (or reject) threshold holds (or rejects) the comment;
 a milder score nudges the author before posting. The spans are the words that drove each score."""
 
+from collections.abc import Mapping
+
 from townsquare.moderation.inputs import Draft, Facts
 from townsquare.moderation.results import PhaseResult, Reason, passed
 from townsquare.moderation.settings import ModerationSettings
@@ -23,6 +25,11 @@ def hostility(scores: dict[str, float] | None) -> float:
     return max((scores.get(label, 0.0) for label in HOSTILE), default=0.0)
 
 
+def crossed(scores: Mapping[str, float], limits: Mapping[str, float]) -> list[str]:
+    """The labels whose score is at or above their limit, in the limits' order."""
+    return [label for label, limit in limits.items() if scores.get(label, 0.0) >= limit]
+
+
 def check(draft: Draft, facts: Facts, settings: ModerationSettings) -> PhaseResult:
     result = facts.toxicity
     if result is None:
@@ -31,7 +38,7 @@ def check(draft: Draft, facts: Facts, settings: ModerationSettings) -> PhaseResu
         return PhaseResult(NAME, 0.0, None, (Reason("unscored", detail),))
     score = hostility(result.scores)
     for action, thresholds in (("reject", settings.reject_thresholds), ("hold", settings.hold_thresholds)):
-        over = [(label, result.scores.get(label, 0.0)) for label, limit in thresholds.items() if result.scores.get(label, 0.0) >= limit]
+        over = [(label, result.scores.get(label, 0.0)) for label in crossed(result.scores, thresholds)]
         if over:
             return PhaseResult(NAME, max(score, *(v for _, v in over)), action, tuple(_reason(result, l, v) for l, v in over))
     if score >= settings.nudge_threshold:
