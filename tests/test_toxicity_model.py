@@ -74,11 +74,24 @@ def test_negation_scores_low(model):
         "Teenagers aren't thugs, most of them just want somewhere to skate.",
         "Nobody is calling you stupid, I just disagree with your numbers.",
         "I would not call the governor a fool, but this budget is a mistake.",
+        "Homeless people are not vermin, they are neighbours who ran out of luck.",
+        "Nobody here is calling the nurses greedy, they deserve the raise.",
+        "I didn't say your brother was a liar, I said the numbers in his post were out of date.",
     ],
 )
 def test_a_denied_insult_next_to_civil_words_scores_low(model, text):
     """The encoder alone reads the denied claim as made; the denial pass scores the rest."""
     assert tox(model, text) < model.threshold
+
+
+@pytest.mark.parametrize(
+    "text", ["The teachers deserve better pay.", "The nurses deserve the raise.", "Single mothers work hard."]
+)
+def test_plain_statements_about_people_score_low(model, text):
+    """News comments in the data are nearly all toxic, so a short sentence naming a group of
+    people used to read as an attack; what the sentence says about them has to decide."""
+    scores = model.score(text).scores
+    assert max(scores[lab] for lab in LABELS if lab != "profanity") < model.threshold
 
 
 @pytest.mark.parametrize(
@@ -225,8 +238,8 @@ def test_challenge_set_is_well_formed_and_mostly_right(model):
     assert 60 <= len(rows) <= 200
     assert {r[1] for r in rows} == {0, 1}
     rep = evaluate(model, rows, latency_samples=0)
-    assert rep.accuracy >= 0.75
-    assert rep.roc_auc is not None and rep.roc_auc >= 0.85
+    assert rep.accuracy >= 0.85
+    assert rep.roc_auc is not None and rep.roc_auc >= 0.9
 
 
 # ---------------------------------------------------------------------------

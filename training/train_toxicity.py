@@ -46,7 +46,7 @@ HELDOUT_CSV = REPO / "bench" / "data" / "moderation_heldout.csv"
 CHALLENGE_CSV = REPO / "tests" / "data" / "moderation_challenge.csv"
 DROP_IDS = {5186974}
 DROP_TEXTS = {"You are disgusting."}
-N_HEADS = 5  # heads averaged into the shipped one (seeds SEED, SEED + 1, ...)
+N_HEADS = 12  # heads averaged into the shipped one (seeds SEED, SEED + 1, ...)
 AUG_WEIGHT = 8.0  # sample weight of the hand-written template rows
 NA = -1.0  # label not defined for this row (masked in the loss)
 
@@ -522,6 +522,108 @@ COUNTER_PLAIN_FRAMES = [
 ]
 
 
+# Plain statements about a group of people. The news-register data is almost all
+# toxic, so without these a short sentence that names a group reads as an attack
+# ("The nurses deserve the raise." scored 0.62 on toxicity). The same groups are
+# also abused here, so the head learns that what is said about them decides.
+PEOPLE = ["librarians", "firefighters", "paramedics", "plumbers", "care workers", "cleaners", "pensioners",
+          "students", "bakers", "fishermen", "postal workers", "waiters", "shop assistants", "janitors",
+          "crossing guards", "lifeguards", "young parents", "widows", "miners", "apprentices"]
+PEOPLE_CIVIL = [
+    "{G} need better support from the county.",
+    "{G} deserve a fair wage.",
+    "{G} work longer hours than most of us realise.",
+    "{G} have been waiting years for this.",
+    "{G} are under a lot of pressure this winter.",
+    "{G} get left out of these debates.",
+    "{G} pay the same taxes as everyone else.",
+    "{G} kept this town going during the floods.",
+    "{G} should have a say in the plan.",
+    "Give the {g} a break, they are doing their best.",
+    "The {g} earned every cent of that bonus.",
+    "{G} have a right to be heard at the meeting.",
+    "Most {g} I know are kind people.",
+    "{G} ought to be paid more.",
+    "Thank the {g} next time you see them.",
+    "Our {g} deserve better than this.",
+]
+PEOPLE_ABUSE = [
+    "{G} are lazy parasites.",
+    "{G} are greedy leeches, all of them.",
+    "{G} are scum and everyone knows it.",
+    "{G} deserve to rot.",
+    "{G} are a pack of thieving rats.",
+    "Useless {g} should be thrown out on the street.",
+]
+PEOPLE_DENIED = [
+    "{G} are not {n}, they {p}",
+    "{G} aren't {n}; most of them {p}",
+    "Nobody is calling the {g} {n}, they {p}",
+    "{G} are hardly {n}, they {p}",
+]
+PEOPLE_REST = ["work hard for little pay.", "deserve our thanks.", "need more staff.",
+               "have families to feed like anyone.", "kept going all through the storm.",
+               "do a job most of us would not."]
+PEOPLE_NOUNS = ["lazy", "parasites", "greedy", "thieves", "useless", "vermin", "leeches", "criminals"]
+
+
+def people_rows(rng, add, fine):
+    abuse = {"toxicity": 1.0, "insult": 1.0, "threat": 0.0, "profanity": 0.0}
+    for g in PEOPLE + GROUPS:
+        G = g[0].upper() + g[1:]
+        for f in rng.sample(PEOPLE_CIVIL, 3):
+            add(f.format(g=g, G=G), fine, "aug_people")
+        if g in PEOPLE:
+            add(rng.choice(PEOPLE_ABUSE).format(g=g, G=G), abuse, "aug_people_abuse")
+        f = rng.choice(PEOPLE_DENIED)
+        text = f.format(g=g, G=G, n=rng.choice(PEOPLE_NOUNS), p=rng.choice(PEOPLE_REST))
+        add(text, fine, "aug_negation")
+        # what the run-time denial pass scores: the denied claim cut to its subject
+        cut = "".join(c if k is None else k for c, k in tx.denial_clauses(text))
+        if cut != text:
+            add(cut, fine, "aug_negation")
+
+
+# Threats are rare in the data (115 posts with a majority of raters), and most name no weapon:
+# harm promised to the reader or wished on someone, next to sports and kitchen idioms that use
+# the same verbs harmlessly.
+THREAT_TARGETS = ["you", "the mayor", "that columnist", "the judge", "your wife", "the landlord", "the inspector"]
+THREAT_FRAMES = [
+    "I will come to {t}'s house and make sure nobody recognises the face.",
+    "Somebody ought to teach {t} a lesson with a baseball bat.",
+    "If I see {t} in town I will knock every tooth out.",
+    "{T} had better sleep with one eye open from now on.",
+    "Mark my words, {t} will not see Christmas.",
+    "It would be a shame if something happened to {t} on the drive home.",
+    "Let's find out where {t} parks and pay a visit.",
+    "I hope {t} gets what's coming, and I hope it hurts.",
+    "One day someone will put {t} six feet under, and I'll cheer.",
+    "Keep writing lies and {t} will end up in the river.",
+]
+IDIOMS = [
+    "Our defence will crush them on Friday night.",
+    "I'm dying to read the rest of this series.",
+    "The new chef knocks it out of the park every week.",
+    "That quiz absolutely slaughtered me, I got three right.",
+    "We'll smash the fundraising target by June, I'm sure of it.",
+    "The band blew the roof off the town hall last night.",
+    "Honestly this commute is going to kill me one day.",
+    "She shot down every argument the developer made, brilliant.",
+    "The lasagne at the fair was to die for.",
+    "Our goalie got murdered in the second half, poor kid.",
+]
+
+
+def threat_rows(rng, add, fine):
+    threat = {"toxicity": 1.0, "threat": 1.0, "identity_attack": 0.0, "profanity": 0.0}
+    for f in THREAT_FRAMES:
+        for t in rng.sample(THREAT_TARGETS, 3):
+            text = f.format(t=t, T=t[0].upper() + t[1:])
+            add(text.replace("you's", "your"), threat, "aug_threat")  # "you's house"
+    for t in IDIOMS:
+        add(t, fine, "aug_idiom")
+
+
 def negation_and_counter_rows(rng: random.Random, add, fine):
     hate = {"toxicity": 1.0, "identity_attack": 1.0, "insult": 0.0, "threat": 0.0, "profanity": 0.0}
 
@@ -628,6 +730,8 @@ def augmentation(rng: random.Random):
     for t in CIVIL_QUESTIONS + CIVIL_SARCASM:
         add(f"{argument()} {t}", fine, "aug_civil")
     negation_and_counter_rows(rng, add, fine)
+    people_rows(rng, add, fine)
+    threat_rows(rng, add, fine)
     # At run time a flagged comment that quotes abuse and rejects it is scored on
     # its own words (tx.own_words), so those must read as fine too: "Someone
     # wrote that on the wall. That is hateful." is not itself hateful.
@@ -874,7 +978,7 @@ def main():
     x_tr, y_tr, w_tr = feats(by["train"])
     x_va, y_va, w_va = feats(by["val"])
     x_te, y_te, _ = feats(by["test"])
-    # Three heads from different seeds, averaged in logit space. Averaging logits
+    # N_HEADS heads from different seeds, averaged in logit space. Averaging logits
     # of heads that share the input scaling is one wider head (hidden units side
     # by side, output weights divided by the count), so the run time is unchanged.
     heads = [train_head(x_tr, y_tr, w_tr, x_va, y_va, w_va, seed=SEED + k) for k in range(N_HEADS)]

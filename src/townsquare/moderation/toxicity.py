@@ -483,10 +483,9 @@ class ToxicityModel:
     def _sentence_pass(self, prepared, probs: np.ndarray) -> None:
         """One abusive sentence in a long comment is diluted by mean pooling over
         the whole text, so flagged comments with two or more sentences are also
-        scored sentence by sentence (in place; scores can only go up). An insult
-        is local, so the strongest sentence counts in full; for identity_attack
-        and threat a sentence read out of context over-reacts to group names, so
-        it counts half (the mean of the whole text's score and the sentence's)."""
+        scored sentence by sentence (in place; scores can only go up): for insult,
+        identity_attack and threat the strongest sentence counts in full. (Toxicity
+        stays the whole text's: it is what the flag threshold was tuned on.)"""
         idx, pieces = [], []
         for i, (norm, _, _) in enumerate(prepared):
             if probs[i, 0] < self.threshold:
@@ -500,12 +499,9 @@ class ToxicityModel:
             return
         x, _ = featurize(pieces, self.encoder, self.lexicon)
         alt = self.head(x)
-        ins = LABELS.index("insult")
-        group = [LABELS.index("identity_attack"), LABELS.index("threat")]
+        labels = [LABELS.index("insult"), LABELS.index("identity_attack"), LABELS.index("threat")]
         for i, first, n in idx:
-            best = alt[first:first + n].max(axis=0)
-            probs[i, ins] = max(probs[i, ins], best[ins])
-            probs[i, group] = np.maximum(probs[i, group], (probs[i, group] + best[group]) / 2)
+            probs[i, labels] = np.maximum(probs[i, labels], alt[first:first + n, labels].max(axis=0))
 
     def _counter_speech(self, prepared, probs: np.ndarray) -> None:
         """Quoting abuse in order to reject it: when a flagged comment quotes
