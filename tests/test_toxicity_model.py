@@ -191,6 +191,15 @@ def test_spans_point_at_offending_words_in_original_text(model):
     assert not any("honestly" in text[s.start:s.end].lower() for s in res.spans)
 
 
+def test_a_flag_no_lexicon_word_explains_points_at_the_words_behind_its_label(model):
+    """Occlusion measures the explained label: without "shoot that" the comment's toxicity
+    stays high (0.78 of 0.82), its threat score halves."""
+    text = "Someone should shoot that judge before he releases more criminals."
+    res = model.score(text)
+    assert res.scores["threat"] >= 0.5
+    assert any("shoot" in text[s.start:s.end] for s in res.spans if s.label == "threat"), res.spans
+
+
 def test_spaced_letters_span_covers_original_characters(model):
     text = "what an i d i o t"
     res = model.score(text)

@@ -585,7 +585,6 @@ class ToxicityModel:
             return [[] for _ in prepared]
         x, _ = featurize(variants, self.encoder, self.lexicon)
         probs = self.head(x)
-        cols = [i for i, lab in enumerate(LABELS) if lab != "profanity"]
 
         def logit(v):
             v = np.clip(v, 1e-6, 1 - 1e-6)
@@ -596,13 +595,14 @@ class ToxicityModel:
             if not groups:
                 out.append([])
                 continue
-            # drop of the strongest label's logit when the group is removed
-            new_l = logit(probs[first:first + len(groups)][:, cols])
-            drops = logit(b[cols]).max() - new_l.max(axis=1)
+            # drop of the explained label's logit when the group is removed (not of the strongest
+            # label: "toxicity" often stays high when the one threatening word is gone)
+            label = _main_label(b)
+            col = LABELS.index(label)
+            drops = logit(b[col]) - logit(probs[first:first + len(groups), col])
             best = float(drops.max())
             spans: list[Span] = []
             if best >= 0.5:
-                label = _main_label(b)
                 for g, d in zip(groups, drops):
                     if d < 0.5 or d < 0.5 * best:
                         continue
