@@ -220,7 +220,7 @@ def test_ban_trust_close_and_slow_mode(app_client, engine):
 class HostileWhenAsked:
     """Scores a text hostile when it contains "you fool" (a stand-in scorer for the heat logic only)."""
 
-    def score_many(self, texts, batch_size=32):
+    def score_many(self, texts, spans=True):
         return [self.score(t) for t in texts]
 
     def score(self, text):

@@ -70,9 +70,9 @@ class ModerationRules(BaseModel):
     # Toxicity: a label at or above its hold threshold holds the comment, at or above its reject
     # threshold rejects it; between nudge_threshold and the hold threshold the widget warns.
     # Threats are rare in the training data and score low even when plain ("Keep talking and I
-    # will find you and beat you senseless": 0.13, below even this limit), so they hold lower:
-    # at 0.3, 2 more of 1,461 fine bench comments are held and 4 of 12 new threats instead of 1
-    # (model card, "Threats and plain statements about people").
+    # will find you and beat you senseless": 0.14, below even this limit), so they hold lower:
+    # at 0.3 rather than 0.5, 2 more of 1,461 fine bench comments are held, and 8 of the 12 newer
+    # challenge threats instead of 6 (model card, "This build").
     hold_thresholds: dict[str, float] = Field(
         default_factory=lambda: {
             "toxicity": 0.8,

@@ -29,6 +29,8 @@ from pathlib import Path
 import numpy as np
 
 LABELS = ("toxicity", "insult", "identity_attack", "threat", "profanity")
+# Columns of the labels that make a comment hostile; profanity alone does not.
+_HOSTILE = [i for i, lab in enumerate(LABELS) if lab != "profanity"]
 
 # Columns of the lexicon: probability that a word sits inside a toxic span of
 # any type, then per type.
@@ -510,7 +512,7 @@ class ToxicityModel:
         labels; the score can only go down)."""
         idx, variants = [], []
         for i, (norm, _, _) in enumerate(prepared):
-            if max(probs[i, :4]) < self.threshold:
+            if max(probs[i, _HOSTILE]) < self.threshold:
                 continue
             outside = own_words(norm)
             if outside == norm or not _REJECT.search(outside):
@@ -526,7 +528,7 @@ class ToxicityModel:
         x, _ = featurize(variants, self.encoder, self.lexicon)
         alt = self.head(x)
         for k, i in enumerate(idx):
-            probs[i, :4] = np.minimum(probs[i, :4], alt[k, :4])
+            probs[i, _HOSTILE] = np.minimum(probs[i, _HOSTILE], alt[k, _HOSTILE])
 
     def _denials(self, prepared, probs: np.ndarray) -> None:
         """A sentence encoder reads "teenagers aren't thugs" much like "teenagers are thugs". When
@@ -538,7 +540,7 @@ class ToxicityModel:
         not smart" (milder affirmed) is no denial."""
         plans, pairs = [], []
         for i, (norm, _, _) in enumerate(prepared):
-            if max(probs[i, :4]) < self.threshold:
+            if max(probs[i, _HOSTILE]) < self.threshold:
                 continue
             clauses = denial_clauses(norm)
             rest = [c for c, cut in clauses if cut is None]
@@ -551,7 +553,7 @@ class ToxicityModel:
         if not plans:
             return
         x, _ = featurize(pairs, self.encoder, self.lexicon)
-        hostility = self.head(x)[:, :4].max(axis=1)
+        hostility = self.head(x)[:, _HOSTILE].max(axis=1)
         idx, variants = [], []
         for i, clauses, at in plans:
             parts, denied = [], False
