@@ -6,7 +6,13 @@ import threading
 import time
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from contextlib import contextmanager
+from collections.abc import Iterator
+
+from sqlalchemy import Connection, Engine, create_engine, event
+
+# Modules outside `store/` name these types through here and never import SQLAlchemy themselves.
+__all__ = ["Connection", "Engine", "make_engine", "migrate", "now", "reading", "writing"]
 
 try:
     import fcntl
@@ -93,6 +99,20 @@ def _tune_sqlite(engine: Engine) -> None:
 def reader(engine: Engine):
     """A connection for read-only work (no write lock on SQLite)."""
     return engine.connect().execution_options(townsquare_readonly=True)
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A read-only transaction: one consistent snapshot, and never the writer lock."""
+    with reader(engine) as conn, conn.begin():
+        yield conn
+
+
+@contextmanager
+def writing(engine: Engine) -> Iterator[Connection]:
+    """One short write transaction (on SQLite it holds the writer lock: do slow work before it)."""
+    with engine.begin() as conn:
+        yield conn
 
 
 def alembic_config(engine: Engine):
