@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -16,16 +18,16 @@ def threads(draw):
     rows = []
     for i in range(1, n + 1):
         parent = draw(st.one_of(st.none(), st.integers(1, i - 1))) if i > 1 else None
-        rows.append({
+        rows.append(SimpleNamespace(**{
             "id": i, "parent_id": parent, "status": draw(st.sampled_from(STATUSES)),
             "created": float(draw(st.integers(0, 20))), "likes": draw(st.integers(0, 5)),
             "dislikes": draw(st.integers(0, 5)),
-        })
+        }))
     return rows
 
 
 def shape(node, replies, more, cursor):
-    return {"id": node.id, "status": node.row["status"], "replies": replies, "more": more, "cursor": cursor}
+    return {"id": node.id, "status": node.row.status, "replies": replies, "more": more, "cursor": cursor}
 
 
 def walk_all(rows, sort, limit, reply_limit):
@@ -63,11 +65,11 @@ def test_every_visible_comment_exactly_once(rows, sort, limit, reply_limit):
     order, total = walk_all(rows, sort, limit, reply_limit)
     ids = [i for i, _ in order]
     assert len(ids) == len(set(ids)), "a comment appeared twice"
-    visible = {r["id"] for r in rows if r["status"] == "published"}
+    visible = {r.id for r in rows if r.status == "published"}
     assert visible <= set(ids), "a visible comment never appeared"
     assert total == len(visible)
     # hidden comments appear only as placeholders with something visible below them
-    by_id = {r["id"]: r for r in rows}
+    by_id = {r.id: r for r in rows}
     for cid in set(ids) - visible:
         assert any(_below(by_id, v, cid) for v in visible)
 
@@ -77,25 +79,25 @@ def test_every_visible_comment_exactly_once(rows, sort, limit, reply_limit):
 def test_parents_before_children(rows, sort, limit, reply_limit):
     order, _ = walk_all(rows, sort, limit, reply_limit)
     position = {cid: n for n, (cid, _) in enumerate(order)}
-    by_id = {r["id"]: r for r in rows}
+    by_id = {r.id: r for r in rows}
     for cid, parent in order:
         if parent is not None:
-            assert by_id[cid]["parent_id"] == parent
+            assert by_id[cid].parent_id == parent
             assert position[parent] < position[cid]
 
 
 def _below(by_id, cid, ancestor):
-    p = by_id[cid]["parent_id"]
+    p = by_id[cid].parent_id
     while p is not None:
         if p == ancestor:
             return True
-        p = by_id[p]["parent_id"]
+        p = by_id[p].parent_id
     return False
 
 
 def test_deep_chain_does_not_recurse():
-    rows = [{"id": i, "parent_id": i - 1 if i > 1 else None, "status": "published", "created": float(i),
-             "likes": 0, "dislikes": 0} for i in range(1, 5001)]
+    rows = [SimpleNamespace(id=i, parent_id=i - 1 if i > 1 else None, status="published", created=float(i),
+                            likes=0, dislikes=0) for i in range(1, 5001)]
     order, total = walk_all(rows, "oldest", 10, 10)
     assert total == 5000 and len(order) == 5000
     roots, _, _ = tree.build(rows)

@@ -34,7 +34,7 @@ def build_core(settings: Settings, engine: Engine | None = None) -> Core:
     if not secret:
         with engine.begin() as conn:
             secret = queries.instance_secret(conn)
-    return Core(engine=engine, settings=settings, signer=Signer(secret), limiter=make_limiter(settings.redis_url))
+    return Core(engine=engine, settings=settings, signer=Signer(secret), limiter=make_limiter(settings.redis_url, engine))
 
 
 def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:

@@ -45,6 +45,8 @@ class SiteSettings(Strict):
     reports_to_hold: int = Field(3, ge=1)
     # What erasing an author does to their comments: delete them, or keep the words unsigned.
     erasure: Literal["delete", "anonymise"] = "delete"
+    # Whether the author of a rejected comment is told the moderators' reason.
+    tell_authors_why: bool = True
     moderation_rules: ModerationRules = ModerationRules()
 
 

@@ -8,17 +8,22 @@ from __future__ import annotations
 
 import time
 
-from sqlalchemy import Connection
-
-from townsquare.store import queries as q
+from townsquare.store import ratelimits
+from townsquare.store.db import Engine, writing
 
 
 class DatabaseLimiter:
-    """Counts in the caller's write transaction (a second one would wait on SQLite's lock)."""
+    """Counts in a short transaction of its own, before the use case's write opens."""
 
-    def allow(self, key: str, limit: int, period: int, conn: Connection) -> bool:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    def allow(self, key: str, limit: int, period: int, conn=None) -> bool:
         window = int(time.time() // period)
-        return q.count_hit(conn, f"{key}:{period}", window) <= limit
+        if conn is not None:
+            return ratelimits.count_hit(conn, f"{key}:{period}", window) <= limit
+        with writing(self.engine) as conn:
+            return ratelimits.count_hit(conn, f"{key}:{period}", window) <= limit
 
 
 class RedisLimiter:
@@ -27,7 +32,7 @@ class RedisLimiter:
 
         self.redis = redis.Redis.from_url(url)
 
-    def allow(self, key: str, limit: int, period: int, conn: Connection | None = None) -> bool:
+    def allow(self, key: str, limit: int, period: int, conn=None) -> bool:
         window = int(time.time() // period)
         name = f"townsquare:rate:{key}:{period}:{window}"
         pipe = self.redis.pipeline()
@@ -37,5 +42,5 @@ class RedisLimiter:
         return count <= limit
 
 
-def make_limiter(redis_url: str | None):
-    return RedisLimiter(redis_url) if redis_url else DatabaseLimiter()
+def make_limiter(redis_url: str | None, engine: Engine):
+    return RedisLimiter(redis_url) if redis_url else DatabaseLimiter(engine)

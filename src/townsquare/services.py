@@ -1,33 +1,47 @@
 """The discussion core's use cases: post, edit, delete, vote, read, count.
 
-The web layer calls these; they apply the domain rules, call moderation and alerts at their hook
-points, and read and write through `store.queries`. Each write is one transaction.
+Every write has two steps. *Prepare* runs with no transaction open: it bounds and validates the
+input (sizes before anything else), rate-limits, reads what the rules need in a read-only
+snapshot and scores the draft with the model. *Commit* then writes in one short transaction. So
+the model, and anything else slow, never runs while SQLite's writer lock is held.
+
+Status changes follow `domain.status`; moderation and alerts are called at their hook points.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from threading import Lock
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine
 
 from townsquare.alerts import events as alert_events
 from townsquare.alerts import subscriptions
 from townsquare.config import Settings, SiteSettings, site_settings
-from townsquare.domain import tree, validate
+from townsquare.domain import status, tree, validate
 from townsquare.domain.render import render_markdown
 from townsquare.domain.tokens import Signer, TokenError
-from townsquare.errors import Forbidden, Invalid, NotFound, TooMany, Unauthorized
+from townsquare.errors import Conflict, Forbidden, Invalid, NotFound, TooMany, Unauthorized
 from townsquare.metrics import COMMENTS_CREATED
+from townsquare.moderation import audit
 from townsquare.moderation import service as moderation
-from townsquare.store import queries as q
-from townsquare.store.db import now, reader
+from townsquare.moderation.inputs import Draft, Facts
+from townsquare.moderation.policy import Decision
+from townsquare.moderation.settings import ModerationSettings, for_site
+from townsquare.store import comments as comment_store
+from townsquare.store import sites as site_store
+from townsquare.store import threads as thread_store
+from townsquare.store.comments import Comment, NewComment
+from townsquare.store.db import Engine, now, reader, reading, writing
+from townsquare.store.sites import Site
+from townsquare.store.threads import Thread, ThreadHead
 
 RATE_WINDOW = 60  # seconds; limits are "per minute"
 DELETED_NAME = "[deleted]"
+# How long an author may still ask what became of their comment (not edit it: that is the edit window).
+OWN_STATUS_MAX_AGE = 30 * 86400
 
 
 @dataclass
@@ -80,12 +94,29 @@ class ThreadPage:
     cursor: str | None = None
     parent: int | None = None
     reply_limit: int = 20
-    head: dict[str, Any] | None = None
+    head: ThreadHead | None = None
 
     def key(self) -> tuple:
         # The version makes every write, by any process, move readers to a new key.
-        return (self.head["id"], self.head["version"], self.sort, self.limit, self.cursor, self.parent,
-                self.reply_limit)
+        return (self.head.id, self.head.version, self.sort, self.limit, self.cursor, self.parent, self.reply_limit)
+
+
+@dataclass(frozen=True)
+class Place:
+    """A site with its effective rules."""
+
+    site: Site
+    rules: SiteSettings
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A moderated draft, ready to be committed."""
+
+    draft: Draft
+    decision: Decision
+    heated: tuple[int, ...]  # a heated branch to mark on the thread, if this comment heats it
+    settings: ModerationSettings
 
 
 @dataclass
@@ -97,168 +128,210 @@ class Core:
     cache: ThreadCache = field(default_factory=ThreadCache)
 
     # -- helpers --------------------------------------------------------------------------
-    def _site(self, conn, name: str) -> dict[str, Any]:
-        site = q.site_by_name(conn, name)
+    def rules(self, site: Site) -> SiteSettings:
+        return site_settings(self.settings.site_defaults, site.settings)
+
+    def _place(self, conn, name: str) -> Place:
+        site = site_store.by_name(conn, name)
         if site is None:
             raise NotFound(f"There is no site named '{name}'.", field="site")
-        return self._with_rules(site)
+        return Place(site, self.rules(site))
 
-    def _check_origin(self, site: dict[str, Any], client: Client) -> None:
-        allowed = site["origins"]
+    def _check_origin(self, site: Site, client: Client) -> None:
+        allowed = site.origins
         if client.origin and "*" not in allowed and client.origin.rstrip("/") not in allowed:
-            raise Forbidden(f"The origin {client.origin} may not post to site '{site['name']}'.")
+            raise Forbidden(f"The origin {client.origin} may not post to site '{site.name}'.")
 
-    def _limit(self, conn, site: dict[str, Any], what: str, client: Client, per_minute: int) -> None:
+    def _limit(self, site: Site, what: str, client: Client, per_minute: int) -> None:
         if self.settings.rate_limits == "off":
             return
-        key = f"{site['id']}:{what}:{self.signer.hash('ip', client.ip)}"
-        if not self.limiter.allow(key, per_minute, RATE_WINDOW, conn):
+        key = f"{site.id}:{what}:{self.signer.hash('ip', client.ip)}"
+        if not self.limiter.allow(key, per_minute, RATE_WINDOW):
             raise TooMany(f"Too many {what}s from this address; try again in a minute.", retry_after=RATE_WINDOW)
 
-    @staticmethod
-    def _prescore(text: str):
-        """Run the toxicity model before the write transaction: it takes milliseconds of CPU, and
-        on SQLite every other writer would wait that long for the lock."""
-        text = validate.normalize_text(text)
-        return moderation.prescore(text) if text else None
-
-    def _edit_token(self, token: str | None, comment: dict, site: SiteSettings) -> None:
-        if not token:
-            raise Unauthorized("Send the comment's edit token as 'Authorization: Bearer <token>'.")
-        try:
-            self.signer.check_edit_token(token, comment["id"], site.edit_window)
-        except TokenError as e:
-            raise Unauthorized(str(e)) from None
+    def _judge(self, place: Place, draft: Draft, facts: Facts, settings: ModerationSettings,
+               check_token: str | None) -> Prepared:
+        """Score (outside any transaction) and decide. A text just checked by the nudge brings
+        its scores in a signed check token, so the model is not paid twice."""
+        prescored = moderation.redeem_check(self.signer, check_token, place.site.name, draft.text)
+        facts, fresh = moderation.score(draft, facts, settings, prescored=prescored)
+        if fresh:
+            # Scores of stored comments (imported ones have none) are kept, so they are paid once.
+            with writing(self.engine) as conn:
+                comment_store.save_scores(conn, fresh)
+        decision, heated = moderation.judge(draft, facts, settings)
+        return Prepared(draft, decision, heated, settings)
 
     # -- writes -----------------------------------------------------------------------------
     def post_comment(self, body: dict[str, Any], client: Client) -> dict[str, Any]:
+        # Prepare: bound and validate before anything costs more than a read.
         author = body.get("author") or {}
-        prescored = self._prescore(body["text"])
-        with self.engine.begin() as conn:
-            site = self._site(conn, body["site"])
-            rules: SiteSettings = site["settings_obj"]
-            self._check_origin(site, client)
-            text = validate.clean_text(body["text"], rules)
-            name = validate.clean_name(author.get("name") or "", rules)
-            email = validate.clean_email(author.get("email"), rules)
-            website = validate.clean_website(author.get("website"))
-            uri = validate.clean_uri(body["uri"])
-            if body.get("notify_replies") and not email:
-                raise Invalid("Reply alerts need an e-mail address (author.email).", field="author.email")
-            self._limit(conn, site, "post", client, rules.posts_per_minute)
+        with reading(self.engine) as conn:
+            place = self._place(conn, body["site"])
+        site, rules = place.site, place.rules
+        self._check_origin(site, client)
+        text = validate.clean_text(body["text"], rules)
+        name = validate.clean_name(author.get("name") or "", rules)
+        email = validate.clean_email(author.get("email"), rules)
+        website = validate.clean_website(author.get("website"))
+        uri = validate.clean_uri(body["uri"])
+        title = (body.get("title") or "")[:500]
+        url = validate.clean_page_url(body.get("url"))
+        parent_id = body.get("parent_id")
+        if body.get("notify_replies") and not email:
+            raise Invalid("Reply alerts need an e-mail address (author.email).", field="author.email")
+        if body.get("quote") and parent_id is None:
+            raise Invalid("A quote needs a parent_id: it quotes the comment being answered.", field="quote")
+        self._limit(site, "post", client, rules.posts_per_minute)
 
-            parent_id = body.get("parent_id")
+        with reading(self.engine) as conn:
             parent = None
             if parent_id is not None:
-                parent = q.comment_by_id(conn, parent_id)
-                if parent is None or parent["status"] != "published":
+                parent = comment_store.by_id(conn, parent_id)
+                if parent is None or parent.status != "published":
                     raise NotFound(f"There is no comment {parent_id} to reply to.", field="parent_id")
-                thread = q.thread_by_id(conn, parent["thread_id"])
-                if thread["site_id"] != site["id"] or thread["uri"] != uri:
+                thread = thread_store.by_id(conn, parent.thread_id)
+                if thread.site_id != site.id or thread.uri != uri:
                     raise Invalid(f"Comment {parent_id} belongs to another thread.", field="parent_id")
             else:
-                thread = q.get_or_create_thread(conn, site["id"], uri, (body.get("title") or "")[:500],
-                                                (body.get("url") or "")[:2000])
-            if thread["closed"]:
+                thread = thread_store.by_uri(conn, site.id, uri)
+            if thread is not None and thread.closed:
                 raise Forbidden("This discussion is closed.")
-            quote = validate.clean_quote(body.get("quote"), parent["text"]) if parent else None
-            if body.get("quote") and parent is None:
-                raise Invalid("A quote needs a parent_id: it quotes the comment being answered.", field="quote")
-
-            html = render_markdown(text, quote, parent["author_name"] if parent else None)
+            quote = validate.clean_quote(body.get("quote"), parent.text) if parent else None
             author_key = self.signer.hash("email", email.lower()) if email else None
-            draft = {
-                "text": text, "html": html, "quote": quote, "parent_id": parent_id,
-                "author_name": name, "author_email": email, "author_website": website,
-                "author_key": author_key, "ip_hash": self.signer.hash("ip", client.ip),
-                "honeypot": body.get("honeypot"), "elapsed_ms": body.get("elapsed_ms"), "is_edit": False,
-            }
-            decision = moderation.decide(conn, site=site, thread=thread, draft=draft, prescored=prescored)
-            created = now()
-            values = {
-                "thread_id": thread["id"], "parent_id": parent_id, "author_name": name, "author_email": email,
-                "author_website": website, "author_key": author_key, "ip_hash": draft["ip_hash"], "text": text,
-                "quote": quote, "html": html, "status": decision.status, "created": created, "edited": None,
-                "likes": 0, "dislikes": 0, "moderation": orjson.dumps(decision.as_json()).decode(),
-            }
-            comment_id = q.insert_comment(conn, values)
-            comment = {"id": comment_id, **values}
+            draft = Draft(
+                text=text, created=now(), author_name=name, author_email=email, author_key=author_key,
+                ip_hash=self.signer.hash("ip", client.ip), thread_id=thread.id if thread else None,
+                parent_id=parent_id, honeypot=body.get("honeypot"),
+                form_age=body["elapsed_ms"] / 1000 if body.get("elapsed_ms") is not None else None,
+            )
+            settings = for_site(rules)
+            facts = moderation.gather(conn, site_id=site.id, thread=thread, draft=draft, settings=settings)
+        prepared = self._judge(place, draft, facts, settings, body.get("check_token"))
+        html = render_markdown(text, quote, parent.author_name if parent else None)
+
+        # Commit: one short transaction.
+        decision = prepared.decision
+        with writing(self.engine) as conn:
+            thread = thread_store.get_or_create(conn, site.id, uri, title, url)
+            if thread.closed:
+                raise Forbidden("This discussion is closed.")
+            status.require("pipeline", status.NEW, decision.status)
+            comment = comment_store.insert_comment(conn, NewComment(
+                thread_id=thread.id, parent_id=parent_id, author_name=name, author_email=email,
+                author_website=website, author_key=author_key, ip_hash=draft.ip_hash, text=text, quote=quote,
+                html=html, status=decision.status, moderation=orjson.dumps(decision.as_json()).decode(),
+                created=draft.created))
             reply_alerts = None
             if body.get("notify_replies"):
                 reply_alerts = subscriptions.subscribe_replies(
-                    conn, site_id=site["id"], comment_id=comment_id, email=email, now=created).state
+                    conn, site_id=site.id, comment_id=comment.id, email=email, now=comment.created).state
             published = decision.status == "published"
-            q.touch_thread(conn, thread["id"], 1 if published else 0)
+            thread_store.touch(conn, thread.id, 1 if published else 0)
+            moderation.record(conn, thread.id, prepared.heated, prepared.draft.created, prepared.settings)
             if published:
                 alert_events.comment_published(conn, site=site, thread=thread, comment=comment)
             elif decision.status == "pending":
                 alert_events.comment_held(conn, site=site, thread=thread, comment=comment)
         COMMENTS_CREATED.labels(decision.status).inc()
-        return {"comment": public_comment(comment), "edit_token": self.signer.edit_token(comment_id),
-                "edit_until": created + rules.edit_window, "reply_alerts": reply_alerts,
+        return {"comment": public_comment(comment), "edit_token": self.signer.edit_token(comment.id),
+                "edit_until": comment.created + rules.edit_window, "reply_alerts": reply_alerts,
                 "moderation": decision.as_json() if decision.status != "published" else None}
 
     def edit_comment(self, comment_id: int, body: dict[str, Any], token: str | None, client: Client) -> dict[str, Any]:
-        prescored = self._prescore(body["text"])
-        with self.engine.begin() as conn:
-            comment, thread, site = self._own_comment(conn, comment_id, token, client)
-            rules: SiteSettings = site["settings_obj"]
-            text = validate.clean_text(body["text"], rules)
-            html = render_markdown(text, comment["quote"], self._parent_name(conn, comment))
-            draft = {
-                "text": text, "html": html, "quote": comment["quote"], "parent_id": comment["parent_id"],
-                "author_name": comment["author_name"], "author_email": comment["author_email"],
-                "author_website": comment["author_website"], "author_key": comment["author_key"],
-                "ip_hash": self.signer.hash("ip", client.ip), "is_edit": True, "comment_id": comment_id,
-            }
-            decision = moderation.decide(conn, site=site, thread=thread, draft=draft, prescored=prescored)
-            old_status = comment["status"]
-            was, becomes = old_status == "published", decision.status == "published"
-            changes = {"text": text, "html": html, "edited": now(), "status": decision.status,
-                       "moderation": orjson.dumps(decision.as_json()).decode()}
-            q.update_comment(conn, comment_id, **changes)
-            q.touch_thread(conn, thread["id"], becomes - was)
-            comment.update(changes)
-            if becomes and not was:
-                alert_events.comment_published(conn, site=site, thread=thread, comment=comment)
-            elif decision.status == "pending" and old_status != "pending":
-                alert_events.comment_held(conn, site=site, thread=thread, comment=comment)
+        with reading(self.engine) as conn:
+            comment, thread, place = self._own_comment(conn, comment_id, token, client)
+            if comment.status not in status.EDITABLE:
+                raise Conflict(status.refusal("author", comment.status, "published"), comment_status=comment.status)
+            text = validate.clean_text(body["text"], place.rules)
+            parent = comment_store.by_id(conn, comment.parent_id) if comment.parent_id is not None else None
+            draft = Draft(
+                text=text, created=now(), author_name=comment.author_name, author_email=comment.author_email,
+                author_key=comment.author_key, ip_hash=self.signer.hash("ip", client.ip), thread_id=thread.id,
+                parent_id=comment.parent_id, is_edit=True, comment_id=comment_id,
+            )
+            settings = for_site(place.rules)
+            facts = moderation.gather(conn, site_id=place.site.id, thread=thread, draft=draft, settings=settings)
+        prepared = self._judge(place, draft, facts, settings, body.get("check_token"))
+        decision = prepared.decision
+        html = render_markdown(text, comment.quote, parent.author_name if parent else None)
+        becomes = status.after_author_edit(comment.status, decision.status)
+        stored = _edited_decision(comment, decision, becomes)
+
+        with writing(self.engine) as conn:
+            current = comment_store.by_id(conn, comment_id)
+            if current is None or current.status != comment.status:
+                # A moderator (or the readers' reports) acted while this edit was being checked.
+                raise Conflict("This comment changed while you were editing it; reload and try again.")
+            comment_store.update_comment(conn, comment_id, text=text, html=html, edited=now(), status=becomes,
+                                         moderation=orjson.dumps(stored).decode())
+            thread_store.touch(conn, thread.id, (becomes == "published") - (comment.status == "published"))
+            moderation.record(conn, thread.id, prepared.heated, prepared.draft.created, prepared.settings)
+            comment = comment_store.by_id(conn, comment_id)
+            if becomes != current.status:
+                audit.record(conn, site_id=place.site.id, user_id=None, actor="author", action="author_edit",
+                             target=f"comment:{comment_id}", reason="the edited text was held by moderation",
+                             details={"from": current.status, "to": becomes, "reasons": decision.reasons()})
+                alert_events.comment_held(conn, site=place.site, thread=thread, comment=comment)
         return {"comment": public_comment(comment),
-                "moderation": decision.as_json() if decision.status != "published" else None}
+                "moderation": stored if becomes != "published" else None}
 
     def delete_comment(self, comment_id: int, token: str | None, client: Client) -> None:
-        with self.engine.begin() as conn:
-            comment, thread, _site = self._own_comment(conn, comment_id, token, client)
+        with reading(self.engine) as conn:
+            comment, thread, place = self._own_comment(conn, comment_id, token, client)
+        status.require("author", comment.status, "deleted")
+        with writing(self.engine) as conn:
+            current = comment_store.by_id(conn, comment_id)
+            if current is None or current.status == "deleted":
+                return
             # The row stays as a placeholder (hidden unless replies hang below it), scrubbed of
             # the author's words and identity.
-            q.update_comment(conn, comment_id, status="deleted", text="", html="", quote=None,
-                             author_name=DELETED_NAME, author_email=None, author_website=None, edited=now())
-            q.touch_thread(conn, thread["id"], -1 if comment["status"] == "published" else 0)
+            comment_store.scrub(conn, comment_id, name=DELETED_NAME)
+            thread_store.touch(conn, thread.id, -1 if current.status == "published" else 0)
+            audit.record(conn, site_id=place.site.id, user_id=None, actor="author", action="author_delete",
+                         target=f"comment:{comment_id}", details={"from": current.status, "to": "deleted"})
 
-    def _own_comment(self, conn, comment_id: int, token: str | None, client: Client):
-        comment = q.comment_by_id(conn, comment_id)
-        if comment is None or comment["status"] == "deleted":
+    def own_comment(self, comment_id: int, token: str | None) -> dict[str, Any]:
+        """What became of one's own comment: published, awaiting moderation, or not published
+        (with the moderators' reasons when the site tells authors why)."""
+        if not token:
+            raise Unauthorized("Send the comment's edit token as 'Authorization: Bearer <token>'.")
+        try:
+            self.signer.check_edit_token(token, comment_id, OWN_STATUS_MAX_AGE)
+        except TokenError as e:
+            raise Unauthorized(str(e)) from None
+        with reading(self.engine) as conn:
+            comment = comment_store.by_id(conn, comment_id)
+            if comment is None:
+                raise NotFound(f"There is no comment {comment_id}.")
+            place = Place(site := site_store.by_id(conn, thread_store.by_id(conn, comment.thread_id).site_id),
+                          self.rules(site))
+        shown = public_comment(comment)
+        shown["status"] = comment.status
+        reasons = None
+        if comment.status == "rejected" and place.rules.tell_authors_why:
+            decision = comment.decision()
+            review = decision.get("review") or {}
+            reasons = {"reason": review.get("reason") or "", "reasons": decision.get("reasons", [])}
+        return {"comment": shown, "moderation": reasons}
+
+    def _own_comment(self, conn, comment_id: int, token: str | None, client: Client) -> tuple[Comment, Thread, Place]:
+        comment = comment_store.by_id(conn, comment_id)
+        if comment is None or comment.status == "deleted":
             raise NotFound(f"There is no comment {comment_id}.")
-        thread = q.thread_by_id(conn, comment["thread_id"])
-        site = self._site_by_id(conn, thread["site_id"])
+        thread = thread_store.by_id(conn, comment.thread_id)
+        site = site_store.by_id(conn, thread.site_id)
+        place = Place(site, self.rules(site))
         self._check_origin(site, client)
-        self._edit_token(token, comment, site["settings_obj"])
-        if thread["closed"]:
+        if not token:
+            raise Unauthorized("Send the comment's edit token as 'Authorization: Bearer <token>'.")
+        try:
+            self.signer.check_edit_token(token, comment.id, place.rules.edit_window)
+        except TokenError as e:
+            raise Unauthorized(str(e)) from None
+        if thread.closed:
             raise Forbidden("This discussion is closed.")
-        return comment, thread, site
-
-    def _site_by_id(self, conn, site_id: int) -> dict[str, Any]:
-        return self._with_rules(q.site_by_id(conn, site_id))
-
-    def _with_rules(self, site: dict[str, Any]) -> dict[str, Any]:
-        site["settings_obj"] = site_settings(self.settings.site_defaults, site["settings"])
-        return site
-
-    def _parent_name(self, conn, comment: dict) -> str | None:
-        if comment["parent_id"] is None:
-            return None
-        parent = q.comment_by_id(conn, comment["parent_id"])
-        return parent["author_name"] if parent else None
+        return comment, thread, place
 
     def vote(self, comment_id: int, value: int, client: Client) -> dict[str, Any]:
         if value not in (-1, 0, 1):
@@ -272,16 +345,17 @@ class Core:
         else:
             token = self.signer.new_voter()
             voter = self.signer.voter_id(token)
-        with self.engine.begin() as conn:
-            comment = q.comment_by_id(conn, comment_id)
-            if comment is None or comment["status"] != "published":
+        with reading(self.engine) as conn:
+            comment = comment_store.by_id(conn, comment_id)
+            if comment is None or comment.status != "published":
                 raise NotFound(f"There is no comment {comment_id}.")
-            thread = q.thread_by_id(conn, comment["thread_id"])
-            site = self._site_by_id(conn, thread["site_id"])
-            self._check_origin(site, client)
-            self._limit(conn, site, "vote", client, site["settings_obj"].votes_per_minute)
-            likes, dislikes = q.set_vote(conn, comment_id, voter, value)
-            q.touch_thread(conn, thread["id"])
+            thread = thread_store.by_id(conn, comment.thread_id)
+            site = site_store.by_id(conn, thread.site_id)
+        self._check_origin(site, client)
+        self._limit(site, "vote", client, self.rules(site).votes_per_minute)
+        with writing(self.engine) as conn:
+            likes, dislikes = comment_store.set_vote(conn, comment_id, voter, value)
+            thread_store.touch(conn, thread.id)
         return {"id": comment_id, "votes": likes - dislikes, "likes": likes, "dislikes": dislikes,
                 "value": value, "voter_token": token}
 
@@ -296,10 +370,10 @@ class Core:
         """The page from the cache, or None. One indexed query (the thread's version): cheap
         enough to run on the event loop, so cache hits never wait for a worker thread."""
         with reader(self.engine) as conn:
-            head = q.thread_for_read(conn, page.site, page.uri)
+            head = thread_store.head(conn, page.site, page.uri)
         if head is None:
             raise NotFound(f"There is no site named '{page.site}'.", field="site")
-        if head["id"] is None:
+        if head.id is None:
             return orjson.dumps(_empty_thread(page.site, page.uri))
         page.head = head
         return self.cache.get(page.key())
@@ -307,7 +381,7 @@ class Core:
     def build_thread_json(self, page: ThreadPage) -> bytes:
         """Read and shape the page (after `cached_thread_json` missed) and cache it."""
         with reader(self.engine) as conn:
-            rows = q.thread_comments(conn, page.head["id"])
+            rows = comment_store.thread_views(conn, page.head.id)
         body = orjson.dumps(_shape_thread(page.site, page.head, rows, page.sort, page.limit, page.cursor,
                                           page.parent, page.reply_limit))
         self.cache.put(page.key(), body)
@@ -318,42 +392,58 @@ class Core:
 
     def list_threads(self, site: str, limit: int = 50, cursor: str | None = None) -> dict[str, Any]:
         after = tree.decode_cursor(cursor, 2) if cursor else None
-        with reader(self.engine) as conn:
-            site_row = self._site(conn, site)
-            rows = q.list_threads(conn, site_row["id"], limit + 1, after)
+        with reading(self.engine) as conn:
+            place = self._place(conn, site)
+            rows = thread_store.newest(conn, place.site.id, limit + 1, after)
         more = len(rows) > limit
         rows = rows[:limit]
         return {
-            "threads": [{"uri": r["uri"], "title": r["title"], "url": r["url"], "count": r["comment_count"],
-                         "closed": bool(r["closed"])} for r in rows],
-            "next_cursor": tree.encode_cursor((rows[-1]["created"], rows[-1]["id"])) if more else None,
+            "threads": [{"uri": r.uri, "title": r.title, "url": r.url, "count": r.comment_count,
+                         "closed": r.closed} for r in rows],
+            "next_cursor": tree.encode_cursor((rows[-1].created, rows[-1].id)) if more else None,
         }
 
     def counts(self, site: str, uris: list[str]) -> dict[str, Any]:
         with reader(self.engine) as conn:
-            found = q.counts(conn, site, uris)
+            found = thread_store.counts(conn, site, uris)
         if found is None:
             raise NotFound(f"There is no site named '{site}'.", field="site")
         return {"counts": found}
 
 
-def public_comment(c: dict[str, Any], replies: list | None = None) -> dict[str, Any]:
+def _edited_decision(comment: Comment, decision: Decision, becomes: str) -> dict[str, Any]:
+    """The stored decision after an author's edit: the new checks, plus whatever held the
+    comment before (reports, a review), which an edit does not wash away."""
+    stored = decision.as_json()
+    stored["status"] = becomes
+    if becomes == "pending":
+        stored["decision"] = "hold"
+    if comment.status == "pending":
+        before = comment.decision()
+        seen = {(r.get("phase"), r.get("label")) for r in stored["reasons"]}
+        stored["reasons"] += [r for r in before.get("reasons", []) if (r.get("phase"), r.get("label")) not in seen]
+        if "review" in before:
+            stored["review"] = before["review"]
+    return stored
+
+
+def public_comment(c: Any, replies: list | None = None) -> dict[str, Any]:
     """The API shape of one comment; placeholders keep their place but show nothing."""
     # Reads only ever hold published comments and placeholders; a pending one appears only in the
     # answer to its own author, who may see their words.
-    shown = c["status"] in ("published", "pending")
+    shown = c.status in ("published", "pending")
     return {
-        "id": c["id"],
-        "parent_id": c["parent_id"],
-        "author": {"name": c["author_name"] if shown else DELETED_NAME,
-                   "website": c["author_website"] if shown else None},
-        "html": c["html"] if shown else tree.PLACEHOLDER_HTML,
-        "created": c["created"],
-        "edited": c["edited"],
-        "votes": c["likes"] - c["dislikes"],
-        "likes": c["likes"],
-        "dislikes": c["dislikes"],
-        "status": c["status"] if c["status"] in ("published", "pending") else "deleted",
+        "id": c.id,
+        "parent_id": c.parent_id,
+        "author": {"name": c.author_name if shown else DELETED_NAME,
+                   "website": c.author_website if shown else None},
+        "html": c.html if shown else tree.PLACEHOLDER_HTML,
+        "created": c.created,
+        "edited": c.edited,
+        "votes": c.likes - c.dislikes,
+        "likes": c.likes,
+        "dislikes": c.dislikes,
+        "status": c.status if shown else "deleted",
         "replies": replies if replies is not None else [],
     }
 
@@ -363,7 +453,7 @@ def _empty_thread(site: str, uri: str) -> dict[str, Any]:
             "total": 0, "comments": [], "next_cursor": None}
 
 
-def _shape_thread(site: str, head: dict, rows: list[dict], sort: str, limit: int, cursor: str | None,
+def _shape_thread(site: str, head: ThreadHead, rows: list, sort: str, limit: int, cursor: str | None,
                   parent: int | None, reply_limit: int) -> dict[str, Any]:
     roots, nodes, total = tree.build(rows)
 
@@ -386,8 +476,7 @@ def _shape_thread(site: str, head: dict, rows: list[dict], sort: str, limit: int
     except tree.CursorError as e:
         raise Invalid(str(e), field="cursor") from None
     return {
-        "thread": {"site": site, "uri": head["uri"], "title": head["title"], "url": head["url"],
-                   "closed": bool(head["closed"])},
+        "thread": {"site": site, "uri": head.uri, "title": head.title, "url": head.url, "closed": head.closed},
         "total": total,
         "comments": comments,
         "next_cursor": next_cursor,

@@ -8,6 +8,7 @@ Nothing is written for any other status: a held comment alerts readers only once
 
 from __future__ import annotations
 
+import dataclasses
 import html
 from collections.abc import Mapping
 from typing import Any
@@ -23,7 +24,9 @@ EXCERPT_CHARS = 500
 
 
 def _fields(record: Any) -> Mapping[str, Any]:
-    """Accept a SQLAlchemy row or a plain mapping."""
+    """Accept a store record, a SQLAlchemy row or a plain mapping."""
+    if dataclasses.is_dataclass(record):
+        return {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
     return record._mapping if hasattr(record, "_mapping") else record
 
 

@@ -51,7 +51,7 @@ def may(actor: Actor, old: Status | None, new: Status) -> bool:
 
 def require(actor: Actor, old: Status | None, new: Status) -> None:
     if not may(actor, old, new):
-        raise TransitionError(_refusal(actor, old, new))
+        raise TransitionError(refusal(actor, old, new))
 
 
 def after_author_edit(old: Status, decided: Status) -> Status:
@@ -61,13 +61,13 @@ def after_author_edit(old: Status, decided: Status) -> Status:
     queue (never straight to rejected: a moderator decides). A held comment stays held whatever
     the pipeline says, so an edit cannot undo a hold."""
     if old not in EDITABLE:
-        raise TransitionError(_refusal("author", old, "published"))
+        raise TransitionError(refusal("author", old, "published"))
     new: Status = "published" if old == "published" and decided == "published" else "pending"
     require("author", old, new)
     return new
 
 
-def _refusal(actor: Actor, old: Status | None, new: Status) -> str:
+def refusal(actor: Actor, old: Status | None, new: Status) -> str:
     if old == "deleted":
         return "This comment was deleted."
     if actor == "author" and old == "rejected":

@@ -1,6 +1,6 @@
 """Thread trees: which comments are visible, in what order, and how they are paged.
 
-Pure functions over plain dicts (one per stored comment). A thread of any size is read in one
+Pure functions over comment rows (one per stored comment). A thread of any size is read in one
 query and shaped here.
 
 Paging rule, which guarantees that every visible comment appears exactly once across pages:
@@ -18,7 +18,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -32,31 +32,42 @@ class CursorError(ValueError):
     pass
 
 
+class Row(Protocol):
+    """What the tree needs of a comment (`store.comments.CommentView` has it)."""
+
+    id: int
+    parent_id: int | None
+    status: str
+    created: float
+    likes: int
+    dislikes: int
+
+
 @dataclass
 class Node:
-    row: dict[str, Any]
+    row: Row
     children: list[Node] = field(default_factory=list)
     descendants: int = 0  # visible comments below this one
 
     @property
     def id(self) -> int:
-        return self.row["id"]
+        return self.row.id
 
     @property
     def visible(self) -> bool:
-        return self.row["status"] == VISIBLE
+        return self.row.status == VISIBLE
 
 
-def build(rows: Iterable[dict[str, Any]]) -> tuple[list[Node], dict[int, Node], int]:
+def build(rows: Iterable[Row]) -> tuple[list[Node], dict[int, Node], int]:
     """Link rows into a forest; drop hidden comments unless visible replies hang below them.
 
     Returns (roots, nodes by id, number of visible comments). Rows whose parent is missing
     become roots, so a damaged tree still shows every visible comment.
     """
-    nodes = {r["id"]: Node(r) for r in rows}
+    nodes = {r.id: Node(r) for r in rows}
     roots: list[Node] = []
     for n in nodes.values():
-        parent = nodes.get(n.row["parent_id"]) if n.row["parent_id"] is not None else None
+        parent = nodes.get(n.row.parent_id) if n.row.parent_id is not None else None
         (parent.children if parent else roots).append(n)
     total = 0
     # Count visible descendants bottom-up without recursion (reply chains can be very deep).
@@ -83,14 +94,14 @@ def _preorder(roots: list[Node]) -> list[Node]:
 
 
 def _conversation_key(n: Node) -> tuple:
-    return (n.row["created"], n.id)
+    return (n.row.created, n.id)
 
 
 SORT_KEYS: dict[str, Callable[[Node], tuple]] = {
-    "oldest": lambda n: (n.row["created"], n.id),
-    "newest": lambda n: (-n.row["created"], -n.id),
-    "top": lambda n: (-(n.row["likes"] - n.row["dislikes"]), n.row["created"], n.id),
-    "replies": lambda n: (-n.descendants, n.row["created"], n.id),
+    "oldest": lambda n: (n.row.created, n.id),
+    "newest": lambda n: (-n.row.created, -n.id),
+    "top": lambda n: (-(n.row.likes - n.row.dislikes), n.row.created, n.id),
+    "replies": lambda n: (-n.descendants, n.row.created, n.id),
 }
 
 

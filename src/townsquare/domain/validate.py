@@ -58,6 +58,17 @@ def clean_website(url: str | None) -> str | None:
     return url
 
 
+def clean_page_url(url: str | None) -> str:
+    """The article's address, shown as a link in the admin and in feeds: http(s) only."""
+    url = (url or "").strip()
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 2000:
+        raise Invalid("The page URL must be an http:// or https:// address.", field="url")
+    return url
+
+
 def clean_uri(uri: str) -> str:
     uri = uri.strip()
     if not uri or len(uri) > URI_MAX:

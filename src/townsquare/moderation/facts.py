@@ -18,13 +18,13 @@ MAX_DEPTH = 64
 
 def gather(conn: Connection, *, site_id: int, thread: dict[str, Any] | None, draft: Draft,
            settings: ModerationSettings) -> Facts:
-    state = _thread_state(conn, thread["id"]) if thread else {}
+    state = _thread_state(conn, thread.id) if thread else {}
     recent = _recent(conn, site_id, draft)
     total, published, rejected = _author_counts(conn, site_id, draft.author_key)
     since = draft.created - settings.rate_window
-    last_here = next((c.created for c in recent if thread and c.thread_id == thread["id"]), None)
+    last_here = next((c.created for c in recent if thread and c.thread_id == thread.id), None)
     return Facts(
-        thread_closed=bool(thread and thread["closed"]),
+        thread_closed=bool(thread and thread.closed),
         slow_mode=state.get("slow_mode") or 0,
         author_last_in_thread=last_here,
         recent=tuple(recent),

@@ -1,5 +1,6 @@
-"""Moderation entry points: `decide` (called by the core inside the write transaction for every
-new or edited comment) and `check` (the pre-submit nudge)."""
+"""Moderation entry points for the core's write paths, in the order they run: `gather` the facts
+(read snapshot), `score` with the model (no transaction open), `judge` (pure), and `record` what
+the decision says about the thread (in the write transaction). `check` is the pre-submit nudge."""
 
 from __future__ import annotations
 
@@ -24,49 +25,72 @@ if TYPE_CHECKING:
 MODEL_PHASES = frozenset({"toxicity", "heat"})
 
 
-def draft_from(values: dict[str, Any], created: float) -> Draft:
-    """The core's draft mapping as a `Draft`; keys the pipeline does not use are ignored."""
-    elapsed_ms = values.get("elapsed_ms")
-    return Draft(
-        text=values["text"],
-        created=created,
-        author_name=values.get("author_name") or "",
-        author_email=values.get("author_email"),
-        author_key=values.get("author_key"),
-        ip_hash=values.get("ip_hash"),
-        user_id=values.get("user_id"),
-        thread_id=values.get("thread_id"),
-        parent_id=values.get("parent_id"),
-        is_edit=bool(values.get("is_edit")),
-        comment_id=values.get("comment_id"),
-        honeypot=values.get("honeypot"),
-        form_age=elapsed_ms / 1000 if elapsed_ms is not None else None,
-    )
-
-
 def prescore(text: str) -> ToxicityResult | None:
-    """Score a draft before the write transaction opens, so that the model never runs while the
-    database's write lock is held (every other writer would wait for it)."""
+    """Score a text with no transaction open (the model never runs under the writer lock)."""
     try:
         return default_scorer().score(text)
     except ScorerUnavailable:
         return None
 
 
-def decide(conn: Connection, *, site: dict[str, Any], thread: dict[str, Any], draft: dict[str, Any],
-           scorer: Scorer | None = None, prescored: ToxicityResult | None = None) -> Decision:
-    """Moderate a new or edited comment. Records a heated branch (and its slow mode) on the thread.
+def gather(conn: Connection, *, site_id: int, thread: Any, draft: Draft, settings: ModerationSettings) -> Facts:
+    """What the store knows around the draft, read in the caller's read-only snapshot."""
+    return store_facts.gather(conn, site_id=site_id, thread=thread, draft=draft, settings=settings)
 
-    `prescored` is the draft's result from `prescore`, when the caller scored it up front."""
-    settings = for_site(site["settings_obj"])
-    d = draft_from({**draft, "thread_id": thread["id"]}, now())
-    facts = store_facts.gather(conn, site_id=site["id"], thread=thread, draft=d, settings=settings)
-    facts = _with_scores(d, facts, settings, scorer, prescored)
-    decision = moderate(d, facts, settings)
+
+def score(draft: Draft, facts: Facts, settings: ModerationSettings, *, scorer: Scorer | None = None,
+          prescored: ToxicityResult | None = None) -> tuple[Facts, dict[int, dict[str, float]]]:
+    """Run the model (no transaction open) unless the author skips both model phases. Returns the
+    facts with scores, and the scores it computed for stored ancestors that had none (imported
+    comments), for the caller to keep so that they are paid once."""
+    if MODEL_PHASES <= skipped(draft, facts, settings):
+        return facts, {}
+    unscored = [a for a in facts.ancestors if a.scores is None]
+    if prescored is not None and not unscored:
+        return dataclasses.replace(facts, toxicity=prescored), {}
+    try:
+        scorer = scorer or default_scorer()
+    except ScorerUnavailable as e:
+        return dataclasses.replace(facts, toxicity_error=str(e)), {}
+    result = prescored or scorer.score(draft.text)
+    # Ancestors only feed the heat check, which needs their scores, not their spans.
+    filled = {a.id: r.scores for a, r in zip(unscored, scorer.score_many([a.text for a in unscored], spans=False))}
+    ancestors = tuple(dataclasses.replace(a, scores=filled[a.id]) if a.id in filled else a for a in facts.ancestors)
+    return dataclasses.replace(facts, toxicity=result, ancestors=ancestors), filled
+
+
+def judge(draft: Draft, facts: Facts, settings: ModerationSettings) -> tuple[Decision, tuple[int, ...]]:
+    """The decision, and the branch this comment heats up (empty if none). Pure."""
+    decision = moderate(draft, facts, settings)
     exchange = next((r for r in decision.results if r.phase == heat.NAME and r.action), None)
-    if exchange is not None:
-        branch = [c for reason in exchange.reasons for c in reason.comments]
-        mark_heated(conn, thread["id"], branch, d.created, settings.heat_slow_mode)
+    branch = tuple(c for reason in exchange.reasons for c in reason.comments) if exchange else ()
+    return decision, branch
+
+
+def record(conn: Connection, thread_id: int, heated: tuple[int, ...], when: float, settings: ModerationSettings) -> None:
+    """Store what the decision says about the thread, in the comment's write transaction."""
+    if heated:
+        mark_heated(conn, thread_id, list(heated), when, settings.heat_slow_mode)
+
+
+def redeem_check(signer: Any, token: str | None, site_name: str, text: str) -> ToxicityResult | None:
+    """The scores a recent `check` of exactly this text gave, if its token is good."""
+    if not token:
+        return None
+    from townsquare.moderation import check_tokens
+
+    return check_tokens.redeem(signer, token, site_name, text)
+
+
+def decide(conn: Connection, *, site_id: int, rules: Any, thread: Any, draft: Draft,
+           scorer: Scorer | None = None) -> Decision:
+    """All steps in the caller's transaction, for the importer: it moderates offline, in its own
+    batches, where no reader waits on it. `rules` is the site's `SiteSettings`."""
+    settings = for_site(rules)
+    facts = gather(conn, site_id=site_id, thread=thread, draft=draft, settings=settings)
+    facts, _ = score(draft, facts, settings, scorer=scorer)
+    decision, heated = judge(draft, facts, settings)
+    record(conn, thread.id, heated, draft.created, settings)
     return decision
 
 
@@ -87,22 +111,4 @@ def check(site: dict[str, Any], text: str, scorer: Scorer | None = None) -> dict
 
 def _with_scores(draft: Draft, facts: Facts, settings: ModerationSettings, scorer: Scorer | None,
                  prescored: ToxicityResult | None = None) -> Facts:
-    """Score the draft (and any ancestors stored without scores) unless its author skips both
-    model phases."""
-    if MODEL_PHASES <= skipped(draft, facts, settings):
-        return facts
-    unscored = [a for a in facts.ancestors if a.scores is None]
-    if prescored is not None and not unscored:
-        return dataclasses.replace(facts, toxicity=prescored)
-    try:
-        scorer = scorer or default_scorer()
-    except ScorerUnavailable as e:
-        return dataclasses.replace(facts, toxicity_error=str(e))
-    texts = [draft.text] + [a.text for a in unscored]
-    results = scorer.score_many(texts)
-    filled = {a.id: r.scores for a, r in zip(unscored, results[1:])}
-    ancestors = tuple(
-        dataclasses.replace(a, scores=filled[a.id]) if a.id in filled else a for a in facts.ancestors
-    )
-    return dataclasses.replace(facts, toxicity=results[0], ancestors=ancestors)
-
+    return score(draft, facts, settings, scorer=scorer, prescored=prescored)[0]

@@ -112,6 +112,14 @@ async def get_threads(
     return Response(body, media_type=JSON)
 
 
+@router.get("/comments/{comment_id}")
+def own_comment(comment_id: int, request: Request, authorization: Annotated[str | None, Header()] = None) -> Response:
+    """What became of your comment (`Authorization: Bearer <edit_token>`, for 30 days): its
+    `status` is `published`, `pending` (awaiting moderation), `rejected` (not published; with the
+    moderators' reason in `moderation` when the site tells authors why) or `deleted`."""
+    return _json(core(request).own_comment(comment_id, bearer(authorization)))
+
+
 @router.patch("/comments/{comment_id}")
 def edit_comment(comment_id: int, body: CommentEdit, request: Request,
                  authorization: Annotated[str | None, Header()] = None) -> Response:

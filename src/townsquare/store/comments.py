@@ -1,0 +1,164 @@
+"""Comments and votes: the rows a thread is made of."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, func, insert, select, update
+
+from townsquare.store.db import now
+from townsquare.store.dialect import upsert
+from townsquare.store.tables import comments, votes
+
+
+@dataclass(frozen=True, slots=True)
+class CommentView:
+    """What a thread read shows of a comment (see `domain.tree`)."""
+
+    id: int
+    parent_id: int | None
+    author_name: str
+    author_website: str | None
+    html: str
+    created: float
+    edited: float | None
+    likes: int
+    dislikes: int
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class Comment:
+    """A whole stored comment, as the write paths and moderators see it."""
+
+    id: int
+    thread_id: int
+    parent_id: int | None
+    author_name: str
+    author_email: str | None
+    author_website: str | None
+    author_key: str | None
+    ip_hash: str | None
+    text: str
+    quote: str | None
+    html: str
+    status: str
+    created: float
+    edited: float | None
+    likes: int
+    dislikes: int
+    # The moderation decision and its reasons, as JSON (see moderation.policy.Decision.as_json).
+    moderation: str | None
+
+    def decision(self) -> dict[str, Any]:
+        if not self.moderation:
+            return {}
+        try:
+            value = orjson.loads(self.moderation)
+        except orjson.JSONDecodeError:
+            return {}
+        return value if isinstance(value, dict) else {}
+
+
+@dataclass(frozen=True, slots=True)
+class NewComment:
+    thread_id: int
+    parent_id: int | None
+    author_name: str
+    author_email: str | None
+    author_website: str | None
+    author_key: str | None
+    ip_hash: str | None
+    text: str
+    quote: str | None
+    html: str
+    status: str
+    moderation: str | None
+    created: float
+
+
+_VIEW = (comments.c.id, comments.c.parent_id, comments.c.author_name, comments.c.author_website, comments.c.html,
+         comments.c.created, comments.c.edited, comments.c.likes, comments.c.dislikes, comments.c.status)
+
+
+def thread_views(conn: Connection, thread_id: int) -> list[CommentView]:
+    """Every comment of a thread in one query (the tree is shaped in townsquare.domain.tree)."""
+    return [CommentView(*r) for r in conn.execute(select(*_VIEW).where(comments.c.thread_id == thread_id))]
+
+
+_COLUMNS = tuple(comments.c[name] for name in Comment.__slots__)
+
+
+def by_id(conn: Connection, comment_id: int) -> Comment | None:
+    row = conn.execute(select(*_COLUMNS).where(comments.c.id == comment_id)).first()
+    return Comment(*row) if row else None
+
+
+def insert_comment(conn: Connection, new: NewComment) -> Comment:
+    values = {name: getattr(new, name) for name in NewComment.__slots__}
+    comment_id = conn.execute(insert(comments).values(**values, edited=None, likes=0, dislikes=0)).inserted_primary_key[0]
+    return Comment(id=comment_id, edited=None, likes=0, dislikes=0, **values)
+
+
+def update_comment(conn: Connection, comment_id: int, *, text: str | None = None, html: str | None = None,
+                   status: str | None = None, moderation: str | None = None, edited: float | None = None) -> None:
+    values = {k: v for k, v in (("text", text), ("html", html), ("status", status), ("moderation", moderation),
+                                ("edited", edited)) if v is not None}
+    if values:
+        conn.execute(update(comments).where(comments.c.id == comment_id).values(**values))
+
+
+def scrub(conn: Connection, comment_id: int, *, name: str) -> None:
+    """Delete a comment's words and identity; the row stays as a placeholder for its replies."""
+    conn.execute(update(comments).where(comments.c.id == comment_id).values(
+        status="deleted", text="", html="", quote=None, author_name=name, author_email=None, author_website=None,
+        edited=now()))
+
+
+def save_scores(conn: Connection, scores: dict[int, dict[str, float]]) -> None:
+    """Keep model scores computed for stored comments (e.g. imported ones), so they are paid once."""
+    for comment_id, values in scores.items():
+        current = conn.execute(select(comments.c.moderation).where(comments.c.id == comment_id)).scalar()
+        try:
+            decision = orjson.loads(current) if current else {}
+        except orjson.JSONDecodeError:
+            decision = {}
+        if not isinstance(decision, dict) or decision.get("scores"):
+            continue
+        decision["scores"] = values
+        conn.execute(update(comments).where(comments.c.id == comment_id)
+                     .values(moderation=orjson.dumps(decision).decode()))
+
+
+def has_replies(conn: Connection, comment_id: int) -> bool:
+    return conn.execute(select(comments.c.id).where(comments.c.parent_id == comment_id).limit(1)).first() is not None
+
+
+def max_id(conn: Connection) -> int:
+    return conn.execute(select(func.max(comments.c.id))).scalar() or 0
+
+
+# -- votes --------------------------------------------------------------------------------------
+def set_vote(conn: Connection, comment_id: int, voter: str, value: int) -> tuple[int, int]:
+    """Record one voter's vote (0 withdraws it) and return the comment's (likes, dislikes)."""
+    old = conn.execute(
+        select(votes.c.value).where(votes.c.comment_id == comment_id, votes.c.voter == voter)
+    ).scalar() or 0
+    if value:
+        conn.execute(
+            upsert(conn, votes).values(comment_id=comment_id, voter=voter, value=value, created=now())
+            .on_conflict_do_update(index_elements=["comment_id", "voter"], set_={"value": value})
+        )
+    elif old:
+        conn.execute(votes.delete().where(votes.c.comment_id == comment_id, votes.c.voter == voter))
+    likes = (value == 1) - (old == 1)
+    dislikes = (value == -1) - (old == -1)
+    if likes or dislikes:
+        conn.execute(
+            update(comments).where(comments.c.id == comment_id)
+            .values(likes=comments.c.likes + likes, dislikes=comments.c.dislikes + dislikes)
+        )
+    row = conn.execute(select(comments.c.likes, comments.c.dislikes).where(comments.c.id == comment_id)).one()
+    return row.likes, row.dislikes
