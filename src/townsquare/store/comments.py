@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from townsquare.store.db import now
 from townsquare.store.dialect import upsert
@@ -83,23 +83,27 @@ _VIEW = (comments.c.id, comments.c.parent_id, comments.c.author_name, comments.c
          comments.c.created, comments.c.edited, comments.c.likes, comments.c.dislikes, comments.c.status)
 
 
+# Statements are built once: on the write path, building one costs more than running it.
+_THREAD_VIEWS = select(*_VIEW).where(comments.c.thread_id == bindparam("thread_id"))
+_BY_ID = select(*(comments.c[name] for name in Comment.__slots__)).where(comments.c.id == bindparam("id"))
+_INSERT = insert(comments)
+
+
 def thread_views(conn: Connection, thread_id: int) -> list[CommentView]:
     """Every comment of a thread in one query (the tree is shaped in townsquare.domain.tree)."""
-    return [CommentView(*r) for r in conn.execute(select(*_VIEW).where(comments.c.thread_id == thread_id))]
-
-
-_COLUMNS = tuple(comments.c[name] for name in Comment.__slots__)
+    return [CommentView(*r) for r in conn.execute(_THREAD_VIEWS, {"thread_id": thread_id})]
 
 
 def by_id(conn: Connection, comment_id: int) -> Comment | None:
-    row = conn.execute(select(*_COLUMNS).where(comments.c.id == comment_id)).first()
+    row = conn.execute(_BY_ID, {"id": comment_id}).first()
     return Comment(*row) if row else None
 
 
 def insert_comment(conn: Connection, new: NewComment) -> Comment:
     values = {name: getattr(new, name) for name in NewComment.__slots__}
-    comment_id = conn.execute(insert(comments).values(**values, edited=None, likes=0, dislikes=0)).inserted_primary_key[0]
-    return Comment(id=comment_id, edited=None, likes=0, dislikes=0, **values)
+    values.update(edited=None, likes=0, dislikes=0)
+    comment_id = conn.execute(_INSERT, values).inserted_primary_key[0]
+    return Comment(id=comment_id, **values)
 
 
 def update_comment(conn: Connection, comment_id: int, *, text: str | None = None, html: str | None = None,

@@ -78,13 +78,19 @@ def head(conn: Connection, site_name: str, uri: str) -> ThreadHead | None:
     return ThreadHead(site_id, tid, turi or uri, title or "", url or "", bool(closed), version or 0, count or 0)
 
 
+_BY_URI = select(threads).where(threads.c.site_id == bindparam("site_id"), threads.c.uri == bindparam("uri"))
+_BY_ID = select(threads).where(threads.c.id == bindparam("id"))
+_TOUCH = (update(threads).where(threads.c.id == bindparam("tid"))
+          .values(version=threads.c.version + 1, comment_count=threads.c.comment_count + bindparam("delta")))
+
+
 def by_uri(conn: Connection, site_id: int, uri: str) -> Thread | None:
-    row = conn.execute(select(threads).where(threads.c.site_id == site_id, threads.c.uri == uri)).mappings().first()
+    row = conn.execute(_BY_URI, {"site_id": site_id, "uri": uri}).mappings().first()
     return _thread(row) if row else None
 
 
 def by_id(conn: Connection, thread_id: int) -> Thread | None:
-    row = conn.execute(select(threads).where(threads.c.id == thread_id)).mappings().first()
+    row = conn.execute(_BY_ID, {"id": thread_id}).mappings().first()
     return _thread(row) if row else None
 
 
@@ -108,11 +114,7 @@ def get_or_create(conn: Connection, site_id: int, uri: str, title: str, url: str
 
 def touch(conn: Connection, thread_id: int, count_delta: int = 0) -> None:
     """Record a change: bump the version (invalidates caches) and adjust the published count."""
-    conn.execute(
-        update(threads)
-        .where(threads.c.id == thread_id)
-        .values(version=threads.c.version + 1, comment_count=threads.c.comment_count + count_delta)
-    )
+    conn.execute(_TOUCH, {"tid": thread_id, "delta": count_delta})
 
 
 def set_closed(conn: Connection, thread_id: int, closed: bool) -> None:
