@@ -27,8 +27,9 @@ import orjson
 from townsquare.config import SiteSettings, site_settings
 from townsquare.domain.render import render_markdown, sanitize_html
 from townsquare.domain.tokens import Signer
+from townsquare.moderation.inputs import Draft
 from townsquare.moderation.service import decide
-from townsquare.store import importing, queries
+from townsquare.store import importing, queries, threads
 from townsquare.store.db import Connection, Engine, now, reading, writing
 from townsquare.store.importing import CommentRow, StoredComment, ThreadAtUri, VoteRow
 
@@ -428,11 +429,10 @@ class Loader:
             html = _html(r, item.parent_name)
         status, moderation = r.status, _moderation_json(r.moderation)
         if self.moderate and status == "published" and r.moderation is None:
-            decision = decide(conn, site=self.site, thread=queries.thread_by_id(conn, item.thread_id), draft={
-                "text": r.text, "html": html, "quote": r.quote, "parent_id": item.parent_id,
-                "author_name": name, "author_email": email, "author_website": website,
-                "author_key": author_key, "ip_hash": ip_hash, "is_edit": False, "imported": True,
-            })
+            draft = Draft(text=r.text, created=now(), author_name=name, author_email=email, author_key=author_key,
+                          ip_hash=ip_hash, thread_id=item.thread_id, parent_id=item.parent_id)
+            decision = decide(conn, site_id=self.site["id"], rules=self.site["settings_obj"],
+                              thread=threads.by_id(conn, item.thread_id), draft=draft)
             status, moderation = decision.status, orjson.dumps(decision.as_json()).decode()
         return CommentRow(item.thread_id, item.parent_id, name, email, website, author_key, ip_hash, r.text, r.quote,
                           html, status, created, r.edited, r.likes, r.dislikes, moderation)
