@@ -345,7 +345,8 @@ class Loader:
         if not records:
             return
         self._load_threads(conn, {r.old_id for r in records})
-        at_uri = importing.threads_at(conn, self.site["id"], {r.uri.strip() for r in records if r.old_id not in self._threads})
+        new_uris = {r.uri.strip() for r in records if r.old_id not in self._threads}
+        at_uri = importing.threads_at(conn, self.site["id"], new_uris)
         mapped: list[tuple[str, int]] = []
         for record in records:
             if record.old_id in self._threads:
@@ -391,9 +392,8 @@ class Loader:
         rows = [self._row(conn, item) for item in ready]
         new_ids = importing.add_comments(conn, rows)
         self._map(conn, "comment", [(item.record.old_id, new_id) for item, new_id in zip(ready, new_ids)])
-        importing.add_votes(conn, [
-            VoteRow(new_id, v.voter, v.value, v.created) for item, new_id in zip(ready, new_ids) for v in item.record.votes
-        ])
+        importing.add_votes(conn, [VoteRow(new_id, v.voter, v.value, v.created)
+                                   for item, new_id in zip(ready, new_ids) for v in item.record.votes])
         placed = []
         statuses = self.report.statuses
         for item, row, new_id in zip(ready, rows, new_ids):
@@ -418,8 +418,8 @@ class Loader:
             # Stored the way a deletion here leaves a comment: a placeholder without words or identity.
             email = r.author_email
             author_key = author_key or (self._hash("email", email[:320].lower()) if email else None)
-            return CommentRow(item.thread_id, item.parent_id, DELETED_NAME, None, None, author_key, ip_hash, "", None, "",
-                              r.status, created, r.edited, r.likes, r.dislikes, _moderation_json(r.moderation))
+            return CommentRow(item.thread_id, item.parent_id, DELETED_NAME, None, None, author_key, ip_hash, "", None,
+                              "", r.status, created, r.edited, r.likes, r.dislikes, _moderation_json(r.moderation))
         email = r.author_email[:320] if r.author_email else None
         author_key = author_key or (self._hash("email", email.lower()) if email else None)
         name = r.author_name[:200]

@@ -164,7 +164,8 @@ def remove_votes(conn: Connection, voters: Iterable[str], site_id: int | None) -
         conn.execute(delete(votes).where(votes.c.comment_id == v.comment_id, votes.c.voter == v.voter))
         column = comments.c.likes if v.value > 0 else comments.c.dislikes
         conn.execute(update(comments).where(comments.c.id == v.comment_id).values({column: column - 1}))
-        touched_threads.add(conn.execute(select(comments.c.thread_id).where(comments.c.id == v.comment_id)).scalar_one())
+        thread_id = conn.execute(select(comments.c.thread_id).where(comments.c.id == v.comment_id)).scalar_one()
+        touched_threads.add(thread_id)
     for thread_id in touched_threads:
         conn.execute(update(threads).where(threads.c.id == thread_id).values(version=threads.c.version + 1))
     return len(cast)
@@ -178,7 +179,8 @@ def remove_email_alerts(conn: Connection, address: str, site_id: int | None) -> 
     if subscription_ids:
         conn.execute(delete(alert_outbox).where(alert_outbox.c.subscription_id.in_(subscription_ids)))
     conn.execute(delete(alert_outbox).where(
-        alert_outbox.c.channel == "email", func.lower(alert_outbox.c.target) == address, alert_outbox.c.status == "pending",
+        alert_outbox.c.channel == "email", func.lower(alert_outbox.c.target) == address,
+        alert_outbox.c.status == "pending",
         alert_outbox.c.site_id == site_id if site_id is not None else True,
     ))
     conn.execute(delete(alert_subscriptions).where(subscription_filter))
