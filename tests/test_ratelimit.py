@@ -13,7 +13,7 @@ def test_redis_limiter_is_shared_between_instances(redis_url):
 
 
 def test_database_limiter_counts_across_connections(engine):
-    limiter = DatabaseLimiter()
+    limiter = DatabaseLimiter(engine)
     results = []
     for _ in range(4):
         with engine.begin() as conn:  # each hit in its own transaction, like separate requests

@@ -5,81 +5,63 @@ key is the keyed hash of it, and their e-mail alert subscriptions. Erasure eithe
 comments (the rows stay as placeholders, scrubbed like a deletion by the author, so replies keep
 their place) or anonymises them (the words stay, everything that identifies the author goes);
 their votes (by the voter ids they prove) and subscriptions are removed.
+
+Two ways in, each one transaction here: staff with a moderator API key, and the author with a
+signed link sent by e-mail (see townsquare.web.privacy_api). `export_author` and `erase_author`
+run in the caller's transaction, for callers that do more in it (the moderators' web UI).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from sqlalchemy import Connection, and_, delete, func, or_, select, update
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from townsquare.alerts import outbox
+from townsquare.config import Settings
+from townsquare.domain import status
 from townsquare.domain.tokens import Signer
-from townsquare.store.alerts import alert_outbox, alert_subscriptions
-from townsquare.store.db import now
-from townsquare.store.tables import comments, sites, threads, users, votes
+from townsquare.errors import NotFound, Unauthorized
+from townsquare.moderation import audit, auth
+from townsquare.moderation.sites import by_id, by_name
+from townsquare.store import privacy as stored
+from townsquare.store import queries
+from townsquare.store.db import Connection, Engine, now, reading, writing
 
 ErasureMode = Literal["delete", "anonymise"]
+Action = Literal["export", "erase"]
 DELETED_NAME = "[deleted]"  # as townsquare.services shows a deleted comment
 ANONYMOUS_NAME = "Anonymous"
-
-_COMMENT_FIELDS = (
-    comments.c.id, comments.c.parent_id, comments.c.author_name, comments.c.author_email,
-    comments.c.author_website, comments.c.text, comments.c.quote, comments.c.html, comments.c.status,
-    comments.c.created, comments.c.edited, comments.c.likes, comments.c.dislikes,
-)
+LINK_SECONDS = 2 * 86400  # how long an author's signed link works
 
 
 def _normalize(email: str) -> str:
     return email.strip().lower()
 
 
-def _authored_by(signer: Signer, email: str):
-    address = _normalize(email)
-    return or_(comments.c.author_key == signer.hash("email", address), func.lower(comments.c.author_email) == address)
-
-
-def _in_site(site_id: int | None):
-    return threads.c.site_id == site_id if site_id is not None else True
-
-
+# -- in the caller's transaction ------------------------------------------------------------------
 def export_author(conn: Connection, signer: Signer, email: str, site_id: int | None = None) -> dict[str, Any]:
     """All data stored about the author with this address (on one site, or every site), as JSON."""
     address = _normalize(email)
-    rows = conn.execute(
-        select(*_COMMENT_FIELDS, sites.c.name.label("site"), threads.c.uri, threads.c.title.label("thread_title"))
-        .join(threads, threads.c.id == comments.c.thread_id).join(sites, sites.c.id == threads.c.site_id)
-        .where(_authored_by(signer, address), _in_site(site_id))
-        .order_by(comments.c.created, comments.c.id)
-    ).mappings()
-    subscriptions = conn.execute(
-        select(alert_subscriptions, sites.c.name.label("site"))
-        .join(sites, sites.c.id == alert_subscriptions.c.site_id)
-        .where(alert_subscriptions.c.channel == "email", func.lower(alert_subscriptions.c.target) == address,
-               alert_subscriptions.c.site_id == site_id if site_id is not None else True)
-        .order_by(alert_subscriptions.c.id)
-    ).mappings()
-    account = conn.execute(
-        select(users.c.email, users.c.name, users.c.role, users.c.created).where(func.lower(users.c.email) == address)
-    ).mappings().first()
+    found = stored.author_comments(conn, signer.hash("email", address), address, site_id)
+    subscriptions = stored.author_subscriptions(conn, address, site_id)
+    account = stored.staff_account(conn, address)
     return {
         "email": address,
         "exported": now(),
         "comments": [
-            {"site": r["site"], "thread": {"uri": r["uri"], "title": r["thread_title"]}, "id": r["id"],
-             "parent_id": r["parent_id"], "author": {"name": r["author_name"], "email": r["author_email"],
-                                                     "website": r["author_website"]},
-             "text": r["text"], "quote": r["quote"], "html": r["html"], "status": r["status"],
-             "created": r["created"], "edited": r["edited"], "likes": r["likes"], "dislikes": r["dislikes"]}
-            for r in rows
+            {"site": c.site, "thread": {"uri": c.thread_uri, "title": c.thread_title}, "id": c.id,
+             "parent_id": c.parent_id, "author": {"name": c.author_name, "email": c.author_email,
+                                                  "website": c.author_website},
+             "text": c.text, "quote": c.quote, "html": c.html, "status": c.status,
+             "created": c.created, "edited": c.edited, "likes": c.likes, "dislikes": c.dislikes}
+            for c in found
         ],
-        "subscriptions": [
-            {"site": s["site"], "kind": s["kind"], "scope": s["scope"], "delivery": s["delivery"],
-             "confirmed": s["confirmed"], "consent": s["consent"], "created": s["created"],
-             "unsubscribed": s["unsubscribed"]}
-            for s in subscriptions
-        ],
-        "account": dict(account) if account else None,
+        "subscriptions": [asdict(s) for s in subscriptions],
+        "account": asdict(account) if account else None,
     }
 
 
@@ -98,60 +80,136 @@ def erase_author(
     only the author can show which are theirs.
     """
     address = _normalize(email)
-    found = conn.execute(
-        select(comments.c.id, comments.c.thread_id, comments.c.status)
-        .join(threads, threads.c.id == comments.c.thread_id)
-        .where(_authored_by(signer, address), _in_site(site_id))
-    ).all()
-    ids = [r.id for r in found]
+    found = stored.authored(conn, signer.hash("email", address), address, site_id)
+    ids = [c.id for c in found]
     at = now()
     if ids:
         if mode == "delete":
-            scrub = {"status": "deleted", "text": "", "html": "", "quote": None, "author_name": DELETED_NAME}
+            for c in found:
+                status.require("erasure", c.status, "deleted")
+            stored.delete_comments(conn, ids, placeholder_name=DELETED_NAME, at=at)
         else:
-            scrub = {"author_name": ANONYMOUS_NAME}
-        for chunk in _chunks(ids):
-            conn.execute(update(comments).where(comments.c.id.in_(chunk)).values(
-                **scrub, author_email=None, author_website=None, author_key=None, ip_hash=None, edited=at))
-    lost = Counter(r.thread_id for r in found if mode == "delete" and r.status == "published")
-    for thread_id in {r.thread_id for r in found}:
-        conn.execute(update(threads).where(threads.c.id == thread_id).values(
-            comment_count=threads.c.comment_count - lost.get(thread_id, 0), version=threads.c.version + 1))
-    votes_removed = _remove_votes(conn, voters, site_id)
-    subscription_filter = and_(
-        alert_subscriptions.c.channel == "email", func.lower(alert_subscriptions.c.target) == address,
-        alert_subscriptions.c.site_id == site_id if site_id is not None else True,
-    )
-    subscription_ids = list(conn.execute(select(alert_subscriptions.c.id).where(subscription_filter)).scalars())
-    if subscription_ids:
-        conn.execute(delete(alert_outbox).where(alert_outbox.c.subscription_id.in_(subscription_ids)))
-    conn.execute(delete(alert_outbox).where(
-        alert_outbox.c.channel == "email", func.lower(alert_outbox.c.target) == address, alert_outbox.c.status == "pending",
-        alert_outbox.c.site_id == site_id if site_id is not None else True,
-    ))
-    conn.execute(delete(alert_subscriptions).where(subscription_filter))
-    return {"comments": len(ids), "votes": votes_removed, "subscriptions": len(subscription_ids)}
+            stored.anonymise_comments(conn, ids, name=ANONYMOUS_NAME, at=at)
+    lost = Counter(c.thread_id for c in found if mode == "delete" and c.status == "published")
+    for thread_id in {c.thread_id for c in found}:
+        queries.touch_thread(conn, thread_id, -lost.get(thread_id, 0))
+    votes_removed = stored.remove_votes(conn, voters, site_id)
+    subscriptions = stored.remove_email_alerts(conn, address, site_id)
+    return {"comments": len(ids), "votes": votes_removed, "subscriptions": subscriptions}
 
 
-def _remove_votes(conn: Connection, voters: tuple[str, ...], site_id: int | None) -> int:
-    if not voters:
-        return 0
-    cast = conn.execute(
-        select(votes.c.comment_id, votes.c.voter, votes.c.value)
-        .join(comments, comments.c.id == votes.c.comment_id).join(threads, threads.c.id == comments.c.thread_id)
-        .where(votes.c.voter.in_(voters), _in_site(site_id))
-    ).all()
-    touched_threads: set[int] = set()
-    for v in cast:
-        conn.execute(delete(votes).where(votes.c.comment_id == v.comment_id, votes.c.voter == v.voter))
-        column = comments.c.likes if v.value > 0 else comments.c.dislikes
-        conn.execute(update(comments).where(comments.c.id == v.comment_id).values({column: column - 1}))
-        touched_threads.add(conn.execute(select(comments.c.thread_id).where(comments.c.id == v.comment_id)).scalar_one())
-    for thread_id in touched_threads:
-        conn.execute(update(threads).where(threads.c.id == thread_id).values(version=threads.c.version + 1))
-    return len(cast)
+# -- staff, with a moderator API key ----------------------------------------------------------------
+def staff_export(engine: Engine, settings: Settings, signer: Signer, *, api_key: str | None, site: str,
+                 email: str) -> dict[str, Any]:
+    """The author's data on the site, for the holder of a moderator API key of it; audited."""
+    with writing(engine) as conn:
+        found, actor = _staff_site(conn, settings, api_key, site)
+        data = export_author(conn, signer, email, site_id=found["id"])
+        _audit(conn, signer, found, actor, "privacy_export", email,
+               {"comments": len(data["comments"]), "subscriptions": len(data["subscriptions"])})
+    return data
 
 
-def _chunks(items: list[int], size: int = 500):
-    for i in range(0, len(items), size):
-        yield items[i:i + size]
+def staff_erase(engine: Engine, settings: Settings, signer: Signer, *, api_key: str | None, site: str, email: str,
+                mode: ErasureMode | None, voters: tuple[str, ...]) -> dict[str, int]:
+    """Erase the author on the site (`mode` None: the site's `erasure` setting); audited."""
+    with writing(engine) as conn:
+        found, actor = _staff_site(conn, settings, api_key, site)
+        mode = mode or found["settings_obj"].erasure
+        done = erase_author(conn, signer, email, mode=mode, site_id=found["id"], voters=voters)
+        _audit(conn, signer, found, actor, "privacy_erase", email, {"mode": mode, **done})
+    return done
+
+
+def _staff_site(conn: Connection, settings: Settings, api_key: str | None, site: str):
+    actor = auth.api_key_actor(conn, api_key) if api_key and api_key.startswith(auth.API_KEY_PREFIX) else None
+    if actor is None:
+        raise Unauthorized("Send a moderator API key as 'Authorization: Bearer tsm_…'.")
+    found = by_name(conn, settings, site)
+    actor.require(found["id"])
+    return found, actor
+
+
+def _audit(conn: Connection, signer: Signer, site: dict, actor, action: str, email: str, details: dict) -> None:
+    """Every staff export and erasure is logged; the target is the author's key, not the address."""
+    audit.record(conn, site_id=site["id"], user_id=actor.user_id, actor=actor.email, action=action,
+                 target="author:" + signer.hash("email", _normalize(email)),
+                 reason="moderator API", details=details)
+
+
+# -- the author, by signed link ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class LinkClaim:
+    """What a valid signed link says: whose data, on which site, for what."""
+
+    site_id: int
+    email: str
+    action: Action
+
+
+def read_link(links: URLSafeTimedSerializer, token: str, action: Action) -> LinkClaim:
+    """The claim of a link's token, if it is genuine, fresh and for this action."""
+    try:
+        claim = links.loads(token, max_age=LINK_SECONDS)
+    except SignatureExpired:
+        raise Unauthorized("This link has expired; ask for a new one.") from None
+    except BadSignature:
+        raise Unauthorized("This link is not valid.") from None
+    if claim.get("a") != action:
+        raise Unauthorized("This link is for another request.")
+    return LinkClaim(site_id=claim["s"], email=claim["e"], action=action)
+
+
+def request_link(engine: Engine, settings: Settings, links: URLSafeTimedSerializer, *, site: str, email: str,
+                 action: Action, base_url: str) -> None:
+    """Mail the author a link to export or erase their data on the site (at most one an hour)."""
+    address = _normalize(email)
+    with writing(engine) as conn:
+        found = by_name(conn, settings, site)
+        token = links.dumps({"s": found["id"], "e": address, "a": action})
+        path = "export" if action == "export" else "erase"
+        url = f"{base_url}/api/v1/privacy/{path}?token={token}"
+        hour = int(now() // 3600)
+        digest = hashlib.sha256(address.encode()).hexdigest()[:20]
+        title = found["title"] or found["name"]
+        outbox.enqueue(
+            conn, key=f"privacy:{found['id']}:{action}:{digest}:{hour}", site_id=found["id"], kind="privacy",
+            channel="email", target=address, now=now(),
+            payload={"subject": _subject(action, title), "url": url, "text": _mail_text(action, title, url)},
+        )
+
+
+def check_link(engine: Engine, claim: LinkClaim) -> None:
+    """Refuse a link whose site is gone."""
+    with reading(engine) as conn:
+        _require_site(conn, claim)
+
+
+def export_by_link(engine: Engine, signer: Signer, claim: LinkClaim) -> dict[str, Any]:
+    with reading(engine) as conn:
+        _require_site(conn, claim)
+        return export_author(conn, signer, claim.email, site_id=claim.site_id)
+
+
+def erase_by_link(engine: Engine, settings: Settings, signer: Signer, claim: LinkClaim,
+                  voters: tuple[str, ...]) -> tuple[ErasureMode, dict[str, int]]:
+    """Erase as the site's `erasure` setting says; answers the mode and what was done."""
+    with writing(engine) as conn:
+        _require_site(conn, claim)
+        mode = by_id(conn, settings, claim.site_id)["settings_obj"].erasure
+        return mode, erase_author(conn, signer, claim.email, mode=mode, site_id=claim.site_id, voters=voters)
+
+
+def _require_site(conn: Connection, claim: LinkClaim) -> None:
+    if queries.site_by_id(conn, claim.site_id) is None:
+        raise NotFound("The site of this link no longer exists.")
+
+
+def _subject(action: Action, site_title: str) -> str:
+    return f"Your data on {site_title}" if action == "export" else f"Erase your data on {site_title}"
+
+
+def _mail_text(action: Action, site_title: str, url: str) -> str:
+    what = "download everything stored about you" if action == "export" else "erase your comments and alerts"
+    return (f"Someone (we hope you) asked to {what} on {site_title}.\n\nFollow this link within two days:\n{url}\n\n"
+            "If you did not ask for this, ignore this message: nothing happens without the link.")

@@ -26,20 +26,21 @@ class DatabaseLimiter:
             return ratelimits.count_hit(conn, f"{key}:{period}", window) <= limit
 
 
+# Count and (re)set the expiry in one atomic round trip.
+_HIT = "local n = redis.call('INCR', KEYS[1]) redis.call('EXPIRE', KEYS[1], ARGV[1]) return n"
+
+
 class RedisLimiter:
     def __init__(self, url: str):
         import redis
 
         self.redis = redis.Redis.from_url(url)
+        self._hit = self.redis.register_script(_HIT)
 
     def allow(self, key: str, limit: int, period: int, conn=None) -> bool:
         window = int(time.time() // period)
         name = f"townsquare:rate:{key}:{period}:{window}"
-        pipe = self.redis.pipeline()
-        pipe.incr(name)
-        pipe.expire(name, period * 2)
-        count, _ = pipe.execute()
-        return count <= limit
+        return self._hit(keys=[name], args=[period * 2]) <= limit
 
 
 def make_limiter(redis_url: str | None, engine: Engine):

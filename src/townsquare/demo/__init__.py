@@ -9,8 +9,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator
 
-from sqlalchemy import Connection, Engine
-
 from townsquare.config import Settings
 from townsquare.demo.articles import demo_articles, seed_thread
 from townsquare.domain.tokens import Signer
@@ -19,7 +17,7 @@ from townsquare.importers.records import CommentRecord, Record
 from townsquare.importers.run import fingerprint
 from townsquare.importers.text import thread_records
 from townsquare.store import queries as q
-from townsquare.store.db import now
+from townsquare.store.db import Connection, Engine, now, writing
 
 SITE = "demo"
 SITE_TITLE = "The Riverside Courier (demo)"
@@ -32,7 +30,7 @@ def demo_origins(settings: Settings) -> list[str]:
 
 def load_demo(engine: Engine, settings: Settings) -> None:
     base = settings.public_url.rstrip("/") or f"http://127.0.0.1:{settings.port}"
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         site_id = _ensure_site(conn, demo_origins(settings))
         for article in demo_articles():
             q.get_or_create_thread(conn, site_id, article.uri, article.title, base + article.uri)

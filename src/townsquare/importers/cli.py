@@ -164,9 +164,9 @@ def _settings(config: Path | None, db: str | None) -> Settings:
 
 def _require_site(engine, name: str) -> None:
     from townsquare.store import queries
-    from townsquare.store.db import reader
+    from townsquare.store.db import reading
 
-    with reader(engine) as conn:
+    with reading(engine) as conn:
         if queries.site_by_name(conn, name) is None:
             raise ImportProblem(f"There is no site named '{name}'. Create it first: townsquare site add {name}")
 

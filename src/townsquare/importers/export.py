@@ -19,10 +19,10 @@ from typing import IO, Any, Iterator
 
 import orjson
 from lxml import etree
-from sqlalchemy import Connection, Engine, select
 
-from townsquare.store.db import reader
-from townsquare.store.tables import comments, sites, threads, votes
+from townsquare.store import export as stored
+from townsquare.store.db import Connection, Engine, reading
+from townsquare.store.export import ExportComment, ExportSite, ExportThread
 
 FORMAT = "townsquare"
 VERSION = 1
@@ -42,66 +42,61 @@ class UnknownSite(LookupError):
     pass
 
 
-def comment_ref(uri: str, row: dict[str, Any]) -> str:
+def comment_ref(uri: str, row: ExportComment) -> str:
     """A comment's id in an export: stable across databases, different for different comments."""
-    parts = (uri, repr(float(row["created"])), row["author_name"], row["author_email"] or "", row["text"], row["quote"] or "")
+    parts = (uri, repr(float(row.created)), row.author_name, row.author_email or "", row.text, row.quote or "")
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:24]
 
 
 # -- JSON lines -------------------------------------------------------------------------------------
 def export_jsonl(engine: Engine, out: IO[bytes], site: str | None = None) -> ExportCounts:
     counts = ExportCounts()
-    with reader(engine) as conn:
+    with reading(engine) as conn:
         _line(out, {"type": "header", "format": FORMAT, "version": VERSION})
         for site_row in _sites(conn, site):
             counts.sites += 1
             _line(out, {
-                "type": "site", "name": site_row["name"], "title": site_row["title"],
-                "origins": orjson.loads(site_row["origins"]), "settings": orjson.loads(site_row["settings"]),
-                "created": site_row["created"],
+                "type": "site", "name": site_row.name, "title": site_row.title, "origins": site_row.origins,
+                "settings": site_row.settings, "created": site_row.created,
             })
-            for thread in _threads(conn, site_row["id"], order_by_uri=True):
+            for thread in stored.site_threads(conn, site_row.id, order_by_uri=True):
                 counts.threads += 1
                 _line(out, {
-                    "type": "thread", "site": site_row["name"], "uri": thread["uri"], "title": thread["title"],
-                    "url": thread["url"], "closed": bool(thread["closed"]), "created": thread["created"],
+                    "type": "thread", "site": site_row.name, "uri": thread.uri, "title": thread.title,
+                    "url": thread.url, "closed": thread.closed, "created": thread.created,
                 })
-                for line in _thread_comment_lines(conn, site_row["name"], thread):
+                for line in _thread_comment_lines(conn, site_row.name, thread):
                     counts.comments += 1
                     _line(out, line)
     return counts
 
 
-def _thread_comment_lines(conn: Connection, site_name: str, thread: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    rows = [dict(r) for r in conn.execute(select(comments).where(comments.c.thread_id == thread["id"])).mappings()]
+def _thread_comment_lines(conn: Connection, site_name: str, thread: ExportThread) -> Iterator[dict[str, Any]]:
+    rows = stored.thread_comments(conn, thread.id)
     refs: dict[int, str] = {}
     taken: set[str] = set()
-    for row in sorted(rows, key=lambda r: (r["created"], r["id"])):
-        ref = comment_ref(thread["uri"], row)
+    for row in sorted(rows, key=lambda r: (r.created, r.id)):
+        ref = comment_ref(thread.uri, row)
         n = 1
         while ref in taken:  # two comments identical in every field
             n += 1
-            ref = f"{comment_ref(thread['uri'], row)}-{n}"
+            ref = f"{comment_ref(thread.uri, row)}-{n}"
         taken.add(ref)
-        refs[row["id"]] = ref
+        refs[row.id] = ref
     voted: dict[int, list[dict[str, Any]]] = defaultdict(list)
     if rows:
-        for v in conn.execute(
-            select(votes).join(comments, comments.c.id == votes.c.comment_id)
-            .where(comments.c.thread_id == thread["id"]).order_by(votes.c.voter)
-        ).mappings():
-            voted[v["comment_id"]].append({"voter": v["voter"], "value": v["value"], "created": v["created"]})
-    for row in sorted(rows, key=lambda r: (r["created"], refs[r["id"]])):
+        for v in stored.thread_votes(conn, thread.id):
+            voted[v.comment_id].append({"voter": v.voter, "value": v.value, "created": v.created})
+    for row in sorted(rows, key=lambda r: (r.created, refs[r.id])):
         yield {
-            "type": "comment", "site": site_name, "thread": thread["uri"], "ref": refs[row["id"]],
-            "parent": refs.get(row["parent_id"]) if row["parent_id"] is not None else None,
-            "author": {"name": row["author_name"], "email": row["author_email"],
-                       "website": row["author_website"], "key": row["author_key"]},
-            "ip_hash": row["ip_hash"], "text": row["text"], "quote": row["quote"], "html": row["html"],
-            "status": row["status"], "created": row["created"], "edited": row["edited"],
-            "likes": row["likes"], "dislikes": row["dislikes"],
-            "moderation": orjson.loads(row["moderation"]) if row["moderation"] else None,
-            "votes": sorted(voted.get(row["id"], []), key=lambda v: v["voter"]),
+            "type": "comment", "site": site_name, "thread": thread.uri, "ref": refs[row.id],
+            "parent": refs.get(row.parent_id) if row.parent_id is not None else None,
+            "author": {"name": row.author_name, "email": row.author_email,
+                       "website": row.author_website, "key": row.author_key},
+            "ip_hash": row.ip_hash, "text": row.text, "quote": row.quote, "html": row.html,
+            "status": row.status, "created": row.created, "edited": row.edited,
+            "likes": row.likes, "dislikes": row.dislikes, "moderation": row.moderation,
+            "votes": sorted(voted.get(row.id, []), key=lambda v: v["voter"]),
         }
 
 
@@ -109,68 +104,55 @@ def _line(out: IO[bytes], value: dict[str, Any]) -> None:
     out.write(orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE))
 
 
-def _sites(conn: Connection, name: str | None) -> list[dict[str, Any]]:
-    query = select(sites).order_by(sites.c.name)
-    if name is not None:
-        query = query.where(sites.c.name == name)
-    found = [dict(r) for r in conn.execute(query).mappings()]
+def _sites(conn: Connection, name: str | None) -> list[ExportSite]:
+    found = stored.export_sites(conn, name)
     if name is not None and not found:
         raise UnknownSite(f"There is no site named '{name}'.")
     return found
 
 
-def _threads(conn: Connection, site_id: int, order_by_uri: bool = False) -> Iterator[dict[str, Any]]:
-    order = threads.c.uri if order_by_uri else threads.c.id
-    for row in conn.execute(select(threads).where(threads.c.site_id == site_id).order_by(order)).mappings():
-        yield dict(row)
-
-
 # -- Disqus XML ---------------------------------------------------------------------------------------
 def export_disqus(engine: Engine, out: IO[bytes], site: str) -> ExportCounts:
     counts = ExportCounts(sites=1)
-    with reader(engine) as conn, etree.xmlfile(out, encoding="utf-8") as xf:
+    with reading(engine) as conn, etree.xmlfile(out, encoding="utf-8") as xf:
         site_row = _sites(conn, site)[0]
         xf.write_declaration()
         with xf.element(f"{{{DISQUS_NS}}}disqus", nsmap={None: DISQUS_NS, "dsq": DSQ_NS}):
             category = _el("category", {_DSQ_ID: "1"}, _el("forum", text=site), _el("title", text="General"),
                            _el("isDefault", text="true"))
             xf.write("\n", category)
-            for thread in _threads(conn, site_row["id"]):
+            for thread in stored.site_threads(conn, site_row.id):
                 counts.threads += 1
                 xf.write("\n", _disqus_thread(site, thread))
-            query = (
-                select(comments, threads.c.uri).join(threads, threads.c.id == comments.c.thread_id)
-                .where(threads.c.site_id == site_row["id"]).order_by(comments.c.id)
-            )
-            for row in conn.execution_options(stream_results=True, yield_per=1000).execute(query).mappings():
+            for row in stored.site_comments(conn, site_row.id):
                 counts.comments += 1
                 xf.write("\n", _disqus_post(row))
             xf.write("\n")
     return counts
 
 
-def _disqus_thread(site: str, t: dict[str, Any]) -> etree._Element:
+def _disqus_thread(site: str, t: ExportThread) -> etree._Element:
     return _el(
-        "thread", {_DSQ_ID: str(t["id"])},
-        _el("id", text=t["uri"]), _el("forum", text=site), _el("category", {_DSQ_ID: "1"}),
-        _el("link", text=t["url"] or t["uri"]), _el("title", text=t["title"]), _el("message"),
-        _el("createdAt", text=_disqus_time(t["created"])),
-        _el("isClosed", text=_bool(t["closed"])), _el("isDeleted", text="false"),
+        "thread", {_DSQ_ID: str(t.id)},
+        _el("id", text=t.uri), _el("forum", text=site), _el("category", {_DSQ_ID: "1"}),
+        _el("link", text=t.url or t.uri), _el("title", text=t.title), _el("message"),
+        _el("createdAt", text=_disqus_time(t.created)),
+        _el("isClosed", text=_bool(t.closed)), _el("isDeleted", text="false"),
     )
 
 
-def _disqus_post(c: dict[str, Any]) -> etree._Element:
+def _disqus_post(c: ExportComment) -> etree._Element:
     children = [
-        _el("id"), _el("message", text=c["html"]), _el("createdAt", text=_disqus_time(c["created"])),
-        _el("isDeleted", text=_bool(c["status"] == "deleted")), _el("isSpam", text=_bool(c["status"] == "rejected")),
-        _el("isApproved", text=_bool(c["status"] != "pending")),
-        _el("author", None, _el("email", text=c["author_email"]), _el("name", text=c["author_name"]),
-            _el("isAnonymous", text=_bool(not c["author_email"]))),
-        _el("thread", {_DSQ_ID: str(c["thread_id"])}),
+        _el("id"), _el("message", text=c.html), _el("createdAt", text=_disqus_time(c.created)),
+        _el("isDeleted", text=_bool(c.status == "deleted")), _el("isSpam", text=_bool(c.status == "rejected")),
+        _el("isApproved", text=_bool(c.status != "pending")),
+        _el("author", None, _el("email", text=c.author_email), _el("name", text=c.author_name),
+            _el("isAnonymous", text=_bool(not c.author_email))),
+        _el("thread", {_DSQ_ID: str(c.thread_id)}),
     ]
-    if c["parent_id"] is not None:
-        children.append(_el("parent", {_DSQ_ID: str(c["parent_id"])}))
-    return _el("post", {_DSQ_ID: str(c["id"])}, *children)
+    if c.parent_id is not None:
+        children.append(_el("parent", {_DSQ_ID: str(c.parent_id)}))
+    return _el("post", {_DSQ_ID: str(c.id)}, *children)
 
 
 def _el(tag: str, attrib: dict[str, str] | None = None, *children: etree._Element, text: str | None = None) -> etree._Element:

@@ -18,23 +18,21 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter, OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any, Callable, Iterable, Iterator
 
 import orjson
-from sqlalchemy import Connection, Engine, insert, select, update
 
 from townsquare.config import SiteSettings, site_settings
 from townsquare.domain.render import render_markdown, sanitize_html
 from townsquare.domain.tokens import Signer
+from townsquare.moderation.inputs import Draft
 from townsquare.moderation.service import decide
-from townsquare.store import queries
-from townsquare.store.db import now, reader
-from townsquare.store.importing import import_runs
-from townsquare.store.tables import comments, import_map, threads, votes
+from townsquare.store import importing, queries, threads
+from townsquare.store.db import Connection, Engine, now, reading, writing
+from townsquare.store.importing import CommentRow, StoredComment, ThreadAtUri, VoteRow
 
-from .bulk import allocate_ids, bump_threads, insert_rows, select_in
 from .prefetch import ReadAhead
 from .records import CommentRecord, Record, Skip, ThreadRecord
 
@@ -43,17 +41,10 @@ BATCH_SIZE = 5000
 # imported rows land all over the author and address indexes: fewer, larger commits write far
 # less. A transaction of this size holds the write lock for a few seconds at most.
 COMMIT_EVERY = 25_000
-SQLITE_CACHE_KB = 96 * 1024
-SQLITE_CHECKPOINT_PAGES = 25_000
 LISTED_SKIPS = 10_000  # skips beyond this are counted by reason, not listed one by one
 DELETED_NAME = "[deleted]"  # what a deleted comment shows, as in townsquare.services
 _THREAD_CACHE = 50_000
 _OLD_ID_MAX = 200  # import_map.old_id length; longer ids (URLs, say) are stored as a hash
-_COMMENT_COLUMNS = ("thread_id", "parent_id", "author_name", "author_email", "author_website", "author_key",
-                    "ip_hash", "text", "quote", "html", "status", "created", "edited", "likes", "dislikes",
-                    "moderation")
-_AUTHOR_NAME = _COMMENT_COLUMNS.index("author_name")
-_STATUS = _COMMENT_COLUMNS.index("status")
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]<>#|~])")
 
 
@@ -150,7 +141,7 @@ class Loader:
         self.batch_size = batch_size
         self.on_progress = on_progress or (lambda n: None)
         self.report = ImportReport(site=site, source=source, dry_run=dry_run)
-        with reader(engine) as conn:
+        with reading(engine) as conn:
             found = queries.site_by_name(conn, site)
         if found is None:
             raise ImportProblem(f"There is no site named '{site}'. Create it first: townsquare site add {site}")
@@ -171,15 +162,11 @@ class Loader:
     # -- the run ------------------------------------------------------------------------------
     def run(self, records: Iterable[Record], *, fingerprint: str, resume: bool = False) -> ImportReport:
         if self.dry_run:
-            with self.engine.connect() as conn:
-                transaction = conn.begin()
-                try:
-                    self._watermark = queries.max_comment_id(conn)
-                    for (batch, final), self._rendered in ReadAhead(self._batches(records, 0), _render_batch):
-                        self._write(conn, batch, final)
-                        self._advance(batch)
-                finally:
-                    transaction.rollback()
+            with importing.rolled_back(self.engine) as conn:
+                self._watermark = queries.max_comment_id(conn)
+                for (batch, final), self._rendered in ReadAhead(self._batches(records, 0), _render_batch):
+                    self._write(conn, batch, final)
+                    self._advance(batch)
             return self.report
         start = self._open_run(fingerprint, resume)
         try:
@@ -191,37 +178,40 @@ class Loader:
         return self.report
 
     def _load(self, batches: Iterable[tuple[tuple[list[tuple[int, Record]], bool], dict[int, str]]]) -> None:
-        """Store the batches, several to a transaction (see COMMIT_EVERY), each with its safe point."""
+        """Store the batches, several to a transaction (see COMMIT_EVERY), each with its safe point.
+
+        A failure while writing rolls back the batches of its transaction; the safe point stored
+        with the last committed one says where --resume starts."""
         stream = iter(batches)
-        conn: Connection | None = None
-        written = 0
-        try:
-            while True:
-                try:
-                    (batch, final), self._rendered = next(stream)
-                except StopIteration:
-                    break
-                except BaseException:
-                    # The source failed (or was interrupted) between two batches: the ones written
-                    # are whole, so they are kept, and --resume goes on after them.
-                    if conn is not None:
-                        conn.commit()
-                    raise
-                if conn is None:
-                    conn = self.engine.connect()
-                    conn.begin()
-                    _tune_for_import(conn)
-                self._write(conn, batch, final)
-                self._save_progress(conn, batch)
-                written += len(batch)
-                if final or written >= COMMIT_EVERY:
-                    conn.commit()
-                    conn.close()
-                    conn, written = None, 0
-                self._advance(batch)
-        finally:
-            if conn is not None:
-                conn.close()  # rolls back a batch a failure left unfinished
+        while True:
+            try:
+                item = next(stream)
+            except StopIteration:
+                return
+            failure: BaseException | None = None
+            with writing(self.engine) as conn:
+                importing.tune_for_import(conn)
+                written = 0
+                while True:
+                    (batch, final), self._rendered = item
+                    self._write(conn, batch, final)
+                    self._save_progress(conn, batch)
+                    written += len(batch)
+                    if final or written >= COMMIT_EVERY:
+                        break
+                    self._advance(batch)
+                    try:
+                        item = next(stream)
+                    except BaseException as e:  # noqa: BLE001 (raised again once the batches are kept)
+                        # The source failed (or was interrupted) between two batches: the ones
+                        # written are whole, so they are kept, and --resume goes on after them.
+                        failure = e
+                        break
+            if failure is not None:
+                if isinstance(failure, StopIteration):  # the source always ends with a final batch
+                    return
+                raise failure
+            self._advance(batch)
 
     def _batches(self, records: Iterable[Record], start: int) -> Iterator[tuple[list[tuple[int, Record]], bool]]:
         batch: list[tuple[int, Record]] = []
@@ -240,51 +230,40 @@ class Loader:
         self.on_progress(len(batch))
 
     def _open_run(self, fingerprint: str, resume: bool) -> int:
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             start = 0
             if resume:
-                previous = conn.execute(
-                    select(import_runs).where(
-                        import_runs.c.site_id == self.site["id"], import_runs.c.source == self.source,
-                        import_runs.c.fingerprint == fingerprint,
-                    ).order_by(import_runs.c.id.desc()).limit(1)
-                ).mappings().first()
+                previous = importing.latest_run(conn, self.site["id"], self.source, fingerprint)
                 if previous is None:
                     raise ImportProblem("There is no interrupted import of this file to resume.")
-                if previous["status"] == "done":
+                if previous.status == "done":
                     raise ImportProblem("The last import of this file finished; there is nothing to resume.")
-                saved = orjson.loads(previous["report"])
-                start = previous["safe_point"]
-                self._watermark = previous["watermark"]
+                saved = previous.report
+                start = previous.safe_point
+                self._watermark = previous.watermark
                 self._position = saved.get("position", start)
                 self.report.restore(saved)
                 self.report.resumed_at = start
             else:
                 self._watermark = queries.max_comment_id(conn)
-            self._run_id = conn.execute(
-                insert(import_runs).values(
-                    site_id=self.site["id"], source=self.source, fingerprint=fingerprint, status="running",
-                    safe_point=start, watermark=self._watermark, report="{}", started=self.started,
-                )
-            ).inserted_primary_key[0]
+            self._run_id = importing.start_run(
+                conn, site_id=self.site["id"], source=self.source, fingerprint=fingerprint, safe_point=start,
+                watermark=self._watermark, started=self.started,
+            )
         return start
 
     def _close_run(self, status: str) -> None:
         if self._run_id is not None:
             state = self.report.as_json() | {"position": self._position}
-            with self.engine.begin() as conn:
-                conn.execute(update(import_runs).where(import_runs.c.id == self._run_id)
-                             .values(status=status, finished=now(), report=orjson.dumps(state).decode()))
+            with writing(self.engine) as conn:
+                importing.finish_run(conn, self._run_id, status=status, finished=now(), report=state)
 
     def _save_progress(self, conn: Connection, batch: list[tuple[int, Record]]) -> None:
         end = max(self._position, batch[-1][0] + 1) if batch else self._position
         waiting = [seq for children in self._waiting.values() for seq, _ in children]
         # Counts only: the list of skipped records is written once, when the run ends.
         state = self.report.as_json() | {"position": end, "skipped": []}
-        conn.execute(
-            update(import_runs).where(import_runs.c.id == self._run_id)
-            .values(safe_point=min(waiting, default=end), report=orjson.dumps(state).decode())
-        )
+        importing.save_progress(conn, self._run_id, safe_point=min(waiting, default=end), report=state)
 
     # -- one batch ------------------------------------------------------------------------------
     def _write(self, conn: Connection, batch: list[tuple[int, Record]], final: bool) -> None:
@@ -292,7 +271,7 @@ class Loader:
         found = [(seq, r) for seq, r in batch if isinstance(r, CommentRecord)]
         known = self._mapped(conn, "comment", [r.old_id for _, r in found] + [r.parent_old_id for _, r in found if r.parent_old_id])
         self._load_threads(conn, {r.thread_old_id for _, r in found})
-        stored_rows = self._comment_rows(conn, known.values())
+        stored_rows = importing.stored_comments(conn, known.values())
         ready: list[_Ready] = []
         in_batch: set[str] = set()
         for seq, record in batch:
@@ -312,10 +291,10 @@ class Loader:
                 for seq, child in children:
                     self._skip(Skip("comment", child.old_id, "its parent is not in the file", f"record {seq + 1}"))
             self._waiting.clear()
-        bump_threads(conn, {tid: published.get(tid, 0) for tid in set(published) | self._touched})
+        importing.bump_threads(conn, {tid: published.get(tid, 0) for tid in set(published) | self._touched})
         self._touched.clear()
 
-    def _place(self, seq: int, record: CommentRecord, known: dict[str, int], stored_rows: dict[int, tuple[int, str]],
+    def _place(self, seq: int, record: CommentRecord, known: dict[str, int], stored_rows: dict[int, StoredComment],
                in_batch: set[str], ready: list[_Ready]) -> None:
         """Decide what happens to one comment: stored now, stored after its parent, or skipped."""
         where = f"record {seq + 1}"
@@ -326,9 +305,9 @@ class Loader:
             elif seq >= self._position:
                 self.report.already_imported += 1
             if existing is not None and existing in stored_rows:
-                thread_id, name = stored_rows[existing]
+                stored = stored_rows[existing]
                 for wseq, child in self._waiting.pop(record.old_id, []):
-                    self._adopt(wseq, child, existing, name, thread_id, ready)
+                    self._adopt(wseq, child, existing, stored.author_name, stored.thread_id, ready)
             return
         in_batch.add(record.old_id)
         thread_id = self._threads.get(record.thread_old_id)
@@ -340,8 +319,8 @@ class Loader:
         elif parent in self._skipped_comments:
             self._skip(Skip("comment", record.old_id, f"its parent {parent} was skipped", where))
         elif parent in known and known[parent] in stored_rows:
-            parent_thread, parent_name = stored_rows[known[parent]]
-            self._adopt(seq, record, known[parent], parent_name, parent_thread, ready)
+            stored = stored_rows[known[parent]]
+            self._adopt(seq, record, known[parent], stored.author_name, stored.thread_id, ready)
         else:
             self._waiting.setdefault(parent, []).append((seq, record))
 
@@ -366,7 +345,8 @@ class Loader:
         if not records:
             return
         self._load_threads(conn, {r.old_id for r in records})
-        at_uri = self._threads_at(conn, {r.uri.strip() for r in records if r.old_id not in self._threads})
+        new_uris = {r.uri.strip() for r in records if r.old_id not in self._threads}
+        at_uri = importing.threads_at(conn, self.site["id"], new_uris)
         mapped: list[tuple[str, int]] = []
         for record in records:
             if record.old_id in self._threads:
@@ -378,34 +358,23 @@ class Loader:
             existing = at_uri.get(uri)
             if existing is not None:
                 self.report.threads_merged += 1
-                thread_id = existing["id"]
-                blanks = {k: v for k, v in (("title", record.title[:500]), ("url", record.url[:2000])) if v and not existing[k]}
+                thread_id = existing.id
+                blanks = {k: v for k, v in (("title", record.title[:500]), ("url", record.url[:2000]))
+                          if v and not getattr(existing, k)}
                 if blanks:
-                    conn.execute(update(threads).where(threads.c.id == thread_id).values(**blanks))
-                    existing.update(blanks)
+                    importing.fill_thread(conn, thread_id, **blanks)
+                    at_uri[uri] = replace(existing, **blanks)
                     self._touched.add(thread_id)
             else:
                 self.report.threads_created += 1
-                thread_id = conn.execute(
-                    insert(threads).values(
-                        site_id=self.site["id"], uri=uri, title=record.title[:500], url=record.url[:2000],
-                        closed=record.closed, created=record.created or self.started, comment_count=0, version=0,
-                    )
-                ).inserted_primary_key[0]
-                at_uri[uri] = {"id": thread_id, "title": record.title[:500], "url": record.url[:2000]}
+                thread_id = importing.add_thread(
+                    conn, site_id=self.site["id"], uri=uri, title=record.title[:500], url=record.url[:2000],
+                    closed=record.closed, created=record.created or self.started,
+                )
+                at_uri[uri] = ThreadAtUri(id=thread_id, title=record.title[:500], url=record.url[:2000])
             mapped.append((record.old_id, thread_id))
             self._remember(record.old_id, thread_id)
         self._map(conn, "thread", mapped)
-
-    def _threads_at(self, conn: Connection, uris: set[str]) -> dict[str, dict[str, Any]]:
-        found: dict[str, dict[str, Any]] = {}
-        for chunk in _chunks(list(uris), 500):
-            rows = conn.execute(
-                select(threads.c.id, threads.c.uri, threads.c.title, threads.c.url)
-                .where(threads.c.site_id == self.site["id"], threads.c.uri.in_(chunk))
-            ).mappings()
-            found.update((r["uri"], dict(r)) for r in rows)
-        return found
 
     def _load_threads(self, conn: Connection, old_ids: set[str]) -> None:
         missing = [o for o in old_ids if o not in self._threads]
@@ -421,27 +390,25 @@ class Loader:
     # -- comments -------------------------------------------------------------------------------
     def _insert(self, conn: Connection, ready: list[_Ready], published: Counter[int]) -> list[tuple[str, int, str, int]]:
         rows = [self._row(conn, item) for item in ready]
-        new_ids = allocate_ids(conn, comments, len(rows))
-        insert_rows(conn, comments, ("id", *_COMMENT_COLUMNS), [(new_id, *row) for new_id, row in zip(new_ids, rows)])
+        new_ids = importing.add_comments(conn, rows)
         self._map(conn, "comment", [(item.record.old_id, new_id) for item, new_id in zip(ready, new_ids)])
-        insert_rows(conn, votes, ("comment_id", "voter", "value", "created"), [
-            (new_id, v.voter, v.value, v.created) for item, new_id in zip(ready, new_ids) for v in item.record.votes
-        ])
+        importing.add_votes(conn, [VoteRow(new_id, v.voter, v.value, v.created)
+                                   for item, new_id in zip(ready, new_ids) for v in item.record.votes])
         placed = []
         statuses = self.report.statuses
         for item, row, new_id in zip(ready, rows, new_ids):
-            status = row[_STATUS]
+            status = row.status
             statuses[status] += 1
             if status == "published":
                 published[item.thread_id] += 1
             else:
                 self._touched.add(item.thread_id)
-            placed.append((item.record.old_id, new_id, row[_AUTHOR_NAME], item.thread_id))
+            placed.append((item.record.old_id, new_id, row.author_name, item.thread_id))
         self.report.comments_imported += len(rows)
         return placed
 
-    def _row(self, conn: Connection, item: _Ready) -> tuple:
-        """The values of one comment row, in `_COMMENT_COLUMNS` order."""
+    def _row(self, conn: Connection, item: _Ready) -> CommentRow:
+        """The row of one comment."""
         r = item.record
         # A source without times (a crawled page) keeps its page order.
         created = r.created if r.created is not None else self.started + item.seq / 1000
@@ -451,8 +418,8 @@ class Loader:
             # Stored the way a deletion here leaves a comment: a placeholder without words or identity.
             email = r.author_email
             author_key = author_key or (self._hash("email", email[:320].lower()) if email else None)
-            return (item.thread_id, item.parent_id, DELETED_NAME, None, None, author_key, ip_hash, "", None, "",
-                    r.status, created, r.edited, r.likes, r.dislikes, _moderation_json(r.moderation))
+            return CommentRow(item.thread_id, item.parent_id, DELETED_NAME, None, None, author_key, ip_hash, "", None,
+                              "", r.status, created, r.edited, r.likes, r.dislikes, _moderation_json(r.moderation))
         email = r.author_email[:320] if r.author_email else None
         author_key = author_key or (self._hash("email", email.lower()) if email else None)
         name = r.author_name[:200]
@@ -462,31 +429,22 @@ class Loader:
             html = _html(r, item.parent_name)
         status, moderation = r.status, _moderation_json(r.moderation)
         if self.moderate and status == "published" and r.moderation is None:
-            decision = decide(conn, site=self.site, thread=queries.thread_by_id(conn, item.thread_id), draft={
-                "text": r.text, "html": html, "quote": r.quote, "parent_id": item.parent_id,
-                "author_name": name, "author_email": email, "author_website": website,
-                "author_key": author_key, "ip_hash": ip_hash, "is_edit": False, "imported": True,
-            })
+            draft = Draft(text=r.text, created=now(), author_name=name, author_email=email, author_key=author_key,
+                          ip_hash=ip_hash, thread_id=item.thread_id, parent_id=item.parent_id)
+            decision = decide(conn, site_id=self.site["id"], rules=self.site["settings_obj"],
+                              thread=threads.by_id(conn, item.thread_id), draft=draft)
             status, moderation = decision.status, orjson.dumps(decision.as_json()).decode()
-        return (item.thread_id, item.parent_id, name, email, website, author_key, ip_hash, r.text, r.quote, html,
-                status, created, r.edited, r.likes, r.dislikes, moderation)
-
-    def _comment_rows(self, conn: Connection, ids: Iterable[int]) -> dict[int, tuple[int, str]]:
-        """(thread id, author name) of stored comments that comments of this batch refer to."""
-        rows = select_in(conn, "SELECT id, thread_id, author_name FROM comments WHERE id IN", (), list(set(ids)))
-        return {cid: (tid, name) for cid, tid, name in rows}
+        return CommentRow(item.thread_id, item.parent_id, name, email, website, author_key, ip_hash, r.text, r.quote,
+                          html, status, created, r.edited, r.likes, r.dislikes, moderation)
 
     # -- import_map -------------------------------------------------------------------------------
     def _mapped(self, conn: Connection, kind: str, old_ids: list[str]) -> dict[str, int]:
         keys = {map_key(o): o for o in old_ids}
-        rows = select_in(conn, "SELECT old_id, new_id FROM import_map WHERE site_id = ? AND source = ? AND kind = ? "
-                               "AND old_id IN", (self.site["id"], self.source, kind), list(keys))
-        return {keys[key]: new_id for key, new_id in rows}
+        found = importing.mapped(conn, self.site["id"], self.source, kind, list(keys))
+        return {keys[key]: new_id for key, new_id in found.items()}
 
     def _map(self, conn: Connection, kind: str, pairs: list[tuple[str, int]]) -> None:
-        site_id = self.site["id"]
-        insert_rows(conn, import_map, ("site_id", "source", "kind", "old_id", "new_id"),
-                    [(site_id, self.source, kind, map_key(old), new) for old, new in pairs])
+        importing.remember(conn, self.site["id"], self.source, kind, [(map_key(old), new) for old, new in pairs])
 
 
 def _html(r: CommentRecord, parent_name: str | None) -> str:
@@ -508,18 +466,3 @@ def _render_batch(batch_final: tuple[list[tuple[int, Record]], bool]) -> dict[in
 
 def _moderation_json(moderation: dict | None) -> str | None:
     return orjson.dumps(moderation).decode() if moderation is not None else None
-
-
-def _tune_for_import(conn: Connection) -> None:
-    """A bigger SQLite page cache for this connection: a million inserts land all over the indexes,
-    and the default 2 MB cache turns that into page writes and re-reads. Checkpoints are spaced
-    out too: each one copies the index pages a batch touched, and most of them the next batch
-    touches again."""
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KB}")
-        conn.exec_driver_sql(f"PRAGMA wal_autocheckpoint = {SQLITE_CHECKPOINT_PAGES}")
-
-
-def _chunks(items: list, size: int) -> Iterator[list]:
-    for i in range(0, len(items), size):
-        yield items[i:i + size]

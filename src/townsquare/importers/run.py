@@ -11,11 +11,10 @@ import hashlib
 from pathlib import Path
 from typing import Callable
 
-from sqlalchemy import Engine
-
 from townsquare.config import Settings
 from townsquare.domain.tokens import Signer
 from townsquare.store import queries
+from townsquare.store.db import Engine, writing
 
 from .commento import commento_records
 from .disqus import disqus_records
@@ -72,7 +71,7 @@ def records_for(fmt: str, path: Path, site: str) -> RecordStream:
 def ensure_sites(engine: Engine, path: Path, names: list[str]) -> None:
     """Create the sites of an own-format file that this database does not have yet."""
     wanted = {s["name"]: s for s in jsonl_sites(path) if s["name"] in names}
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         for name, s in wanted.items():
             if queries.site_by_name(conn, name) is None:
                 site_id = queries.create_site(conn, name, s["title"], s["origins"], s["settings"])

@@ -1,4 +1,4 @@
-"""Fast bulk writes for the loader: ids handed out up front, rows sent with one executemany.
+"""Fast bulk writes for imports: ids handed out up front, rows sent with one executemany.
 
 Going through the driver directly matters at import scale: building SQLAlchemy parameters row
 by row costs more than SQLite spends storing the row. Ids are taken before the insert so replies
