@@ -1,4 +1,4 @@
-"""The process's scoring service: shared model from many threads, extra passes only near a site's
+"""The process's scorer: one model shared by many threads, extra passes only near a site's
 limits, check tokens that carry the check's result to the post, and the site switch for the model."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from townsquare.moderation import check_tokens, service
 from townsquare.moderation.inputs import Draft, Facts
 from townsquare.moderation.phases import toxicity as phase
 from townsquare.moderation.pipeline import moderate, skipped
-from townsquare.moderation.scoring import ScoringService, limits_for
+from townsquare.moderation.scoring import default_scorer, limits_for
 from townsquare.moderation.settings import ModerationRules, ModerationSettings
 from townsquare.moderation.toxicity import Span, ToxicityModel, ToxicityResult
 
@@ -50,7 +50,8 @@ def outcome(result: ToxicityResult) -> tuple:
 
 def test_concurrent_calls_score_exactly_as_one_at_a_time(model):
     alone = [model.score(t) for t in TEXTS]
-    scorer = ScoringService(model, workers=2)
+    scorer = default_scorer()
+    assert scorer is model  # one model per process
     out: dict[int, ToxicityResult] = {}
     start = threading.Barrier(8)
 

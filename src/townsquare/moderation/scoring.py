@@ -1,20 +1,18 @@
 """The toxicity scorer the service uses: the offline model, loaded once per process and shared by
-every request thread.
+every request thread (ONNX Runtime's run is thread-safe).
 
-Texts are not batched together: the encoder's int8 dynamic quantization scales activations over
-its whole input, so even two texts of the same token length score differently side by side than
-alone (embeddings moved by up to 0.11), and on 2 cores a batch of 8 equal-length texts saved only
-15 % CPU per text. So each text runs alone through the one shared ONNX session (one intra-op
-thread per run: two threads per run cost 2.4 times the CPU for a slower run), and at most
-`workers` (the cores, up to 4) texts are in the model at once; more callers wait their turn
-instead of crowding the cores. Figures: bench/README.md, "Scoring per post".
+Concurrent requests are not batched together: the encoder's int8 dynamic quantization scales
+activations over its whole input, so even texts of the same token length (no padding) score
+differently side by side than alone (embedding components moved by up to 0.11), and on 2 cores a
+batch of 8 equal-length texts saved only 15 % CPU per text. Each text runs alone through the one
+shared session with one intra-op thread: two threads per run took 2.4 times the CPU and ran
+slower. Gating the callers to one model run per core did not help either (more CPU per comment
+from 8 threads). Figures: bench/README.md, "Toxicity scoring per post".
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import threading
 from functools import lru_cache
 from typing import TYPE_CHECKING, Protocol
 
@@ -39,23 +37,6 @@ class ScorerUnavailable(Exception):
     pass
 
 
-class ScoringService:
-    """The shared model behind a gate of `workers` slots; safe to call from any thread."""
-
-    def __init__(self, model: ToxicityModel, workers: int | None = None):
-        self.model = model
-        self.workers = workers or max(1, min(os.cpu_count() or 1, 4))
-        self._slots = threading.BoundedSemaphore(self.workers)
-
-    def score(self, text: str, limits: Limits | None = None) -> ToxicityResult:
-        with self._slots:
-            return self.model.score(text, limits=limits)
-
-    def score_many(self, texts: Sequence[str], spans: bool = True, limits: Limits | None = None) -> list[ToxicityResult]:
-        with self._slots:
-            return self.model.score_many(list(texts), spans=spans, limits=limits)
-
-
 def limits_for(settings: ModerationSettings) -> Limits:
     """Every score at which the site's policy acts, for the hostile labels the extra passes move:
     hold and reject limits, the nudge, a heated branch's hostile turn, the auto mode's review
@@ -76,13 +57,13 @@ def limits_for(settings: ModerationSettings) -> Limits:
 
 
 @lru_cache(maxsize=1)
-def _load() -> ScoringService:
+def _load() -> ToxicityModel:
     from townsquare.moderation.toxicity import ToxicityModel
 
-    return ScoringService(ToxicityModel.load())
+    return ToxicityModel.load()
 
 
-def default_scorer() -> ScoringService:
+def default_scorer() -> ToxicityModel:
     """The bundled model. Raises ScorerUnavailable (and logs why) if it cannot be loaded, so that the
     pipeline can pass the comment on to the other phases instead of failing closed."""
     try:
