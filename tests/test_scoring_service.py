@@ -174,7 +174,7 @@ def app_client(engine, settings):
         yield c
 
 
-def test_check_answers_a_token_the_post_accepts(app_client):
+def test_check_answers_a_token_the_post_accepts(app_client, model, monkeypatch):
     text = "Thanks, a useful summary of the council meeting."
     body = app_client.post("/api/v1/moderation/check", json={"site": "daily", "text": text}).json()
     token = body["check_token"]
@@ -182,7 +182,13 @@ def test_check_answers_a_token_the_post_accepts(app_client):
     redeemed = check_tokens.redeem(signer, token, "daily", text)
     assert redeemed is not None and {k: round(v, 4) for k, v in redeemed.scores.items()} == body["scores"]
     assert check_tokens.redeem(signer, token, "other", text) is None
+    runs = []
+    real = model.score_many
+    monkeypatch.setattr(model, "score_many", lambda texts, **k: runs.extend(texts) or real(texts, **k))
     assert post(app_client, text, check_token=token)["comment"]["status"] == "published"
+    assert runs == []  # the check's result was reused
+    post(app_client, text + " Again.", check_token=token)  # another text: scored
+    assert runs == [text + " Again."]
     too_long = app_client.post("/api/v1/comments", headers=ORIGIN, json={
         "site": "daily", "uri": "/a", "text": text, "author": {"name": "Ann"}, "check_token": "x" * 5000})
     assert too_long.status_code == 422 and too_long.headers["content-type"] == "application/problem+json"
