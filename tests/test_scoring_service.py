@@ -156,7 +156,8 @@ def test_a_site_can_switch_the_model_off():
     assert answer["decision"] == "reject" or answer["decision"] == "hold"
     assert {r["phase"] for r in answer["reasons"]} == {"words"}  # the other checks still run
     assert answer["scores"] == {} and answer["check_token"] is None
-    assert service.prescore("You idiot.", off) is None
+    facts, fresh = service.score(Draft(text="You idiot.", created=0.0), Facts(), off, scorer=Refuses())
+    assert facts.toxicity is None and facts.toxicity_error is None and fresh == {}
     facts = Facts(toxicity=RESULT)  # even with scores at hand, neither phase runs
     assert {r.phase for r in moderate(Draft(text="x", created=0.0), facts, off).results}.isdisjoint({"toxicity", "heat"})
 

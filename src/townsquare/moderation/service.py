@@ -26,19 +26,6 @@ if TYPE_CHECKING:
     from townsquare.moderation.toxicity import ToxicityResult
 
 
-def prescore(text: str, settings: ModerationSettings | None = None) -> ToxicityResult | None:
-    """Score a text with no transaction open (the model never runs under the writer lock).
-
-    With the site's `settings`, the extra passes run only near the site's limits, and a site that
-    switched the model off gets None without scoring."""
-    if settings is not None and not settings.toxicity:
-        return None
-    try:
-        return default_scorer().score(text, limits_for(settings) if settings is not None else None)
-    except ScorerUnavailable:
-        return None
-
-
 def gather(conn: Connection, *, site_id: int, thread: Any, draft: Draft, settings: ModerationSettings) -> Facts:
     """What the store knows around the draft, read in the caller's read-only snapshot."""
     return store_facts.gather(conn, site_id=site_id, thread=thread, draft=draft, settings=settings)
