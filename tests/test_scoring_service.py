@@ -193,3 +193,12 @@ def test_check_answers_a_token_the_post_accepts(app_client, model, monkeypatch):
     too_long = app_client.post("/api/v1/comments", headers=ORIGIN, json={
         "site": "daily", "uri": "/a", "text": text, "author": {"name": "Ann"}, "check_token": "x" * 5000})
     assert too_long.status_code == 422 and too_long.headers["content-type"] == "application/problem+json"
+
+
+def test_the_longest_token_fits_the_body_limit():
+    labels = ("toxicity", "insult", "identity_attack", "threat", "profanity")
+    spans = [Span(99_990 + i, 99_999 + i, label, 0.1234 + i / 1000) for label in labels for i in range(9)]
+    worst = ToxicityResult(scores={label: 0.1234 for label in labels}, spans=spans)
+    token = check_tokens.issue(SIGNER, "s" * 64, "text", worst)
+    assert len(token) <= check_tokens.MAX_LENGTH
+    assert len(check_tokens.redeem(SIGNER, token, "s" * 64, "text").spans) == 25
