@@ -12,8 +12,10 @@ from townsquare.config import SiteSettings
 from townsquare.domain.render import render_markdown
 from townsquare.importers.text import parse_text
 from townsquare.moderation import service
+from townsquare.moderation.inputs import Draft
 from townsquare.moderation.toxicity import DEFAULT_MODEL_DIR
 from townsquare.store import queries
+from townsquare.store import threads as thread_store
 from townsquare.store.db import make_engine, migrate, now
 
 SEED = Path(__file__).parent / "fixtures" / "import" / "seed_000.txt"
@@ -34,29 +36,27 @@ def seed_decisions(tmp_path_factory):
     page = parse_text(SEED)
     with engine.begin() as conn:
         site_id = queries.create_site(conn, "daily", "Daily", [], {"moderation": "post"})
-        site = queries.site_by_id(conn, site_id)
-        site["settings_obj"] = SiteSettings.model_validate(site["settings"])
-        thread = queries.get_or_create_thread(conn, site_id, "/putin-north-caucasus", page.title, "")
+        rules = SiteSettings.model_validate(queries.site_by_id(conn, site_id)["settings"])
+        thread = thread_store.get_or_create(conn, site_id, "/putin-north-caucasus", page.title, "")
     ids: dict[int, int] = {}
     decisions = []
     for record in page.comments:
         parent_id = ids.get(record.parent_number) if record.parent_number else None
         email = record.author_name.lower().replace(" ", ".") + "@readers.example"
-        draft = {
-            "text": record.text, "quote": record.quote, "parent_id": parent_id, "author_name": record.author_name,
-            "author_email": email, "author_key": "key:" + email, "ip_hash": "ip:" + email,
-            "honeypot": None, "elapsed_ms": 60_000, "is_edit": False,
-        }
+        draft = Draft(
+            text=record.text, created=now(), parent_id=parent_id, thread_id=thread.id, author_name=record.author_name,
+            author_email=email, author_key="key:" + email, ip_hash="ip:" + email, form_age=60.0,
+        )
         with engine.begin() as conn:
-            decision = service.decide(conn, site=site, thread=thread, draft=draft)
+            decision = service.decide(conn, site_id=site_id, rules=rules, thread=thread, draft=draft)
             ids[record.number] = queries.insert_comment(conn, {
-                "thread_id": thread["id"], "parent_id": parent_id, "author_name": record.author_name,
-                "author_email": email, "author_key": draft["author_key"], "ip_hash": draft["ip_hash"],
+                "thread_id": thread.id, "parent_id": parent_id, "author_name": record.author_name,
+                "author_email": email, "author_key": draft.author_key, "ip_hash": draft.ip_hash,
                 "text": record.text, "quote": record.quote, "html": render_markdown(record.text, record.quote),
                 "status": decision.status, "created": now(),
                 "moderation": orjson.dumps(decision.as_json()).decode(),
             })
-            queries.touch_thread(conn, thread["id"], int(decision.status == "published"))
+            queries.touch_thread(conn, thread.id, int(decision.status == "published"))
         decisions.append((record, decision))
     engine.dispose()
     return decisions

@@ -100,14 +100,16 @@ def _limit(the_core: Core, conn, what: str, ip: str, per_minute: int) -> None:
 def check(body: CheckBody, request: Request) -> Response:
     """What moderation would decide for this draft from a new author, before it is posted:
     `{decision: publish|hold|reject, nudge, scores: {toxicity, insult, identity_attack, threat,
-    profanity}, reasons: [{phase, label, detail, spans}]}`. `nudge` is true when the widget should
-    show the reasons once and let the author rephrase or post anyway. Nothing is stored."""
+    profanity}, reasons: [{phase, label, detail, spans}], check_token}`. `nudge` is true when the
+    widget should show the reasons once and let the author rephrase or post anyway. `check_token`
+    (null when the text was not scored) may go with the post of the same text on this site within
+    ten minutes, so that it is not scored twice. Nothing is stored."""
     the_core = core(request)
     with the_core.engine.begin() as conn:
         site = sites.by_name(conn, the_core.settings, body.site)
         _limit(the_core, conn, "check", client(request).ip, CHECKS_PER_MINUTE)
     # Score outside the transaction: the model must never run while holding the write lock.
-    return _json(service.check(site, body.text))
+    return _json(service.check(site, body.text, signer=the_core.signer))
 
 
 @router.post("/comments/{comment_id}/report")

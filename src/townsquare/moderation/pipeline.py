@@ -46,12 +46,17 @@ PHASES: tuple[tuple[str, Phase], ...] = (
 
 # An edit is not a new post: posting rate and the form traps do not apply.
 EDIT_SKIPS = frozenset({rate.NAME, traps.NAME})
+# The phases that read the toxicity model's scores.
+MODEL_PHASES = frozenset({toxicity.NAME, heat.NAME})
 
 
 def skipped(draft: Draft, facts: Facts, settings: ModerationSettings) -> frozenset[str]:
-    """The phases this draft skips: edits skip the posting checks, and trusted authors and staff
-    skip what the site's policy says."""
+    """The phases this draft skips: edits skip the posting checks, a site without the toxicity
+    model skips the phases that need its scores, and trusted authors and staff skip what the
+    site's policy says."""
     skip: set[str] = set(EDIT_SKIPS) if draft.is_edit else set()
+    if not settings.toxicity:
+        skip |= MODEL_PHASES
     if facts.staff:
         skip |= settings.staff_skip
     if facts.trusted:

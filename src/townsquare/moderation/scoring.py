@@ -1,4 +1,14 @@
-"""The toxicity scorer the service uses: the offline model, loaded once per process."""
+"""The toxicity scorer the service uses: the offline model, loaded once per process and shared by
+every request thread (ONNX Runtime's run is thread-safe).
+
+Concurrent requests are not batched together: the encoder's int8 dynamic quantization scales
+activations over its whole input, so even texts of the same token length (no padding) score
+differently side by side than alone (embedding components moved by up to 0.11), and on 2 cores a
+batch of 8 equal-length texts saved only 15 % CPU per text. Each text runs alone through the one
+shared session with one intra-op thread: two threads per run took 2.4 times the CPU and ran
+slower. Gating the callers to one model run per core did not help either (more CPU per comment
+from 8 threads). Figures: bench/README.md, "Toxicity scoring per post".
+"""
 
 from __future__ import annotations
 
@@ -9,9 +19,12 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from townsquare.moderation.toxicity import ToxicityResult
+    from townsquare.moderation.settings import ModerationSettings
+    from townsquare.moderation.toxicity import Limits, ToxicityModel, ToxicityResult
 
 log = logging.getLogger(__name__)
+
+HOSTILE = ("toxicity", "insult", "identity_attack", "threat")
 
 
 class Scorer(Protocol):
@@ -24,14 +37,33 @@ class ScorerUnavailable(Exception):
     pass
 
 
+def limits_for(settings: ModerationSettings) -> Limits:
+    """Every score at which the site's policy acts, for the hostile labels the extra passes move:
+    hold and reject limits, the nudge, a heated branch's hostile turn, the auto mode's review
+    threshold. Spans are found for what holds or rejects."""
+    from townsquare.moderation.toxicity import Limits
+
+    act: dict[str, set[float]] = {label: {settings.nudge_threshold, settings.heat_hostility} for label in HOSTILE}
+    if settings.mode == "auto":
+        for label in HOSTILE:
+            act[label].add(settings.auto_hold_score)
+    hold: dict[str, float] = {}
+    for thresholds in (settings.hold_thresholds, settings.reject_thresholds):
+        for label, limit in thresholds.items():
+            hold[label] = min(limit, hold.get(label, limit))
+            if label in act:
+                act[label].add(limit)
+    return Limits(act={label: tuple(sorted(v)) for label, v in act.items()}, hold=hold)
+
+
 @lru_cache(maxsize=1)
-def _load() -> Scorer:
+def _load() -> ToxicityModel:
     from townsquare.moderation.toxicity import ToxicityModel
 
     return ToxicityModel.load()
 
 
-def default_scorer() -> Scorer:
+def default_scorer() -> ToxicityModel:
     """The bundled model. Raises ScorerUnavailable (and logs why) if it cannot be loaded, so that the
     pipeline can pass the comment on to the other phases instead of failing closed."""
     try:

@@ -9,28 +9,21 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
+from townsquare.domain.validate import normalize_text
+from townsquare.moderation import check_tokens
 from townsquare.moderation import facts as store_facts
 from townsquare.moderation.inputs import Draft, Facts
 from townsquare.moderation.phases import heat
-from townsquare.moderation.pipeline import moderate, skipped
+from townsquare.moderation.pipeline import MODEL_PHASES, moderate, skipped
 from townsquare.moderation.policy import Decision
-from townsquare.moderation.scoring import Scorer, ScorerUnavailable, default_scorer
+from townsquare.moderation.scoring import Scorer, ScorerUnavailable, default_scorer, limits_for
 from townsquare.moderation.settings import ModerationSettings, for_site
 from townsquare.moderation.threads import mark_heated
 from townsquare.store.db import now
 
 if TYPE_CHECKING:
+    from townsquare.domain.tokens import Signer
     from townsquare.moderation.toxicity import ToxicityResult
-
-MODEL_PHASES = frozenset({"toxicity", "heat"})
-
-
-def prescore(text: str) -> ToxicityResult | None:
-    """Score a text with no transaction open (the model never runs under the writer lock)."""
-    try:
-        return default_scorer().score(text)
-    except ScorerUnavailable:
-        return None
 
 
 def gather(conn: Connection, *, site_id: int, thread: Any, draft: Draft, settings: ModerationSettings) -> Facts:
@@ -42,16 +35,20 @@ def score(draft: Draft, facts: Facts, settings: ModerationSettings, *, scorer: S
           prescored: ToxicityResult | None = None) -> tuple[Facts, dict[int, dict[str, float]]]:
     """Run the model (no transaction open) unless the author skips both model phases. Returns the
     facts with scores, and the scores it computed for stored ancestors that had none (imported
-    comments), for the caller to keep so that they are paid once."""
+    comments), for the caller to keep so that they are paid once.
+
+    The process's scorer runs the extra passes only near the site's limits; a scorer passed in
+    is used as it is."""
     if MODEL_PHASES <= skipped(draft, facts, settings):
         return facts, {}
     unscored = [a for a in facts.ancestors if a.scores is None]
     if prescored is not None and not unscored:
         return dataclasses.replace(facts, toxicity=prescored), {}
-    try:
-        scorer = scorer or default_scorer()
-    except ScorerUnavailable as e:
-        return dataclasses.replace(facts, toxicity_error=str(e)), {}
+    if scorer is None:
+        try:
+            scorer = _Near(default_scorer(), limits_for(settings))
+        except ScorerUnavailable as e:
+            return dataclasses.replace(facts, toxicity_error=str(e)), {}
     result = prescored or scorer.score(draft.text)
     # Ancestors only feed the heat check, which needs their scores, not their spans.
     filled = {a.id: r.scores for a, r in zip(unscored, scorer.score_many([a.text for a in unscored], spans=False))}
@@ -75,10 +72,6 @@ def record(conn: Connection, thread_id: int, heated: tuple[int, ...], when: floa
 
 def redeem_check(signer: Any, token: str | None, site_name: str, text: str) -> ToxicityResult | None:
     """The scores a recent `check` of exactly this text gave, if its token is good."""
-    if not token:
-        return None
-    from townsquare.moderation import check_tokens
-
     return check_tokens.redeem(signer, token, site_name, text)
 
 
@@ -94,21 +87,43 @@ def decide(conn: Connection, *, site_id: int, rules: Any, thread: Any, draft: Dr
     return decision
 
 
-def check(site: dict[str, Any], text: str, scorer: Scorer | None = None) -> dict[str, Any]:
+def check(site: dict[str, Any], text: str, scorer: Scorer | None = None, signer: Signer | None = None) -> dict[str, Any]:
     """What the pipeline would decide for this text from a new author with no thread context:
-    the pre-submit nudge. Stores nothing."""
+    the pre-submit nudge. Stores nothing.
+
+    With a `signer`, the answer also carries `check_token` (None when the text was not scored):
+    posting the same text on this site within ten minutes reuses the result instead of scoring
+    it again (`redeem_check`)."""
     settings = for_site(site["settings_obj"])
+    text = normalize_text(text)  # as posting stores it, so the token's result is the post's
     d = Draft(text=text, created=now())
     facts = _with_scores(d, Facts(), settings, scorer)
     decision = moderate(d, facts, settings)
-    return {
+    answer = {
         "decision": decision.decision,
         "nudge": decision.nudge or any(r.phase == "toxicity" and r.action in ("hold", "reject") for r in decision.results),
         "scores": {k: round(v, 4) for k, v in decision.scores.items()},
         "reasons": decision.reasons(),
     }
+    if signer is not None:
+        answer["check_token"] = (check_tokens.issue(signer, site["name"], text, facts.toxicity)
+                                 if facts.toxicity is not None else None)
+    return answer
 
 
 def _with_scores(draft: Draft, facts: Facts, settings: ModerationSettings, scorer: Scorer | None,
                  prescored: ToxicityResult | None = None) -> Facts:
     return score(draft, facts, settings, scorer=scorer, prescored=prescored)[0]
+
+
+class _Near:
+    """The process's model, scoring with the extra passes only near the site's limits."""
+
+    def __init__(self, model: Any, limits: Any):
+        self.model, self.limits = model, limits
+
+    def score(self, text: str) -> ToxicityResult:
+        return self.model.score(text, limits=self.limits)
+
+    def score_many(self, texts: list[str], spans: bool = True) -> list[ToxicityResult]:
+        return self.model.score_many(texts, spans=spans, limits=self.limits)

@@ -67,6 +67,10 @@ class ModerationRules(BaseModel):
     history_min_comments: int = Field(5, ge=1)
     history_rejected_share: float = Field(0.5, gt=0, le=1)
 
+    # Run the toxicity model; off: the other checks still run (and the heat check, which reads the
+    # model's scores, does not).
+    toxicity: bool = True
+
     # Toxicity: a label at or above its hold threshold holds the comment, at or above its reject
     # threshold rejects it; between nudge_threshold and the hold threshold the widget warns.
     # Threats are rare in the training data and score low even when plain ("Keep talking and I

@@ -143,6 +143,32 @@ class ToxicityResult:
     spans: list[Span]
 
 
+@dataclass(frozen=True)
+class Limits:
+    """Where a site acts on the scores, so that the extra passes run only where they can matter.
+
+    `act`: per label, every score at which something happens (hold, reject, nudge, a hostile turn
+    in a heated branch, the auto mode's review threshold). `hold`: per label, the lowest score that
+    holds or rejects (spans explain those). `margin`: how far from every limit a base score must
+    be for the passes to be skipped. On the 2,755 bench rows, under the default policy, margins of
+    0.05 and 0.1 changed 10 and 3 publish/hold decisions, 0.15 and 0.2 none (bench/scoring_bench.py).
+    The default limits lie so close together (0.3 to 0.8) that at 0.2 the score-changing passes
+    still run for nearly every flagged comment; what is saved is the span search for comments that
+    are flagged but not held."""
+
+    act: dict[str, tuple[float, ...]]
+    hold: dict[str, float]
+    margin: float = 0.2
+
+    def near(self, probs: np.ndarray) -> bool:
+        """A base score within the margin of any limit: the passes may move it across."""
+        return any(abs(float(probs[LABELS.index(lab)]) - limit) <= self.margin
+                   for lab, limits in self.act.items() for limit in limits)
+
+    def holds(self, scores: dict[str, float]) -> bool:
+        return any(scores.get(lab, 0.0) >= limit for lab, limit in self.hold.items())
+
+
 # ---------------------------------------------------------------------------
 # Normalization with an offset map back to the original text
 # ---------------------------------------------------------------------------
@@ -460,29 +486,35 @@ class ToxicityModel:
             cls._cache[key] = model
             return model
 
-    def score(self, text: str) -> ToxicityResult:
-        return self.score_many([text])[0]
+    def score(self, text: str, limits: Limits | None = None) -> ToxicityResult:
+        return self.score_many([text], limits=limits)[0]
 
-    def score_many(self, texts: list[str], spans: bool = True) -> list[ToxicityResult]:
+    def score_many(self, texts: list[str], spans: bool = True, limits: Limits | None = None) -> list[ToxicityResult]:
         """Scores (and, unless `spans` is False, the spans behind them) of each text. Rescoring
-        stores scores only, and the occlusion fallback for spans costs as much as the scoring."""
+        stores scores only, and the occlusion fallback for spans costs as much as the scoring.
+
+        With `limits` (a site's), the sentence, counter-speech and denial passes run only for texts
+        whose base scores lie near a limit, and the occlusion fallback only for texts that are
+        held (its spans explain a hold); a text far from every limit keeps its base scores."""
         texts = [t if isinstance(t, str) else str(t) for t in texts]
         if not texts:
             return []
         x, prepared = featurize(texts, self.encoder, self.lexicon)
         probs = self.head(x)
-        self._sentence_pass(prepared, probs)
-        self._counter_speech(prepared, probs)
-        self._denials(prepared, probs)
+        todo = None if limits is None else {i for i, p in enumerate(probs) if limits.near(p)}
+        self._sentence_pass(prepared, probs, todo)
+        self._counter_speech(prepared, probs, todo)
+        self._denials(prepared, probs, todo)
         all_scores = [{lab: round(float(v), 4) for lab, v in zip(LABELS, p)} for p in probs]
         all_spans = [self._spans(t, sc, offs, hits) for t, sc, (_, offs, hits) in zip(texts, all_scores, prepared)]
         if spans and self.occlusion:
-            todo = [i for i, (sc, sp) in enumerate(zip(all_scores, all_spans)) if not sp and self._flagged(sc)]
+            todo = [i for i, (sc, sp) in enumerate(zip(all_scores, all_spans))
+                    if not sp and self._flagged(sc) and (limits is None or limits.holds(sc))]
             for i, found in zip(todo, self._occlusion_spans([prepared[i] for i in todo], probs[todo])):
                 all_spans[i] = found
         return [ToxicityResult(scores=sc, spans=sp) for sc, sp in zip(all_scores, all_spans)]
 
-    def _sentence_pass(self, prepared, probs: np.ndarray) -> None:
+    def _sentence_pass(self, prepared, probs: np.ndarray, todo: set[int] | None = None) -> None:
         """One abusive sentence in a long comment is diluted by mean pooling over
         the whole text, so flagged comments with two or more sentences are also
         scored sentence by sentence (in place; scores can only go up): for insult,
@@ -490,7 +522,7 @@ class ToxicityModel:
         stays the whole text's: it is what the flag threshold was tuned on.)"""
         idx, pieces = [], []
         for i, (norm, _, _) in enumerate(prepared):
-            if probs[i, 0] < self.threshold:
+            if probs[i, 0] < self.threshold or (todo is not None and i not in todo):
                 continue
             sentences = [s for s in _SENTENCE_END.split(norm) if sum(c.isalpha() for c in s) >= 3]
             if len(sentences) < 2:
@@ -505,14 +537,14 @@ class ToxicityModel:
         for i, first, n in idx:
             probs[i, labels] = np.maximum(probs[i, labels], alt[first:first + n, labels].max(axis=0))
 
-    def _counter_speech(self, prepared, probs: np.ndarray) -> None:
+    def _counter_speech(self, prepared, probs: np.ndarray, todo: set[int] | None = None) -> None:
         """Quoting abuse in order to reject it: when a flagged comment quotes
         something and its own words (outside the quotes) carry a rejection cue,
         score the comment's own words instead (in place, for the non-profanity
         labels; the score can only go down)."""
         idx, variants = [], []
         for i, (norm, _, _) in enumerate(prepared):
-            if max(probs[i, _HOSTILE]) < self.threshold:
+            if max(probs[i, _HOSTILE]) < self.threshold or (todo is not None and i not in todo):
                 continue
             outside = own_words(norm)
             if outside == norm or not _REJECT.search(outside):
@@ -530,7 +562,7 @@ class ToxicityModel:
         for k, i in enumerate(idx):
             probs[i, _HOSTILE] = np.minimum(probs[i, _HOSTILE], alt[k, _HOSTILE])
 
-    def _denials(self, prepared, probs: np.ndarray) -> None:
+    def _denials(self, prepared, probs: np.ndarray, todo: set[int] | None = None) -> None:
         """A sentence encoder reads "teenagers aren't thugs" much like "teenagers are thugs". When
         a flagged comment has denial clauses whose affirmed form the model finds more hostile than
         the clause as written, and four words or more besides, score the comment with each denied
@@ -540,7 +572,7 @@ class ToxicityModel:
         not smart" (milder affirmed) is no denial."""
         plans, pairs = [], []
         for i, (norm, _, _) in enumerate(prepared):
-            if max(probs[i, _HOSTILE]) < self.threshold:
+            if max(probs[i, _HOSTILE]) < self.threshold or (todo is not None and i not in todo):
                 continue
             clauses = denial_clauses(norm)
             rest = [c for c, cut in clauses if cut is None]

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from townsquare.moderation import check_tokens
 from townsquare.services import Client, Core, ThreadPage
 
 router = APIRouter(prefix="/api/v1", tags=["comments"])
@@ -40,10 +41,13 @@ class NewComment(Body):
     # Spam traps filled in by the embed: a field people never see, and the seconds the form was open.
     honeypot: str | None = Field(None, max_length=1000)
     elapsed_ms: int | None = None
+    # From POST /moderation/check of the same text: its toxicity result, so it is not scored again.
+    check_token: str | None = Field(None, max_length=check_tokens.MAX_LENGTH)
 
 
 class CommentEdit(Body):
     text: str = Field(max_length=1_000_000)
+    check_token: str | None = Field(None, max_length=check_tokens.MAX_LENGTH)
 
 
 class Vote(Body):

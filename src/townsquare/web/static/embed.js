@@ -443,6 +443,7 @@
           const res = await api("POST", "/comments", {
             site, uri, title, url: pageUrl, parent_id: parent ? parent.id : null, quote: q || null, text: body,
             author, notify_replies: notify.checked, honeypot: trap.value || null, elapsed_ms: Date.now() - opened,
+            check_token: checked && checked.text === body ? checked.token : null,
           });
           const followed = follow.checked ? await subscribe(author.email, followRow) : "";
           const c = unmask(res.comment, author, body);
@@ -467,10 +468,15 @@
       return form;
     };
 
+    // The last check's token and the text it scored: posting that text sends it, so the server
+    // reuses the check's scores instead of running the model again.
+    let checked = null;
+
     // Ask the moderation check whether to warn the author once; any failure lets the comment through.
     const nudgeReason = async (text) => {
       try {
         const r = await api("POST", "/moderation/check", { site, text });
+        checked = r && r.check_token ? { text, token: r.check_token } : null;
         if (r && r.nudge) {
           const why = r.reasons.find((x) => x.phase === "toxicity") || r.reasons[0];
           return why ? why.detail || why.label : t("nudgeDefault");
