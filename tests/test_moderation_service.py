@@ -11,10 +11,10 @@ from sqlalchemy import event, select
 from starlette.testclient import TestClient
 
 from townsquare.moderation import facts, queue, service
-from townsquare.moderation import threads as threads_state
 from townsquare.moderation.inputs import Draft
 from townsquare.moderation.settings import ModerationRules, ModerationSettings
 from townsquare.store import queries
+from townsquare.store import thread_state
 from townsquare.store.alerts import alert_outbox
 from townsquare.store.tables import comments, threads
 
@@ -253,7 +253,7 @@ def test_heated_branch_is_flagged_held_and_slowed(engine):
     [heat] = [r for r in decisions[-1].as_json()["reasons"] if r["phase"] == "heat"]
     assert heat["comments"] == ids[1::-1] and "A and B" in heat["detail"]
     with engine.begin() as conn:
-        state = threads_state.state(conn, thread["id"])
-        assert state["slow_mode"] == 120 and set(state["heated_comments"]) == set(ids[:2])
+        state = thread_state.get(conn, thread["id"])
+        assert state.slow_mode == 120 and set(state.heated_comments) == set(ids[:2])
         page = queue.page(conn, frozenset({site_id}), "all")
     assert {i["id"]: i["heated"] for i in page.items} == dict.fromkeys(ids, True)

@@ -6,8 +6,6 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection
-
 from townsquare.moderation import facts as store_facts
 from townsquare.moderation.inputs import Draft, Facts
 from townsquare.moderation.phases import heat
@@ -16,7 +14,7 @@ from townsquare.moderation.policy import Decision
 from townsquare.moderation.scoring import Scorer, ScorerUnavailable, default_scorer
 from townsquare.moderation.settings import ModerationSettings, for_site
 from townsquare.moderation.threads import mark_heated
-from townsquare.store.db import now
+from townsquare.store.db import Connection, now
 
 if TYPE_CHECKING:
     from townsquare.moderation.toxicity import ToxicityResult
