@@ -179,6 +179,38 @@ def test_moderator_api_approve_reject_edit_and_audit(app_client, engine):
     assert [e["action"] for e in only] == ["reject"]
 
 
+def test_a_deleted_comment_cannot_be_approved_or_rejected(app_client, engine):
+    _, key = add_moderator(engine)
+    held = post(app_client, "Reach me at +2348136370421")["comment"]["id"]
+    with engine.begin() as conn:
+        queries.update_comment(conn, held, status="deleted")
+    for verb, body in (("approve", {}), ("reject", {"reason": "spam"})):
+        resp = app_client.post(f"/api/v1/moderation/comments/{held}/{verb}", json=body, headers=auth(key))
+        assert resp.status_code == 409 and resp.headers["content-type"] == "application/problem+json"
+        assert resp.json()["detail"] == "This comment was deleted."
+    assert comment_row(app_client, held)["status"] == "deleted"
+    assert app_client.get("/api/v1/moderation/audit", headers=auth(key)).json()["entries"] == []
+
+
+def test_api_reads_take_no_write_lock(app_client, engine):
+    """The queue, the audit log and the word lists are read without opening a write transaction
+    (once the key's last use is recorded, which happens at most once a minute)."""
+    _, key = add_moderator(engine)
+    assert app_client.get("/api/v1/moderation/queue", headers=auth(key)).status_code == 200
+    read_only = []
+
+    def on_begin(conn):
+        read_only.append(conn.get_execution_options().get("townsquare_readonly", False))
+
+    event.listen(engine, "begin", on_begin)
+    try:
+        for path in ("/api/v1/moderation/queue", "/api/v1/moderation/audit", "/api/v1/moderation/sites/daily/words"):
+            assert app_client.get(path, headers=auth(key)).status_code == 200, path
+    finally:
+        event.remove(engine, "begin", on_begin)
+    assert read_only and all(read_only)
+
+
 def test_moderators_act_only_on_their_sites(app_client, engine):
     add_site(engine, "other")
     _, key = add_moderator(engine, "other@x.example", sites=("other",))
