@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,7 +54,7 @@ def page(conn: Connection, site_ids: frozenset[int], tab: str, *, before: int | 
             reason.get("phase") == "heat" for reason in decision.get("reasons", [])
         )
         items.append({
-            **{f.name: getattr(r, f.name) for f in dataclasses.fields(r)},
+            **vars(r),
             "decision": decision,
             "parent": parents.get(r.parent_id),
             "history": [h for h in history.get(r.author_key, []) if h.id != r.id][:HISTORY],
