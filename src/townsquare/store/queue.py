@@ -51,7 +51,7 @@ class Parent:
 
 
 @dataclass(frozen=True)
-class PastComment:
+class HistoryComment:
     id: int
     author_key: str
     text: str
@@ -105,7 +105,7 @@ def parents(conn: Connection, ids: list[int]) -> dict[int, Parent]:
     return {r["id"]: Parent(**r) for r in rows_}
 
 
-def history(conn: Connection, keys: list[str], site_ids: frozenset[int], per_author: int) -> dict[str, list[PastComment]]:
+def history(conn: Connection, keys: list[str], site_ids: frozenset[int], per_author: int) -> dict[str, list[HistoryComment]]:
     """Each author's `per_author` newest comments on these sites (one windowed query for them all)."""
     if not keys:
         return {}
@@ -116,9 +116,9 @@ def history(conn: Connection, keys: list[str], site_ids: frozenset[int], per_aut
         .where(comments.c.author_key.in_(set(keys)), threads.c.site_id.in_(site_ids), comments.c.status != "deleted")
         .subquery()
     )
-    out: dict[str, list[PastComment]] = {}
+    out: dict[str, list[HistoryComment]] = {}
     q = (select(inner.c.id, inner.c.author_key, inner.c.text, inner.c.status, inner.c.created)
          .where(inner.c.rank <= per_author).order_by(inner.c.id.desc()))
     for row in conn.execute(q).mappings():
-        out.setdefault(row["author_key"], []).append(PastComment(**row))
+        out.setdefault(row["author_key"], []).append(HistoryComment(**row))
     return out
