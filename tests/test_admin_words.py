@@ -4,6 +4,7 @@ over SQLite and PostgreSQL, and once in a real browser."""
 from __future__ import annotations
 
 import html
+from dataclasses import asdict
 import re
 
 import pytest
@@ -53,8 +54,7 @@ def stored(engine, site="daily") -> dict:
 
 
 def entries(engine) -> list[dict]:
-    with engine.connect() as conn:
-        return audit.entries(conn, audit.Filters(action="word_lists"))
+    return [asdict(e) for e in audit.entries(engine, audit.Filters(action="word_lists"))]
 
 
 def auth(key: str) -> dict:

@@ -70,6 +70,37 @@ def test_wrong_password_then_throttling(web):
     assert throttled.status_code == 429 and "Too many failed sign-ins" in throttled.text
 
 
+def test_passwords_are_checked_with_no_transaction_open(web, monkeypatch):
+    """argon2 takes a good part of a second: while it runs, no connection (and so no write lock)
+    is held, whether the password is right or wrong."""
+    from townsquare.accounts import verify_password
+
+    held_while_verifying = []
+
+    def verify(password_hash, password):
+        held_while_verifying.append(web.engine.pool.checkedout())
+        return verify_password(password_hash, password)
+
+    monkeypatch.setattr(auth, "verify_password", verify)
+    assert sign_in(web, "wrong password!").status_code == 401
+    assert sign_in(web).status_code == 303
+    assert held_while_verifying == [0, 0]
+
+
+def test_approving_a_deleted_comment_is_refused(web):
+    from townsquare.store import queries
+
+    held = post(web, "Ring +2348136370421 now")["comment"]["id"]
+    sign_in(web)
+    token = csrf_of(web.get("/admin/queue/pending").text)
+    with web.engine.begin() as conn:
+        queries.update_comment(conn, held, status="deleted")
+    resp = web.post("/admin/bulk", data={"csrf": token, "action": "approve", "ids": [held], "back": "/admin/queue/all"})
+    assert "Not done: This comment was deleted." in web.get(resp.headers["location"]).text
+    with web.engine.connect() as conn:
+        assert conn.execute(select(comments.c.status).where(comments.c.id == held)).scalar() == "deleted"
+
+
 def test_actions_need_the_csrf_token(web):
     held = post(web, "Ring +2348136370421 now")["comment"]["id"]
     sign_in(web)

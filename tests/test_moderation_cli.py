@@ -123,3 +123,42 @@ def test_eval_refuses_a_file_it_cannot_read_and_says_why(tmp_path):
     for path, message in cases:
         out = runner.invoke(app, ["moderation", "eval", path])
         assert out.exit_code == 2 and message in " ".join(out.output.split()), out.output
+
+
+def test_rescore_holds_only_what_is_still_published_when_the_scores_are_written(tmp_path):
+    """The model runs between two transactions; a comment a moderator rejected (or its author
+    deleted) meanwhile keeps that status: a rescore only moves published comments to the queue."""
+    from sqlalchemy import select
+
+    from townsquare.config import load_settings
+    from townsquare.moderation import rescore
+    from townsquare.moderation.toxicity import ToxicityResult
+    from townsquare.store.moderation import audit_log
+    from townsquare.store.tables import comments
+
+    url = f"sqlite:///{tmp_path}/race.db"
+    engine = make_engine(url)
+    migrate(engine)
+    with engine.begin() as conn:
+        site_id = queries.create_site(conn, "daily", "Daily", [], {})
+        thread = queries.get_or_create_thread(conn, site_id, "/a", "A", "")
+        ids = [queries.insert_comment(conn, {"thread_id": thread["id"], "author_name": "A", "text": f"text {i}",
+                                             "html": "", "status": "published", "created": 1.0 + i})
+               for i in range(3)]
+        queries.touch_thread(conn, thread["id"], 3)
+
+    class ChangesWhileScoring:
+        def score_many(self, texts, spans=True):
+            with engine.begin() as conn:
+                queries.update_comment(conn, ids[0], status="rejected")
+                queries.update_comment(conn, ids[1], status="deleted", text="")
+            return [ToxicityResult({"toxicity": 0.99, "insult": 0.99}, []) for _ in texts]
+
+    report = rescore.rescore(engine, load_settings(None, environ={}, db=url), "daily", ChangesWhileScoring(), hold=True)
+    assert report.held_ids == [ids[2]]
+    with engine.connect() as conn:
+        statuses = [conn.execute(select(comments.c.status).where(comments.c.id == i)).scalar() for i in ids]
+        logged = conn.execute(select(audit_log.c.action, audit_log.c.target)).all()
+    assert statuses == ["rejected", "deleted", "pending"]
+    assert logged == [("rescore_hold", f"comment:{ids[2]}")]
+    engine.dispose()

@@ -11,10 +11,10 @@ from sqlalchemy import event, select
 from starlette.testclient import TestClient
 
 from townsquare.moderation import facts, queue, service
-from townsquare.moderation import threads as threads_state
 from townsquare.moderation.inputs import Draft
 from townsquare.moderation.settings import ModerationRules, ModerationSettings
 from townsquare.store import queries
+from townsquare.store import thread_state
 from townsquare.store.alerts import alert_outbox
 from townsquare.store.tables import comments, threads
 
@@ -179,6 +179,38 @@ def test_moderator_api_approve_reject_edit_and_audit(app_client, engine):
     assert [e["action"] for e in only] == ["reject"]
 
 
+def test_a_deleted_comment_cannot_be_approved_or_rejected(app_client, engine):
+    _, key = add_moderator(engine)
+    held = post(app_client, "Reach me at +2348136370421")["comment"]["id"]
+    with engine.begin() as conn:
+        queries.update_comment(conn, held, status="deleted")
+    for verb, body in (("approve", {}), ("reject", {"reason": "spam"})):
+        resp = app_client.post(f"/api/v1/moderation/comments/{held}/{verb}", json=body, headers=auth(key))
+        assert resp.status_code == 409 and resp.headers["content-type"] == "application/problem+json"
+        assert resp.json()["detail"] == "This comment was deleted."
+    assert comment_row(app_client, held)["status"] == "deleted"
+    assert app_client.get("/api/v1/moderation/audit", headers=auth(key)).json()["entries"] == []
+
+
+def test_api_reads_take_no_write_lock(app_client, engine):
+    """The queue, the audit log and the word lists are read without opening a write transaction
+    (once the key's last use is recorded, which happens at most once a minute)."""
+    _, key = add_moderator(engine)
+    assert app_client.get("/api/v1/moderation/queue", headers=auth(key)).status_code == 200
+    read_only = []
+
+    def on_begin(conn):
+        read_only.append(conn.get_execution_options().get("townsquare_readonly", False))
+
+    event.listen(engine, "begin", on_begin)
+    try:
+        for path in ("/api/v1/moderation/queue", "/api/v1/moderation/audit", "/api/v1/moderation/sites/daily/words"):
+            assert app_client.get(path, headers=auth(key)).status_code == 200, path
+    finally:
+        event.remove(engine, "begin", on_begin)
+    assert read_only and all(read_only)
+
+
 def test_moderators_act_only_on_their_sites(app_client, engine):
     add_site(engine, "other")
     _, key = add_moderator(engine, "other@x.example", sites=("other",))
@@ -253,7 +285,7 @@ def test_heated_branch_is_flagged_held_and_slowed(engine):
     [heat] = [r for r in decisions[-1].as_json()["reasons"] if r["phase"] == "heat"]
     assert heat["comments"] == ids[1::-1] and "A and B" in heat["detail"]
     with engine.begin() as conn:
-        state = threads_state.state(conn, thread["id"])
-        assert state["slow_mode"] == 120 and set(state["heated_comments"]) == set(ids[:2])
+        state = thread_state.get(conn, thread["id"])
+        assert state.slow_mode == 120 and set(state.heated_comments) == set(ids[:2])
         page = queue.page(conn, frozenset({site_id}), "all")
     assert {i["id"]: i["heated"] for i in page.items} == dict.fromkeys(ids, True)

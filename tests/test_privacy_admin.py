@@ -3,6 +3,8 @@ app over SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import orjson
 import pytest
 from sqlalchemy import select
@@ -53,8 +55,7 @@ def thread(web, uri="/a") -> list[dict]:
 
 
 def entries(web, action: str) -> list[dict]:
-    with web.engine.connect() as conn:
-        return audit.entries(conn, audit.Filters(action=action))
+    return [asdict(e) for e in audit.entries(web.engine, audit.Filters(action=action))]
 
 
 def conversation(web) -> dict[str, int]:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
-from sqlalchemy import Engine, insert, select
 
 from townsquare.domain.validate import EMAIL
-from townsquare.store.db import now
-from townsquare.store.tables import sites, user_sites, users
+from townsquare.store import accounts as stored
+from townsquare.store.db import Engine, now, reading, writing
 
 ROLES = ("admin", "moderator")
 _hasher = PasswordHasher()
@@ -23,23 +22,29 @@ def create_user(engine: Engine, *, email: str, password: str, name: str = "", ro
         raise ValueError(f"The role must be one of {', '.join(ROLES)}.")
     if len(password) < 10:
         raise ValueError("The password must be at least 10 characters long.")
-    with engine.begin() as conn:
-        if conn.execute(select(users.c.id).where(users.c.email == email)).first():
-            raise ValueError(f"An account for {email} exists already.")
-        site_ids = []
-        for s in site_names:
-            sid = conn.execute(select(sites.c.id).where(sites.c.name == s)).scalar()
-            if sid is None:
-                raise ValueError(f"There is no site named '{s}'.")
-            site_ids.append(sid)
-        uid = conn.execute(insert(users).values(email=email, name=name or email, role=role,
-                                                password_hash=_hasher.hash(password), created=now())).inserted_primary_key[0]
-        for sid in site_ids:
-            conn.execute(insert(user_sites).values(user_id=uid, site_id=sid))
-    return uid
+    with reading(engine) as conn:
+        _check_new(conn, email, site_names)
+    # Hashing takes a good part of a second on purpose: never inside the write transaction.
+    password_hash = _hasher.hash(password)
+    with writing(engine) as conn:
+        ids = _check_new(conn, email, site_names)  # again: someone may have been quicker
+        return stored.insert_user(conn, email=email, name=name or email, role=role, password_hash=password_hash,
+                                  created=now(), site_ids=ids)
+
+
+def _check_new(conn, email: str, site_names: tuple[str, ...]) -> tuple[int, ...]:
+    """The ids of the named sites, for a new account with this address."""
+    if stored.user_id(conn, email) is not None:
+        raise ValueError(f"An account for {email} exists already.")
+    found = stored.site_ids(conn, tuple(site_names))
+    for name in site_names:
+        if name not in found:
+            raise ValueError(f"There is no site named '{name}'.")
+    return tuple(found[name] for name in site_names)
 
 
 def verify_password(password_hash: str, password: str) -> bool:
+    """Slow on purpose (argon2): call it with no transaction open."""
     try:
         return _hasher.verify(password_hash, password)
     except (VerifyMismatchError, InvalidHashError):

@@ -1,29 +1,32 @@
 """Moderator actions, shared by the queue UI and the moderator JSON API.
 
-Each runs inside the caller's transaction, checks that the actor moderates the site, and writes
-one audit-log entry. A status change keeps `threads.comment_count` right and bumps the thread's
-version; a comment that becomes published raises the alerts event in the same transaction.
+Each opens one short write transaction, checks that the actor moderates the site, and writes one
+audit-log entry. A status change follows the comment state machine (`domain.status`), keeps
+`threads.comment_count` right and bumps the thread's version; a comment that becomes published
+raises the alerts event in the same transaction.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import orjson
-from sqlalchemy import Connection, and_, insert, select, update
 
 from townsquare.alerts import events as alert_events
+from townsquare.domain import status
 from townsquare.domain.render import render_markdown
-from townsquare.errors import Invalid, NotFound
-from townsquare.moderation import audit, threads
+from townsquare.errors import Conflict, Invalid, NotFound
+from townsquare.moderation import audit
 from townsquare.moderation.auth import Actor
+from townsquare.store import bans as stored_bans
 from townsquare.store import queries as q
-from townsquare.store.db import now
-from townsquare.store.moderation import bans, reports, trusted_authors
+from townsquare.store import reports, thread_state, trusted
+from townsquare.store.bans import Ban
+from townsquare.store.db import Connection, Engine, now, reading, writing
 
 BAN_KINDS = ("author", "email", "ip")
 MAX_SLOW_MODE = 24 * 3600
+REVIEWS = ("approve", "reject")
 
 
 def _comment(conn: Connection, actor: Actor, comment_id: int) -> tuple[dict, dict, dict]:
@@ -42,53 +45,81 @@ def _review(comment: dict, actor: Actor, action: str, reason: str) -> str:
     return orjson.dumps(decision).decode()
 
 
-def _resolve_reports(conn: Connection, comment_id: int) -> None:
-    conn.execute(update(reports).where(reports.c.comment_id == comment_id, reports.c.resolved.is_(None)).values(resolved=now()))
-
-
-def _set_status(conn: Connection, actor: Actor, comment_id: int, status: str, action: str, reason: str) -> dict:
-    comment, thread, site = _comment(conn, actor, comment_id)
+def _set_status(conn: Connection, actor: Actor, comment_id: int, new: status.Status, action: str,
+                reason: str) -> dict:
+    comment = q.comment_by_id(conn, comment_id)
+    if comment is None:
+        raise NotFound(f"There is no comment {comment_id}.")
+    thread = q.thread_by_id(conn, comment["thread_id"])
+    actor.require(thread["site_id"])
     was = comment["status"]
-    changes = {"status": status, "moderation": _review(comment, actor, action, reason)}
+    try:
+        status.require("moderator", was, new)
+    except status.TransitionError as e:
+        raise Conflict(str(e)) from None
+    site = q.site_by_id(conn, thread["site_id"])
+    changes = {"status": new, "moderation": _review(comment, actor, action, reason)}
     q.update_comment(conn, comment_id, **changes)
-    q.touch_thread(conn, thread["id"], (status == "published") - (was == "published"))
-    _resolve_reports(conn, comment_id)
+    q.touch_thread(conn, thread["id"], (new == "published") - (was == "published"))
+    reports.resolve(conn, comment_id, now())
     comment.update(changes)
-    if status == "published" and was != "published":
+    if new == "published" and was != "published":
         alert_events.comment_published(conn, site=site, thread=thread, comment=comment)
     audit.record(conn, site_id=site["id"], user_id=actor.user_id, actor=actor.email, action=action,
-                 target=f"comment:{comment_id}", reason=reason, details={"from": was, "to": status})
+                 target=f"comment:{comment_id}", reason=reason, details={"from": was, "to": new})
     return comment
 
 
-def approve(conn: Connection, actor: Actor, comment_id: int, reason: str = "") -> dict:
-    return _set_status(conn, actor, comment_id, "published", "approve", reason)
-
-
-def reject(conn: Connection, actor: Actor, comment_id: int, reason: str) -> dict:
+def _reject_reason(reason: str) -> str:
     if not reason.strip():
         raise Invalid("Say why the comment is rejected.", field="reason")
-    return _set_status(conn, actor, comment_id, "rejected", "reject", reason.strip())
+    return reason.strip()
 
 
-def edit(conn: Connection, actor: Actor, comment_id: int, text: str, reason: str = "") -> dict:
-    comment, thread, site = _comment(conn, actor, comment_id)
-    if not text.strip():
-        raise Invalid("The text may not be empty; reject the comment instead.", field="text")
-    parent = q.comment_by_id(conn, comment["parent_id"]) if comment["parent_id"] else None
-    html = render_markdown(text, comment["quote"], parent["author_name"] if parent else None)
-    changes = {"text": text, "html": html, "edited": now(), "moderation": _review(comment, actor, "edit", reason)}
-    q.update_comment(conn, comment_id, **changes)
-    q.touch_thread(conn, thread["id"])
-    audit.record(conn, site_id=site["id"], user_id=actor.user_id, actor=actor.email, action="edit",
-                 target=f"comment:{comment_id}", reason=reason, details={"before": comment["text"], "after": text})
+def approve(engine: Engine, actor: Actor, comment_id: int, reason: str = "") -> dict:
+    with writing(engine) as conn:
+        return _set_status(conn, actor, comment_id, "published", "approve", reason)
+
+
+def reject(engine: Engine, actor: Actor, comment_id: int, reason: str) -> dict:
+    reason = _reject_reason(reason)
+    with writing(engine) as conn:
+        return _set_status(conn, actor, comment_id, "rejected", "reject", reason)
+
+
+def review_many(engine: Engine, actor: Actor, action: str, comment_ids: list[int], reason: str = "") -> None:
+    """Approve or reject several comments: all of them, or (on the first refusal) none."""
+    if action not in REVIEWS:
+        raise Invalid("Bulk actions are approve and reject.")
+    if not comment_ids:
+        raise Invalid("Select some comments first.")
+    if action == "reject":
+        reason = _reject_reason(reason)
+    new: status.Status = "published" if action == "approve" else "rejected"
+    with writing(engine) as conn:
+        for comment_id in comment_ids:
+            _set_status(conn, actor, comment_id, new, action, reason)
+
+
+def edit(engine: Engine, actor: Actor, comment_id: int, text: str, reason: str = "") -> dict:
+    with writing(engine) as conn:
+        comment, thread, site = _comment(conn, actor, comment_id)
+        if not text.strip():
+            raise Invalid("The text may not be empty; reject the comment instead.", field="text")
+        parent = q.comment_by_id(conn, comment["parent_id"]) if comment["parent_id"] else None
+        html = render_markdown(text, comment["quote"], parent["author_name"] if parent else None)
+        changes = {"text": text, "html": html, "edited": now(), "moderation": _review(comment, actor, "edit", reason)}
+        q.update_comment(conn, comment_id, **changes)
+        q.touch_thread(conn, thread["id"])
+        audit.record(conn, site_id=site["id"], user_id=actor.user_id, actor=actor.email, action="edit",
+                     target=f"comment:{comment_id}", reason=reason, details={"before": comment["text"], "after": text})
     comment.update(changes)
     return comment
 
 
 # -- authors ------------------------------------------------------------------------------------
-def ban(conn: Connection, actor: Actor, site_id: int, kind: str, value: str, *, seconds: int | None,
-        reason: str, label: str = "") -> int:
+def _ban(conn: Connection, actor: Actor, site_id: int, kind: str, value: str | None, *, seconds: int | None,
+         reason: str, label: str = "") -> int:
     """Ban an author key, a hashed e-mail or a hashed IP, for `seconds` or for good (None).
     `label` says in the audit log what was banned without storing the address itself."""
     actor.require(site_id)
@@ -99,62 +130,60 @@ def ban(conn: Connection, actor: Actor, site_id: int, kind: str, value: str, *, 
     if seconds is not None and seconds <= 0:
         raise Invalid("A ban lasts a positive number of seconds, or for good.", field="seconds")
     at = now()
-    ban_id = conn.execute(
-        insert(bans).values(site_id=site_id, kind=kind, value=value, reason=reason, created=at,
-                            expires=at + seconds if seconds else None, created_by=actor.user_id)
-    ).inserted_primary_key[0]
+    ban_id = stored_bans.add(conn, site_id=site_id, kind=kind, value=value, reason=reason, created=at,
+                             expires=at + seconds if seconds else None, created_by=actor.user_id)
     audit.record(conn, site_id=site_id, user_id=actor.user_id, actor=actor.email, action="ban", target=f"ban:{ban_id}",
                  reason=reason, details={"kind": kind, "who": label, "seconds": seconds})
     return ban_id
 
 
-def ban_comment_author(conn: Connection, actor: Actor, comment_id: int, kind: str, *, seconds: int | None,
+def ban_comment_author(engine: Engine, actor: Actor, comment_id: int, kind: str, *, seconds: int | None,
                        reason: str) -> int:
-    comment, thread, _site = _comment(conn, actor, comment_id)
-    value = {"author": comment["author_key"], "email": comment["author_key"], "ip": comment["ip_hash"]}.get(kind)
-    return ban(conn, actor, thread["site_id"], kind, value, seconds=seconds, reason=reason,
-               label=f"{comment['author_name']} (comment {comment_id})")
+    with writing(engine) as conn:
+        comment, thread, _site = _comment(conn, actor, comment_id)
+        value = {"author": comment["author_key"], "email": comment["author_key"], "ip": comment["ip_hash"]}.get(kind)
+        return _ban(conn, actor, thread["site_id"], kind, value, seconds=seconds, reason=reason,
+                    label=f"{comment['author_name']} (comment {comment_id})")
 
 
-def ban_email(conn: Connection, actor: Actor, site_id: int, email: str, hash_email: Callable[[str], str], *,
+def ban_email(engine: Engine, actor: Actor, site_name: str, email: str, hash_email: Callable[[str], str], *,
               seconds: int | None, reason: str) -> int:
-    email = email.strip().lower()
-    if "@" not in email:
-        raise Invalid("That is not an e-mail address.", field="email")
-    return ban(conn, actor, site_id, "email", hash_email(email), seconds=seconds, reason=reason, label=email)
+    with writing(engine) as conn:
+        site = q.site_by_name(conn, site_name)
+        if site is None:
+            raise NotFound(f"There is no site named '{site_name}'.", field="site")
+        email = email.strip().lower()
+        if "@" not in email:
+            raise Invalid("That is not an e-mail address.", field="email")
+        return _ban(conn, actor, site["id"], "email", hash_email(email), seconds=seconds, reason=reason, label=email)
 
 
-def lift_ban(conn: Connection, actor: Actor, ban_id: int, reason: str = "") -> None:
-    row = conn.execute(select(bans).where(bans.c.id == ban_id)).mappings().first()
-    if row is None:
-        raise NotFound(f"There is no ban {ban_id}.")
-    actor.require(row["site_id"])
-    conn.execute(update(bans).where(bans.c.id == ban_id).values(lifted=now()))
-    audit.record(conn, site_id=row["site_id"], user_id=actor.user_id, actor=actor.email, action="unban",
-                 target=f"ban:{ban_id}", reason=reason)
+def lift_ban(engine: Engine, actor: Actor, ban_id: int, reason: str = "") -> None:
+    with writing(engine) as conn:
+        found = stored_bans.get(conn, ban_id)
+        if found is None:
+            raise NotFound(f"There is no ban {ban_id}.")
+        actor.require(found.site_id)
+        stored_bans.lift(conn, ban_id, now())
+        audit.record(conn, site_id=found.site_id, user_id=actor.user_id, actor=actor.email, action="unban",
+                     target=f"ban:{ban_id}", reason=reason)
 
 
-def active_bans(conn: Connection, site_ids: frozenset[int]) -> list[dict[str, Any]]:
-    at = now()
-    rows = conn.execute(
-        select(bans).where(bans.c.site_id.in_(site_ids), bans.c.lifted.is_(None),
-                           (bans.c.expires.is_(None)) | (bans.c.expires > at)).order_by(bans.c.id.desc())
-    ).mappings()
-    return [dict(r) for r in rows]
+def active_bans(engine: Engine, site_ids: frozenset[int]) -> list[Ban]:
+    with reading(engine) as conn:
+        return stored_bans.active(conn, site_ids, now())
 
 
-def set_trusted(conn: Connection, actor: Actor, comment_id: int, trusted: bool, reason: str = "") -> None:
-    comment, thread, site = _comment(conn, actor, comment_id)
-    key = comment["author_key"]
-    if not key:
-        raise Invalid("This author left no e-mail address, so there is no stable author to trust.")
-    where = and_(trusted_authors.c.site_id == site["id"], trusted_authors.c.author_key == key)
-    conn.execute(trusted_authors.delete().where(where))
-    if trusted:
-        conn.execute(insert(trusted_authors).values(site_id=site["id"], author_key=key, created=now(), created_by=actor.user_id))
-    audit.record(conn, site_id=site["id"], user_id=actor.user_id, actor=actor.email,
-                 action="trust" if trusted else "untrust", target=f"author:{key}", reason=reason,
-                 details={"who": comment["author_name"], "comment": comment_id})
+def set_trusted(engine: Engine, actor: Actor, comment_id: int, is_trusted: bool, reason: str = "") -> None:
+    with writing(engine) as conn:
+        comment, _thread, site = _comment(conn, actor, comment_id)
+        key = comment["author_key"]
+        if not key:
+            raise Invalid("This author left no e-mail address, so there is no stable author to trust.")
+        trusted.set_trusted(conn, site_id=site["id"], author_key=key, trusted=is_trusted, at=now(), by=actor.user_id)
+        audit.record(conn, site_id=site["id"], user_id=actor.user_id, actor=actor.email,
+                     action="trust" if is_trusted else "untrust", target=f"author:{key}", reason=reason,
+                     details={"who": comment["author_name"], "comment": comment_id})
 
 
 # -- threads --------------------------------------------------------------------------------------------
@@ -166,20 +195,22 @@ def _thread(conn: Connection, actor: Actor, thread_id: int) -> dict:
     return thread
 
 
-def close_thread(conn: Connection, actor: Actor, thread_id: int, closed: bool, reason: str = "") -> None:
-    thread = _thread(conn, actor, thread_id)
-    q.set_thread_closed(conn, thread_id, closed)
-    audit.record(conn, site_id=thread["site_id"], user_id=actor.user_id, actor=actor.email,
-                 action="close" if closed else "reopen", target=f"thread:{thread_id}", reason=reason,
-                 details={"uri": thread["uri"]})
+def close_thread(engine: Engine, actor: Actor, thread_id: int, closed: bool, reason: str = "") -> None:
+    with writing(engine) as conn:
+        thread = _thread(conn, actor, thread_id)
+        q.set_thread_closed(conn, thread_id, closed)
+        audit.record(conn, site_id=thread["site_id"], user_id=actor.user_id, actor=actor.email,
+                     action="close" if closed else "reopen", target=f"thread:{thread_id}", reason=reason,
+                     details={"uri": thread["uri"]})
 
 
-def slow_mode(conn: Connection, actor: Actor, thread_id: int, seconds: int, reason: str = "") -> None:
-    thread = _thread(conn, actor, thread_id)
-    if not 0 <= seconds <= MAX_SLOW_MODE:
-        raise Invalid(f"Slow mode is between 0 (off) and {MAX_SLOW_MODE} seconds.", field="seconds")
-    threads.set_slow_mode(conn, thread_id, seconds)
-    if seconds == 0:
-        threads.clear_heat(conn, thread_id)
-    audit.record(conn, site_id=thread["site_id"], user_id=actor.user_id, actor=actor.email, action="slow_mode",
-                 target=f"thread:{thread_id}", reason=reason, details={"seconds": seconds, "uri": thread["uri"]})
+def slow_mode(engine: Engine, actor: Actor, thread_id: int, seconds: int, reason: str = "") -> None:
+    with writing(engine) as conn:
+        thread = _thread(conn, actor, thread_id)
+        if not 0 <= seconds <= MAX_SLOW_MODE:
+            raise Invalid(f"Slow mode is between 0 (off) and {MAX_SLOW_MODE} seconds.", field="seconds")
+        thread_state.set_slow_mode(conn, thread_id, seconds)
+        if seconds == 0:
+            thread_state.clear_heat(conn, thread_id)
+        audit.record(conn, site_id=thread["site_id"], user_id=actor.user_id, actor=actor.email, action="slow_mode",
+                     target=f"thread:{thread_id}", reason=reason, details={"seconds": seconds, "uri": thread["uri"]})

@@ -23,15 +23,11 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from townsquare import privacy
 from townsquare.domain.tokens import TokenError
-from townsquare.domain.validate import EMAIL
 from townsquare.config import site_settings
-from townsquare.errors import Forbidden, Invalid, NotFound, TooMany
-from townsquare.moderation import actions, audit, auth, queue, site_words
+from townsquare.errors import Conflict, Forbidden, Invalid, NotFound, TooMany
+from townsquare.moderation import actions, audit, auth, personal_data, queue, site_words
 from townsquare.moderation.auth import Actor
 from townsquare.moderation.highlight import highlight
-from townsquare.moderation.sites import by_name as site_by_name
-from townsquare.store import queries as q
-from townsquare.store.tables import sites
 from townsquare.web.api import client, core
 from townsquare.web.paths import TEMPLATES
 
@@ -77,9 +73,9 @@ def _session_token(request: Request) -> str | None:
         return None
 
 
-def _signed_in(request: Request, conn) -> tuple[Actor, str]:
+def _signed_in(request: Request) -> tuple[Actor, str]:
     token = _session_token(request)
-    found = auth.session_actor(conn, token) if token else None
+    found = auth.session_actor(core(request).engine, token) if token else None
     if found is None:
         raise NotSignedIn
     return found, token
@@ -126,8 +122,7 @@ def login(request: Request, email: Annotated[str, Form(max_length=320)], passwor
     the_core = core(request)
     address = the_core.signer.hash("ip", client(request).ip)
     try:
-        with the_core.engine.begin() as conn:
-            result = auth.sign_in(conn, email, password, address)
+        result = auth.sign_in(the_core.engine, email, password, address)
     except TooMany as e:
         return _login_page(request, next, e.detail, 429)
     if result is None:
@@ -144,8 +139,7 @@ def login(request: Request, email: Annotated[str, Form(max_length=320)], passwor
 def logout(request: Request, csrf: Annotated[str, Form(max_length=500)] = "") -> Response:
     token = _session_token(request)
     _check_csrf(request, csrf, token)
-    with core(request).engine.begin() as conn:
-        auth.sign_out(conn, token)
+    auth.sign_out(core(request).engine, token)
     response = RedirectResponse("/admin/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/admin")
     return response
@@ -162,53 +156,44 @@ def home() -> Response:
     return RedirectResponse("/admin/queue/pending", status_code=303)
 
 
-def _site_names(conn, site_ids: frozenset[int]) -> dict[int, str]:
-    rows = conn.execute(sites.select().with_only_columns(sites.c.id, sites.c.name).where(sites.c.id.in_(site_ids)))
-    return dict(rows.all())
-
-
 @router.get("/queue/{tab}")
 def queue_page(request: Request, tab: str, site: str = "", before: int | None = None, done: str = "") -> Response:
     if tab not in queue.TABS:
         raise NotFound(f"There is no tab '{tab}'.")
-    with core(request).engine.begin() as conn:
-        actor, token = _signed_in(request, conn)
-        names = _site_names(conn, actor.site_ids)
-        site_ids = frozenset(i for i, n in names.items() if n == site) if site else actor.site_ids
-        page = queue.page(conn, site_ids, tab, before=before)
-        waiting = queue.counts(conn, actor.site_ids)
+    actor, token = _signed_in(request)
+    desk = queue.desk(core(request).engine, actor, tab, site_name=site, before=before)
     return _page(request, "queue.html", actor=actor, csrf=_csrf_for(request, token), tab=tab, tabs=queue.TABS,
-                 items=page.items, next_before=page.next_before, sites=sorted(names.values()), site=site,
-                 waiting=waiting, done=done, durations=BAN_DURATIONS)
+                 items=desk.page.items, next_before=desk.page.next_before, sites=sorted(desk.site_names.values()),
+                 site=site, waiting=desk.waiting, done=done, durations=BAN_DURATIONS)
 
 
 @router.get("/audit")
 def audit_page(request: Request, actor: str = "", action: str = "", target: str = "", before: int | None = None) -> Response:
-    with core(request).engine.begin() as conn:
-        who, token = _signed_in(request, conn)
-        rows = audit.entries(conn, audit.Filters(tuple(who.site_ids), actor or None, action or None, target or None,
-                                                  before, 50))
-        names = _site_names(conn, who.site_ids)
+    engine = core(request).engine
+    who, token = _signed_in(request)
+    rows = audit.entries(engine, audit.Filters(tuple(who.site_ids), actor or None, action or None, target or None,
+                                               before, 50))
+    names = auth.site_names(engine, who)
     return _page(request, "audit.html", actor=who, csrf=_csrf_for(request, token), entries=rows, site_names=names,
                  filters={"actor": actor, "action": action, "target": target}, actions=audit.ACTIONS,
-                 next_before=rows[-1]["id"] if len(rows) == 50 else None)
+                 next_before=rows[-1].id if len(rows) == 50 else None)
 
 
 @router.get("/bans")
 def bans_page(request: Request, done: str = "") -> Response:
-    with core(request).engine.begin() as conn:
-        actor, token = _signed_in(request, conn)
-        rows = actions.active_bans(conn, actor.site_ids)
-        names = _site_names(conn, actor.site_ids)
+    engine = core(request).engine
+    actor, token = _signed_in(request)
+    rows = actions.active_bans(engine, actor.site_ids)
+    names = auth.site_names(engine, actor)
     return _page(request, "bans.html", actor=actor, csrf=_csrf_for(request, token), bans=rows, site_names=names,
                  sites=sorted(names.values()), durations=BAN_DURATIONS, done=done)
 
 
 # -- actions -------------------------------------------------------------------------------------------
-def _form_session(request: Request, conn, csrf: str) -> tuple[Actor, str] | Response:
+def _form_session(request: Request, csrf: str) -> tuple[Actor, str] | Response:
     """The signed-in moderator and their session token for a form post, or a refusal to give
     instead when the CSRF token does not match (no session raises NotSignedIn: the login page)."""
-    actor, token = _signed_in(request, conn)
+    actor, token = _signed_in(request)
     try:
         _check_csrf(request, csrf, token)
     except Forbidden as e:
@@ -217,18 +202,16 @@ def _form_session(request: Request, conn, csrf: str) -> tuple[Actor, str] | Resp
 
 
 def _act(request: Request, csrf: str, back: str, do, notice: str) -> Response:
-    """Run one moderator action in a transaction and go back to the page it came from with a
-    notice; a refused action comes back with the reason, and nothing is changed."""
-    with core(request).engine.begin() as conn:
-        session = _form_session(request, conn, csrf)
-        if isinstance(session, Response):
-            return session
-        actor, _token = session
-        try:
-            do(conn, actor)
-        except (Invalid, NotFound, Forbidden) as e:
-            conn.rollback()
-            notice = "Not done: " + e.detail
+    """Run one moderator action (it opens its own transaction) and go back to the page it came
+    from with a notice; a refused action comes back with the reason, and nothing is changed."""
+    session = _form_session(request, csrf)
+    if isinstance(session, Response):
+        return session
+    actor, _token = session
+    try:
+        do(actor)
+    except (Invalid, NotFound, Forbidden, Conflict) as e:
+        notice = "Not done: " + e.detail
     back = _local(back)
     sep = "&" if "?" in back else "?"
     return RedirectResponse(f"{back}{sep}{urlencode({'done': notice})}", status_code=303)
@@ -239,18 +222,22 @@ Back = Annotated[str, Form(max_length=500)]
 Why = Annotated[str, Form(max_length=2000)]
 
 
+def _engine(request: Request):
+    return core(request).engine
+
+
 @router.post("/comments/{comment_id}/approve")
 def approve(request: Request, comment_id: int, csrf: Csrf = "", back: Back = "", reason: Why = "") -> Response:
-    def do(conn, actor):
-        actions.approve(conn, actor, comment_id, reason)
+    def do(actor):
+        actions.approve(_engine(request), actor, comment_id, reason)
 
     return _act(request, csrf, back, do, f"Approved comment {comment_id}.")
 
 
 @router.post("/comments/{comment_id}/reject")
 def reject(request: Request, comment_id: int, csrf: Csrf = "", back: Back = "", reason: Why = "") -> Response:
-    def do(conn, actor):
-        actions.reject(conn, actor, comment_id, reason)
+    def do(actor):
+        actions.reject(_engine(request), actor, comment_id, reason)
 
     return _act(request, csrf, back, do, f"Rejected comment {comment_id}.")
 
@@ -258,8 +245,8 @@ def reject(request: Request, comment_id: int, csrf: Csrf = "", back: Back = "", 
 @router.post("/comments/{comment_id}/edit")
 def edit(request: Request, comment_id: int, text: Annotated[str, Form(max_length=100_000)], csrf: Csrf = "",
          back: Back = "", reason: Why = "") -> Response:
-    def do(conn, actor):
-        actions.edit(conn, actor, comment_id, text, reason)
+    def do(actor):
+        actions.edit(_engine(request), actor, comment_id, text, reason)
 
     return _act(request, csrf, back, do, f"Edited comment {comment_id}.")
 
@@ -267,8 +254,8 @@ def edit(request: Request, comment_id: int, text: Annotated[str, Form(max_length
 @router.post("/comments/{comment_id}/trust")
 def trust(request: Request, comment_id: int, trusted: Annotated[bool, Form()] = True, csrf: Csrf = "",
           back: Back = "", reason: Why = "") -> Response:
-    def do(conn, actor):
-        actions.set_trusted(conn, actor, comment_id, trusted, reason)
+    def do(actor):
+        actions.set_trusted(_engine(request), actor, comment_id, trusted, reason)
 
     word = "Trusted" if trusted else "No longer trusting"
     return _act(request, csrf, back, do, f"{word} the author of comment {comment_id}.")
@@ -278,10 +265,11 @@ def trust(request: Request, comment_id: int, trusted: Annotated[bool, Form()] = 
 def ban(request: Request, comment_id: int, kind: Annotated[str, Form(max_length=16)] = "author",
         duration: Annotated[str, Form(max_length=16)] = "forever", csrf: Csrf = "", back: Back = "",
         reason: Why = "") -> Response:
-    def do(conn, actor):
+    def do(actor):
         if duration not in BAN_DURATIONS:
             raise Invalid("Choose how long the ban lasts.")
-        actions.ban_comment_author(conn, actor, comment_id, kind, seconds=BAN_DURATIONS[duration], reason=reason)
+        actions.ban_comment_author(_engine(request), actor, comment_id, kind, seconds=BAN_DURATIONS[duration],
+                                   reason=reason)
 
     return _act(request, csrf, back, do, f"Banned the author of comment {comment_id} ({kind}, {duration}).")
 
@@ -289,16 +277,8 @@ def ban(request: Request, comment_id: int, kind: Annotated[str, Form(max_length=
 @router.post("/bulk")
 def bulk(request: Request, action: Annotated[str, Form(max_length=16)], ids: Annotated[list[int] | None, Form()] = None,
          csrf: Csrf = "", back: Back = "", reason: Why = "") -> Response:
-    def do(conn, actor):
-        if action not in ("approve", "reject"):
-            raise Invalid("Bulk actions are approve and reject.")
-        if not ids:
-            raise Invalid("Select some comments first.")
-        for comment_id in ids:
-            if action == "approve":
-                actions.approve(conn, actor, comment_id, reason)
-            else:
-                actions.reject(conn, actor, comment_id, reason)
+    def do(actor):
+        actions.review_many(_engine(request), actor, action, ids or [], reason)
 
     verb = "Approved" if action == "approve" else "Rejected"
     return _act(request, csrf, back, do, f"{verb} {len(ids or [])} comments.")
@@ -307,8 +287,8 @@ def bulk(request: Request, action: Annotated[str, Form(max_length=16)], ids: Ann
 @router.post("/threads/{thread_id}/close")
 def close(request: Request, thread_id: int, closed: Annotated[bool, Form()] = True, csrf: Csrf = "",
           back: Back = "", reason: Why = "") -> Response:
-    def do(conn, actor):
-        actions.close_thread(conn, actor, thread_id, closed, reason)
+    def do(actor):
+        actions.close_thread(_engine(request), actor, thread_id, closed, reason)
 
     return _act(request, csrf, back, do, "Closed the thread." if closed else "Reopened the thread.")
 
@@ -316,8 +296,8 @@ def close(request: Request, thread_id: int, closed: Annotated[bool, Form()] = Tr
 @router.post("/threads/{thread_id}/slow-mode")
 def slow_mode(request: Request, thread_id: int, seconds: Annotated[int, Form()], csrf: Csrf = "",
               back: Back = "", reason: Why = "") -> Response:
-    def do(conn, actor):
-        actions.slow_mode(conn, actor, thread_id, seconds, reason)
+    def do(actor):
+        actions.slow_mode(_engine(request), actor, thread_id, seconds, reason)
 
     notice = f"Slow mode: one comment per {seconds} s per author." if seconds else "Slow mode off."
     return _act(request, csrf, back, do, notice)
@@ -328,20 +308,22 @@ def ban_email(request: Request, site: Annotated[str, Form(max_length=64)], email
               duration: Annotated[str, Form(max_length=16)] = "forever", csrf: Csrf = "", reason: Why = "") -> Response:
     the_core = core(request)
 
-    def do(conn, actor):
-        found = q.site_by_name(conn, site)
-        if found is None or duration not in BAN_DURATIONS:
+    def do(actor):
+        if duration not in BAN_DURATIONS:
             raise Invalid("Choose a site and a duration.")
-        actions.ban_email(conn, actor, found["id"], email, lambda e: the_core.signer.hash("email", e),
-                          seconds=BAN_DURATIONS[duration], reason=reason)
+        try:
+            actions.ban_email(the_core.engine, actor, site, email, lambda e: the_core.signer.hash("email", e),
+                              seconds=BAN_DURATIONS[duration], reason=reason)
+        except NotFound:  # no such site
+            raise Invalid("Choose a site and a duration.") from None
 
     return _act(request, csrf, "/admin/bans", do, f"Banned {email.strip().lower()} on {site}.")
 
 
 @router.post("/bans/{ban_id}/lift")
 def lift(request: Request, ban_id: int, csrf: Csrf = "", reason: Why = "") -> Response:
-    def do(conn, actor):
-        actions.lift_ban(conn, actor, ban_id, reason)
+    def do(actor):
+        actions.lift_ban(_engine(request), actor, ban_id, reason)
 
     return _act(request, csrf, "/admin/bans", do, f"Lifted ban {ban_id}.")
 
@@ -354,9 +336,8 @@ SiteName = Annotated[str, Form(max_length=64)]
 
 @router.get("/privacy")
 def privacy_page(request: Request, done: str = "") -> Response:
-    with core(request).engine.begin() as conn:
-        actor, token = _signed_in(request, conn)
-        names = _site_names(conn, actor.site_ids)
+    actor, token = _signed_in(request)
+    names = auth.site_names(_engine(request), actor)
     return _privacy_page(request, actor, token, names, {}, done=done)
 
 
@@ -367,35 +348,20 @@ def _privacy_page(request: Request, actor: Actor, token: str, names: dict[int, s
 
 
 def _privacy(request: Request, csrf: str, form: dict[str, str], do) -> Response:
-    """Check the session, the CSRF token and the form, then run `do(conn, actor, token, names,
-    site, address)` in one transaction. Bad input comes back on the form with the reason and the
-    fields as typed, and nothing is changed."""
-    with core(request).engine.begin() as conn:
-        session = _form_session(request, conn, csrf)
-        if isinstance(session, Response):
-            return session
-        actor, token = session
-        names = _site_names(conn, actor.site_ids)
-        try:
-            address = form["email"].strip().lower()
-            if not EMAIL.match(address):
-                raise Invalid(f"'{form['email']}' is not an e-mail address.")
-            site = q.site_by_name(conn, form["site"])
-            if site is None:
-                raise Invalid("Choose a site.")
-            actor.require(site["id"])
-            if not form["reason"].strip():
-                raise Invalid("Say why (the request it answers, for example): the audit log keeps it.")
-            return do(conn, actor, token, names, site, address)
-        except (Invalid, NotFound, Forbidden) as e:
-            conn.rollback()
-            return _privacy_page(request, actor, token, names, form, e.status, error=e.detail)
-
-
-def _author_target(request: Request, address: str) -> str:
-    # The audit log names the author by keyed hash (as comments.author_key does), so the entry
-    # that records an erasure does not keep the address it erased.
-    return "author:" + core(request).signer.hash("email", address)
+    """Check the session, the CSRF token and the form, then run `do(actor, token, names, site,
+    address)`. Bad input comes back on the form with the reason and the fields as typed, and
+    nothing is changed."""
+    session = _form_session(request, csrf)
+    if isinstance(session, Response):
+        return session
+    actor, token = session
+    engine = _engine(request)
+    names = auth.site_names(engine, actor)
+    try:
+        site, address = personal_data.request_for(engine, actor, form["email"], form["site"], form["reason"])
+        return do(actor, token, names, site, address)
+    except (Invalid, NotFound, Forbidden) as e:
+        return _privacy_page(request, actor, token, names, form, e.status, error=e.detail)
 
 
 def _attachment(data: dict[str, Any], site: str, address: str) -> Response:
@@ -410,11 +376,8 @@ def privacy_export(request: Request, email: Email = "", site: SiteName = "", csr
     """Everything stored about the author on the site, as a JSON download; the audit log records it."""
     signer = core(request).signer
 
-    def do(conn, actor, _token, _names, found, address):
-        data = privacy.export_author(conn, signer, address, site_id=found["id"])
-        audit.record(conn, site_id=found["id"], user_id=actor.user_id, actor=actor.email, action="privacy_export",
-                     target=_author_target(request, address), reason=reason.strip(),
-                     details={"comments": len(data["comments"]), "subscriptions": len(data["subscriptions"])})
+    def do(actor, _token, _names, found, address):
+        data = personal_data.export(_engine(request), signer, actor, found, address, reason)
         return _attachment(data, found["name"], address)
 
     return _privacy(request, csrf, {"email": email, "site": site, "reason": reason}, do)
@@ -430,21 +393,17 @@ def privacy_erase(request: Request, email: Email = "", site: SiteName = "", csrf
     signer = core(request).signer
     form = {"email": email, "site": site, "reason": reason, "mode": mode, "voter_tokens": voter_tokens}
 
-    def do(conn, actor, token, names, found, address):
+    def do(actor, token, names, found, address):
         # Unless the moderator chose, the site's own setting decides.
         chosen = form["mode"] = mode or site_settings(core(request).settings.site_defaults, found["settings"]).erasure
         if chosen not in ERASURE_MODES:
             raise Invalid("Choose whether the comments are deleted or anonymised.")
         voters = _voters(signer, voter_tokens)
         if not confirmed:
-            data = privacy.export_author(conn, signer, address, site_id=found["id"])
-            found_now = {"comments": len(data["comments"]), "subscriptions": len(data["subscriptions"]),
-                         "votes": len(voters)}
+            found_now = personal_data.found(_engine(request), signer, found, address) | {"votes": len(voters)}
             return _privacy_page(request, actor, token, names, form, confirm=found_now)
-        done = privacy.erase_author(conn, signer, address, mode=chosen, site_id=found["id"], voters=voters)
-        target = _author_target(request, address)
-        audit.record(conn, site_id=found["id"], user_id=actor.user_id, actor=actor.email, action="privacy_erase",
-                     target=target, reason=reason.strip(), details={"mode": chosen, **done})
+        done, target = personal_data.erase(_engine(request), signer, actor, found, address, mode=chosen,
+                                           voters=voters, reason=reason)
         verb = "deleted" if chosen == "delete" else "anonymised"
         notice = (f"Erased on {found['name']}: {done['comments']} comment(s) {verb}, {done['votes']} vote(s) and "
                   f"{done['subscriptions']} alert subscription(s) removed. Audit log: {target}.")
@@ -476,18 +435,16 @@ def _words_page(request: Request, actor: Actor, token: str, names: list[str], si
 @router.get("/words")
 def words_page(request: Request, site: str = "", done: str = "") -> Response:
     the_core = core(request)
-    with the_core.engine.begin() as conn:
-        actor, token = _signed_in(request, conn)
-        names = sorted(_site_names(conn, actor.site_ids).values())
-        site = site or next(iter(names), "")
-        lists = {}
-        if site:
-            try:
-                found = site_by_name(conn, the_core.settings, site)
-                actor.require(found["id"])
-            except (NotFound, Forbidden) as e:
-                return _page(request, "message.html", e.status, title=e.title, detail=e.detail)
-            lists = {k: "\n".join(v) for k, v in site_words.current(the_core.settings.site_defaults, found).items()}
+    actor, token = _signed_in(request)
+    names = sorted(auth.site_names(the_core.engine, actor).values())
+    site = site or next(iter(names), "")
+    lists = {}
+    if site:
+        try:
+            in_force = site_words.in_force(the_core.engine, the_core.settings, actor, site)
+        except (NotFound, Forbidden) as e:
+            return _page(request, "message.html", e.status, title=e.title, detail=e.detail)
+        lists = {k: "\n".join(v) for k, v in in_force.items()}
     return _words_page(request, actor, token, names, site, lists, done=done)
 
 
@@ -498,18 +455,17 @@ def save_words(request: Request, site: SiteName = "", banned_words: WordsText = 
     page with the reason and the lists as typed, and nothing is stored."""
     the_core = core(request)
     form = {"banned_words": banned_words, "suspect_words": suspect_words}
-    with the_core.engine.begin() as conn:
-        session = _form_session(request, conn, csrf)
-        if isinstance(session, Response):
-            return session
-        actor, token = session
-        try:
-            site_words.save(conn, actor, the_core.settings.site_defaults, site,
-                            {k: v.splitlines() for k, v in form.items()})
-        except (NotFound, Forbidden) as e:
-            return _page(request, "message.html", e.status, title=e.title, detail=e.detail)
-        except Invalid as e:
-            names = sorted(_site_names(conn, actor.site_ids).values())
-            return _words_page(request, actor, token, names, site, form, e.status, error=e.detail)
+    session = _form_session(request, csrf)
+    if isinstance(session, Response):
+        return session
+    actor, token = session
+    try:
+        site_words.save(the_core.engine, actor, the_core.settings.site_defaults, site,
+                        {k: v.splitlines() for k, v in form.items()})
+    except (NotFound, Forbidden) as e:
+        return _page(request, "message.html", e.status, title=e.title, detail=e.detail)
+    except Invalid as e:
+        names = sorted(auth.site_names(the_core.engine, actor).values())
+        return _words_page(request, actor, token, names, site, form, e.status, error=e.detail)
     notice = f"Saved the word lists of {site}; they apply from the next comment."
     return RedirectResponse("/admin/words?" + urlencode({"site": site, "done": notice}), status_code=303)

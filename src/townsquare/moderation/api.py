@@ -14,17 +14,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from townsquare.domain.tokens import TokenError
-from townsquare.errors import Invalid, NotFound, TooMany, Unauthorized
-from townsquare.moderation import actions, audit, auth, queue, reports, service, site_words, sites
+from townsquare.errors import Invalid, Unauthorized
+from townsquare.moderation import actions, audit, auth, public, queue, reports, site_words
 from townsquare.moderation.auth import Actor
-from townsquare.services import Core
-from townsquare.store import queries as q
 from townsquare.web.api import bearer, client, core
 
 router = APIRouter(prefix="/api/v1", tags=["moderation"])
-
-CHECKS_PER_MINUTE = 30
-REPORTS_PER_MINUTE = 10
 
 
 class Body(BaseModel):
@@ -88,13 +83,6 @@ def _json(data, status: int = 200) -> Response:
     return Response(orjson.dumps(data, default=str, option=orjson.OPT_NON_STR_KEYS), status_code=status, media_type="application/json")
 
 
-def _limit(the_core: Core, conn, what: str, ip: str, per_minute: int) -> None:
-    if the_core.settings.rate_limits == "off":
-        return
-    if not the_core.limiter.allow(f"moderation:{what}:{the_core.signer.hash('ip', ip)}", per_minute, 60, conn):
-        raise TooMany(f"Too many {what} requests from this address; try again in a minute.", retry_after=60)
-
-
 # -- public ------------------------------------------------------------------------------------------
 @router.post("/moderation/check")
 def check(body: CheckBody, request: Request) -> Response:
@@ -104,12 +92,7 @@ def check(body: CheckBody, request: Request) -> Response:
     widget should show the reasons once and let the author rephrase or post anyway. `check_token`
     (null when the text was not scored) may go with the post of the same text on this site within
     ten minutes, so that it is not scored twice. Nothing is stored."""
-    the_core = core(request)
-    with the_core.engine.begin() as conn:
-        site = sites.by_name(conn, the_core.settings, body.site)
-        _limit(the_core, conn, "check", client(request).ip, CHECKS_PER_MINUTE)
-    # Score outside the transaction: the model must never run while holding the write lock.
-    return _json(service.check(site, body.text, signer=the_core.signer))
+    return _json(public.check(core(request), body.site, body.text, client(request).ip))
 
 
 @router.post("/comments/{comment_id}/report")
@@ -125,22 +108,14 @@ def report(comment_id: int, body: ReportBody, request: Request) -> Response:
             reporter = the_core.signer.hash("voter", the_core.signer.voter_id(who.voter_token))
         except TokenError as e:
             raise Unauthorized(str(e)) from None
-    with the_core.engine.begin() as conn:
-        comment = q.comment_by_id(conn, comment_id)
-        if comment is None:
-            raise NotFound(f"There is no comment {comment_id}.")
-        thread = q.thread_by_id(conn, comment["thread_id"])
-        site = sites.by_id(conn, the_core.settings, thread["site_id"])
-        _limit(the_core, conn, "report", who.ip, REPORTS_PER_MINUTE)
-        result = reports.report(conn, site=site, comment_id=comment_id, reporter=reporter, reason=body.reason,
-                                note=body.note)
+    result = public.report(the_core, comment_id, reporter=reporter, ip=who.ip, reason=body.reason, note=body.note)
     return _json({"reported": True, "status": result["status"]})
 
 
 # -- moderators ------------------------------------------------------------------------------------------
-def _actor(conn, authorization: str | None) -> Actor:
+def _actor(request: Request, authorization: str | None) -> Actor:
     key = bearer(authorization)
-    found = auth.api_key_actor(conn, key) if key and key.startswith(auth.API_KEY_PREFIX) else None
+    found = auth.key_actor(core(request).engine, key) if key and key.startswith(auth.API_KEY_PREFIX) else None
     if found is None:
         raise Unauthorized("Send a moderator API key as 'Authorization: Bearer tsm_…'.")
     return found
@@ -158,14 +133,8 @@ def list_queue(request: Request, authorization: Auth = None,
     `before=<next_before>` for the next page. Each item has its decision (scores, reasons with
     spans), parent, the author's recent history, open reports and whether its branch is heated."""
     the_core = core(request)
-    with the_core.engine.begin() as conn:
-        actor = _actor(conn, authorization)
-        site_ids = actor.site_ids
-        if site:
-            found = sites.by_name(conn, the_core.settings, site)
-            actor.require(found["id"])
-            site_ids = frozenset({found["id"]})
-        result = queue.page(conn, site_ids, tab, before=before, limit=limit)
+    actor = _actor(request, authorization)
+    result = queue.for_actor(the_core.engine, the_core.settings, actor, tab, site_name=site, before=before, limit=limit)
     return _json({"items": [_item(i) for i in result.items], "next_before": result.next_before})
 
 
@@ -179,35 +148,35 @@ def _item(item: dict) -> dict:
         "thread": {"id": item["thread_id"], "uri": item["uri"], "title": item["thread_title"],
                    "closed": item["thread_closed"], "slow_mode": item["slow_mode"]},
         "decision": item["decision"], "heated": item["heated"],
-        "parent": {"id": parent["id"], "author": parent["author_name"], "text": parent["text"]} if parent else None,
-        "history": [{"id": h["id"], "status": h["status"], "created": h["created"], "text": h["text"]} for h in item["history"]],
-        "reports": [{"reason": r["reason"], "note": r["note"], "created": r["created"]} for r in item["reports"]],
+        "parent": {"id": parent.id, "author": parent.author_name, "text": parent.text} if parent else None,
+        "history": [{"id": h.id, "status": h.status, "created": h.created, "text": h.text} for h in item["history"]],
+        "reports": [{"reason": r.reason, "note": r.note, "created": r.created} for r in item["reports"]],
     }
 
 
 @router.post("/moderation/comments/{comment_id}/approve")
 def approve(comment_id: int, body: Reason, request: Request, authorization: Auth = None) -> Response:
     """Publish a held, reported or rejected comment."""
-    return _act(request, authorization, lambda conn, a: actions.approve(conn, a, comment_id, body.reason))
+    return _act(request, authorization, lambda a: actions.approve(_engine(request), a, comment_id, body.reason))
 
 
 @router.post("/moderation/comments/{comment_id}/reject")
 def reject(comment_id: int, body: RejectBody, request: Request, authorization: Auth = None) -> Response:
     """Reject a comment, saying why."""
-    return _act(request, authorization, lambda conn, a: actions.reject(conn, a, comment_id, body.reason))
+    return _act(request, authorization, lambda a: actions.reject(_engine(request), a, comment_id, body.reason))
 
 
 @router.patch("/moderation/comments/{comment_id}")
 def edit(comment_id: int, body: EditBody, request: Request, authorization: Auth = None) -> Response:
     """Change a comment's text (the audit log keeps the text before and after)."""
-    return _act(request, authorization, lambda conn, a: actions.edit(conn, a, comment_id, body.text, body.reason))
+    return _act(request, authorization, lambda a: actions.edit(_engine(request), a, comment_id, body.text, body.reason))
 
 
 @router.post("/moderation/comments/{comment_id}/trust")
 def trust(comment_id: int, body: TrustBody, request: Request, authorization: Auth = None) -> Response:
     """Mark (or unmark) the comment's author as trusted on its site."""
     return _act(request, authorization,
-                lambda conn, a: actions.set_trusted(conn, a, comment_id, body.trusted, body.reason))
+                lambda a: actions.set_trusted(_engine(request), a, comment_id, body.trusted, body.reason))
 
 
 @router.post("/moderation/bans", status_code=201)
@@ -216,37 +185,36 @@ def ban(body: BanBody, request: Request, authorization: Auth = None) -> Response
     for `seconds` or for good."""
     the_core = core(request)
 
-    def do(conn, actor: Actor):
+    def do(actor: Actor):
         if body.comment_id is not None:
-            return actions.ban_comment_author(conn, actor, body.comment_id, body.kind, seconds=body.seconds,
-                                              reason=body.reason)
+            return actions.ban_comment_author(the_core.engine, actor, body.comment_id, body.kind,
+                                              seconds=body.seconds, reason=body.reason)
         if body.kind != "email" or not body.email or not body.site:
             raise Invalid("Give a comment_id, or kind 'email' with an email and a site.", field="comment_id")
-        site = sites.by_name(conn, the_core.settings, body.site)
-        return actions.ban_email(conn, actor, site["id"], body.email, lambda e: the_core.signer.hash("email", e),
-                                 seconds=body.seconds, reason=body.reason)
+        return actions.ban_email(the_core.engine, actor, body.site, body.email,
+                                 lambda e: the_core.signer.hash("email", e), seconds=body.seconds, reason=body.reason)
 
-    return _act(request, authorization, lambda conn, a: {"ban_id": do(conn, a)}, 201)
+    return _act(request, authorization, lambda a: {"ban_id": do(a)}, 201)
 
 
 @router.delete("/moderation/bans/{ban_id}")
 def unban(ban_id: int, request: Request, authorization: Auth = None) -> Response:
     """Lift a ban."""
-    return _act(request, authorization, lambda conn, a: actions.lift_ban(conn, a, ban_id))
+    return _act(request, authorization, lambda a: actions.lift_ban(_engine(request), a, ban_id))
 
 
 @router.post("/moderation/threads/{thread_id}/close")
 def close(thread_id: int, body: CloseBody, request: Request, authorization: Auth = None) -> Response:
     """Close (or reopen with `closed: false`) a thread for new comments."""
     return _act(request, authorization,
-                lambda conn, a: actions.close_thread(conn, a, thread_id, body.closed, body.reason))
+                lambda a: actions.close_thread(_engine(request), a, thread_id, body.closed, body.reason))
 
 
 @router.post("/moderation/threads/{thread_id}/slow-mode")
 def slow_mode(thread_id: int, body: SlowModeBody, request: Request, authorization: Auth = None) -> Response:
     """Let each author post once per `seconds` in this thread (0 turns slow mode off)."""
     return _act(request, authorization,
-                lambda conn, a: actions.slow_mode(conn, a, thread_id, body.seconds, body.reason))
+                lambda a: actions.slow_mode(_engine(request), a, thread_id, body.seconds, body.reason))
 
 
 @router.get("/moderation/audit")
@@ -256,22 +224,17 @@ def audit_log(request: Request, authorization: Auth = None,
               target: Annotated[str | None, Query(max_length=64)] = None,
               before: int | None = None, limit: Annotated[int, Query(ge=1, le=200)] = 50) -> Response:
     """The audit log of the sites you moderate, newest first, filtered by actor, action or target."""
-    the_core = core(request)
-    with the_core.engine.begin() as conn:
-        who = _actor(conn, authorization)
-        rows = audit.entries(conn, audit.Filters(tuple(who.site_ids), actor, action, target, before, limit))
-    return _json({"entries": rows, "next_before": rows[-1]["id"] if len(rows) == limit else None})
+    who = _actor(request, authorization)
+    rows = audit.entries(_engine(request), audit.Filters(tuple(who.site_ids), actor, action, target, before, limit))
+    return _json({"entries": rows, "next_before": rows[-1].id if len(rows) == limit else None})
 
 
 @router.get("/moderation/sites/{site}/words")
 def get_words(site: str, request: Request, authorization: Auth = None) -> Response:
     """The site's word lists: `{banned_words, suspect_words}` (the instance defaults where the site has none)."""
     the_core = core(request)
-    with the_core.engine.begin() as conn:
-        actor = _actor(conn, authorization)
-        found = sites.by_name(conn, the_core.settings, site)
-        actor.require(found["id"])
-    return _json(site_words.current(the_core.settings.site_defaults, found))
+    actor = _actor(request, authorization)
+    return _json(site_words.in_force(the_core.engine, the_core.settings, actor, site))
 
 
 @router.put("/moderation/sites/{site}/words")
@@ -281,14 +244,16 @@ def put_words(site: str, body: WordsBody, request: Request, authorization: Auth 
     Blank entries and duplicates are dropped; at most 1,000 entries of 100 characters per list.
     Applies from the next comment; the audit log records what was added and removed."""
     defaults = core(request).settings.site_defaults
-    return _act(request, authorization, lambda conn, a: site_words.save(conn, a, defaults, site, body.model_dump()))
+    return _act(request, authorization, lambda a: site_words.save(_engine(request), a, defaults, site, body.model_dump()))
+
+
+def _engine(request: Request):
+    return core(request).engine
 
 
 def _act(request: Request, authorization: str | None, do, status: int = 200) -> Response:
-    the_core = core(request)
-    with the_core.engine.begin() as conn:
-        actor = _actor(conn, authorization)
-        result = do(conn, actor)
+    """Run `do(actor)` (an action, which opens its own transaction) as the key's owner."""
+    result = do(_actor(request, authorization))
     if isinstance(result, dict) and "id" in result:
         result = {"comment": {k: result[k] for k in ("id", "status", "text", "html", "edited") if k in result}}
     return _json(result if result is not None else {"ok": True}, status)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-import orjson
-from sqlalchemy import Connection, insert, select
+from townsquare.store import audit as stored
+from townsquare.store.audit import Entry, Filters
+from townsquare.store.db import Connection, Engine, now, reading
 
-from townsquare.store.db import now
-from townsquare.store.moderation import audit_log
+__all__ = ["ACTIONS", "Entry", "Filters", "entries", "record"]
 
 ACTIONS = (
     "approve", "reject", "edit", "ban", "unban", "trust", "untrust",
@@ -18,37 +17,14 @@ ACTIONS = (
 )
 
 
-@dataclass(frozen=True)
-class Filters:
-    site_ids: tuple[int, ...] | None = None  # None: every site
-    actor: str | None = None
-    action: str | None = None
-    target: str | None = None
-    before_id: int | None = None
-    limit: int = 50
-
-
 def record(conn: Connection, *, site_id: int, user_id: int | None, actor: str, action: str, target: str,
            reason: str = "", details: dict[str, Any] | None = None) -> int:
-    return conn.execute(
-        insert(audit_log).values(
-            site_id=site_id, user_id=user_id, actor=actor, action=action, target=target, reason=reason or "",
-            details=orjson.dumps(details or {}).decode(), created=now(),
-        )
-    ).inserted_primary_key[0]
+    """One entry, in the caller's transaction (the one that makes the change it records)."""
+    return stored.insert_entry(conn, site_id=site_id, user_id=user_id, actor=actor, action=action, target=target,
+                               reason=reason or "", details=details or {}, created=now())
 
 
-def entries(conn: Connection, filters: Filters) -> list[dict[str, Any]]:
+def entries(engine: Engine, filters: Filters) -> list[Entry]:
     """Newest first; page with `before_id` (the last id of the previous page)."""
-    q = select(audit_log).order_by(audit_log.c.id.desc()).limit(filters.limit)
-    if filters.site_ids is not None:
-        q = q.where(audit_log.c.site_id.in_(filters.site_ids))
-    if filters.actor:
-        q = q.where(audit_log.c.actor == filters.actor)
-    if filters.action:
-        q = q.where(audit_log.c.action == filters.action)
-    if filters.target:
-        q = q.where(audit_log.c.target == filters.target)
-    if filters.before_id:
-        q = q.where(audit_log.c.id < filters.before_id)
-    return [dict(row) | {"details": orjson.loads(row["details"])} for row in conn.execute(q).mappings()]
+    with reading(engine) as conn:
+        return stored.entries(conn, filters)

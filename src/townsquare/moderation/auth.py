@@ -11,19 +11,20 @@ import secrets
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
-from sqlalchemy import Connection, delete, func, insert, select, update
 
 from townsquare.accounts import verify_password
-from townsquare.errors import Forbidden, TooMany
-from townsquare.store.db import now
-from townsquare.store.moderation import admin_sessions, api_keys, login_failures
-from townsquare.store.tables import sites, user_sites, users
+from townsquare.errors import Forbidden, NotFound, TooMany
+from townsquare.store import accounts as stored
+from townsquare.store.db import Connection, Engine, now, reading, writing
 
 SESSION_SECONDS = 12 * 3600
 THROTTLE_WINDOW = 15 * 60
 MAX_FAILURES_PER_EMAIL = 5
 MAX_FAILURES_PER_ADDRESS = 20
 API_KEY_PREFIX = "tsm_"
+# How stale a key's `last_used` may get before a read request writes it: reads stay off the
+# SQLite writer lock, and the time stays right to the minute.
+LAST_USED_PRECISION = 60
 
 # Verified against when the e-mail is unknown, so a wrong address takes as long as a wrong password.
 _DUMMY_HASH = PasswordHasher().hash(secrets.token_hex(16))
@@ -50,71 +51,92 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def actor(conn: Connection, user_id: int) -> Actor | None:
-    user = conn.execute(select(users).where(users.c.id == user_id)).mappings().first()
-    if user is None:
-        return None
-    if user["role"] == "admin":
-        ids = conn.execute(select(sites.c.id)).scalars()
-    else:
-        ids = conn.execute(select(user_sites.c.site_id).where(user_sites.c.user_id == user_id)).scalars()
-    return Actor(user["id"], user["email"], user["role"], frozenset(ids))
+def _actor(conn: Connection, user_id: int) -> Actor | None:
+    found = stored.account(conn, user_id)
+    return Actor(found.user_id, found.email, found.role, found.site_ids) if found else None
 
 
 # -- sign-in ------------------------------------------------------------------------------------
-def _recent_failures(conn: Connection, key: str, since: float) -> int:
-    q = select(func.count()).select_from(login_failures).where(login_failures.c.key == key, login_failures.c.created > since)
-    return conn.execute(q).scalar_one()
-
-
-def sign_in(conn: Connection, email: str, password: str, address_hash: str) -> tuple[Actor, str] | None:
+def sign_in(engine: Engine, email: str, password: str, address_hash: str) -> tuple[Actor, str] | None:
     """Check the password and open a session; returns the actor and the session token, or None
-    for a wrong e-mail or password (the failure is recorded: let the transaction commit).
+    for a wrong e-mail or password (the failure is recorded).
 
     Failures are throttled per e-mail and per (hashed) client address; a throttled attempt is
-    refused before the password is even checked."""
+    refused before the password is even checked. The password is checked between two short
+    transactions: argon2 is slow on purpose, and no writer should wait for it."""
     email = email.strip().lower()
-    at = now()
     keys = (f"email:{email}", f"ip:{address_hash}")
-    since = at - THROTTLE_WINDOW
-    if (_recent_failures(conn, keys[0], since) >= MAX_FAILURES_PER_EMAIL
-            or _recent_failures(conn, keys[1], since) >= MAX_FAILURES_PER_ADDRESS):
+    since = now() - THROTTLE_WINDOW
+    with reading(engine) as conn:
+        throttled = (stored.failures_since(conn, keys[0], since) >= MAX_FAILURES_PER_EMAIL
+                     or stored.failures_since(conn, keys[1], since) >= MAX_FAILURES_PER_ADDRESS)
+        user = None if throttled else stored.credentials(conn, email)
+    if throttled:
         raise TooMany("Too many failed sign-ins; try again in 15 minutes.", retry_after=THROTTLE_WINDOW)
-    user = conn.execute(select(users.c.id, users.c.password_hash).where(users.c.email == email)).first()
     ok = verify_password(user.password_hash if user else _DUMMY_HASH, password) and user is not None
-    if not ok:
-        for key in keys:
-            conn.execute(insert(login_failures).values(key=key, created=at))
-        return None
-    conn.execute(delete(login_failures).where(login_failures.c.key == keys[0]))
-    conn.execute(delete(admin_sessions).where(admin_sessions.c.expires < at))
-    token = secrets.token_urlsafe(32)
-    conn.execute(insert(admin_sessions).values(id=_digest(token), user_id=user.id, created=at, expires=at + SESSION_SECONDS))
-    return actor(conn, user.id), token
+    at = now()
+    with writing(engine) as conn:
+        if not ok:
+            stored.record_failures(conn, keys, at)
+            return None
+        stored.clear_failures(conn, keys[0])
+        token = secrets.token_urlsafe(32)
+        stored.open_session(conn, _digest(token), user.user_id, at, at + SESSION_SECONDS)
+        found = _actor(conn, user.user_id)
+    return (found, token) if found else None
 
 
-def session_actor(conn: Connection, token: str) -> Actor | None:
-    row = conn.execute(
-        select(admin_sessions.c.user_id).where(admin_sessions.c.id == _digest(token), admin_sessions.c.expires > now())
-    ).first()
-    return actor(conn, row.user_id) if row else None
+def session_actor(engine: Engine, token: str) -> Actor | None:
+    with reading(engine) as conn:
+        user_id = stored.session_user(conn, _digest(token), now())
+        return _actor(conn, user_id) if user_id is not None else None
 
 
-def sign_out(conn: Connection, token: str) -> None:
-    conn.execute(delete(admin_sessions).where(admin_sessions.c.id == _digest(token)))
+def site_names(engine: Engine, actor: Actor) -> dict[int, str]:
+    """Id to name of the sites the actor moderates."""
+    with reading(engine) as conn:
+        return stored.site_names(conn, actor.site_ids)
+
+
+def sign_out(engine: Engine, token: str) -> None:
+    with writing(engine) as conn:
+        stored.close_session(conn, _digest(token))
 
 
 # -- API keys ----------------------------------------------------------------------------------------
 def create_api_key(conn: Connection, user_id: int, name: str = "") -> str:
     """A new key for the moderator JSON API; only its hash is stored, so it is shown once."""
     key = API_KEY_PREFIX + secrets.token_urlsafe(32)
-    conn.execute(insert(api_keys).values(user_id=user_id, key_hash=_digest(key), name=name, created=now()))
+    stored.insert_api_key(conn, user_id, _digest(key), name, now())
     return key
 
 
+def new_api_key(engine: Engine, email: str, name: str = "") -> str:
+    """`create_api_key` for the account with this e-mail address, in a transaction of its own."""
+    with writing(engine) as conn:
+        user_id = stored.user_id(conn, email.strip().lower())
+        if user_id is None:
+            raise NotFound(f"There is no account {email}.")
+        return create_api_key(conn, user_id, name)
+
+
 def api_key_actor(conn: Connection, key: str) -> Actor | None:
-    row = conn.execute(select(api_keys.c.id, api_keys.c.user_id).where(api_keys.c.key_hash == _digest(key))).first()
-    if row is None:
+    """The key's owner, within the caller's write transaction (which records the key's use)."""
+    found = stored.api_key(conn, _digest(key))
+    if found is None:
         return None
-    conn.execute(update(api_keys).where(api_keys.c.id == row.id).values(last_used=now()))
-    return actor(conn, row.user_id)
+    stored.touch_api_key(conn, found.id, now())
+    return _actor(conn, found.user_id)
+
+
+def key_actor(engine: Engine, key: str) -> Actor | None:
+    """The key's owner, in a short read; the key's use is written only when `last_used` is more
+    than a minute old, so most requests take no write lock at all."""
+    with reading(engine) as conn:
+        found = stored.api_key(conn, _digest(key))
+        owner = _actor(conn, found.user_id) if found else None
+    at = now()
+    if found is not None and (found.last_used is None or at - found.last_used > LAST_USED_PRECISION):
+        with writing(engine) as conn:
+            stored.touch_api_key(conn, found.id, at)
+    return owner

@@ -30,12 +30,11 @@ def _site(config: Path | None, db: str | None, name: str) -> dict:
     from townsquare.moderation import sites
 
     settings, engine = _engine(config, db)
-    with engine.connect() as conn:
-        try:
-            return sites.by_name(conn, settings, name)
-        except NotFound as e:
-            console.print(f"[red]Error:[/red] {e.detail}")
-            raise typer.Exit(1) from None
+    try:
+        return sites.named(engine, settings, name)
+    except NotFound as e:
+        console.print(f"[red]Error:[/red] {e.detail}")
+        raise typer.Exit(1) from None
 
 
 @app.command("api-key")
@@ -46,18 +45,15 @@ def api_key(
     db: DbOpt = None,
 ) -> None:
     """Create an API key for the moderator JSON API (shown once; only its hash is stored)."""
-    from sqlalchemy import select
-
-    from townsquare.moderation.auth import create_api_key
-    from townsquare.store.tables import users
+    from townsquare.errors import NotFound
+    from townsquare.moderation.auth import new_api_key
 
     _settings, engine = _engine(config, db)
-    with engine.begin() as conn:
-        user_id = conn.execute(select(users.c.id).where(users.c.email == email.strip().lower())).scalar()
-        if user_id is None:
-            console.print(f"[red]Error:[/red] there is no account {email}; create it with `townsquare admin create`.")
-            raise typer.Exit(1)
-        key = create_api_key(conn, user_id, name)
+    try:
+        key = new_api_key(engine, email, name)
+    except NotFound:
+        console.print(f"[red]Error:[/red] there is no account {email}; create it with `townsquare admin create`.")
+        raise typer.Exit(1) from None
     typer.echo(key)
     console.print("Send it as 'Authorization: Bearer <key>' to /api/v1/moderation/…; it is not shown again.")
 

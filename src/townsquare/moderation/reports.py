@@ -5,16 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from townsquare.alerts import events as alert_events
-from townsquare.errors import NotFound
+from townsquare.domain import status
+from townsquare.errors import Conflict, NotFound
 from townsquare.moderation import audit
 from townsquare.moderation.settings import for_site
 from townsquare.store import queries as q
-from townsquare.store.db import now
-from townsquare.store.moderation import reports
+from townsquare.store import reports as stored
+from townsquare.store.db import Connection, now
 
 REASONS = ("spam", "abuse", "hate", "harassment", "personal_data", "off_topic", "other")
 
@@ -29,18 +28,15 @@ def report(conn: Connection, *, site: dict[str, Any], comment_id: int, reporter:
     thread = q.thread_by_id(conn, comment["thread_id"])
     if thread["site_id"] != site["id"]:
         raise NotFound(f"There is no comment {comment_id} on site '{site['name']}'.")
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    conn.execute(
-        insert(reports)
-        .values(comment_id=comment_id, reporter=reporter, reason=reason, note=note, created=now())
-        .on_conflict_do_nothing(index_elements=["comment_id", "reporter"])
-    )
-    count = conn.execute(
-        select(func.count()).select_from(reports).where(reports.c.comment_id == comment_id, reports.c.resolved.is_(None))
-    ).scalar_one()
+    stored.add(conn, comment_id=comment_id, reporter=reporter, reason=reason, note=note, created=now())
+    count = stored.open_count(conn, comment_id)
     limit = for_site(site["settings_obj"]).reports_to_hold
     held = comment["status"] == "published" and count >= limit
     if held:
+        try:
+            status.require("reports", comment["status"], "pending")
+        except status.TransitionError as e:
+            raise Conflict(str(e)) from None
         decision = orjson.loads(comment["moderation"]) if comment["moderation"] else {}
         decision.setdefault("reasons", []).append(
             {"phase": "reports", "label": "reported", "detail": f"{count} reader reports", "spans": []}
@@ -53,16 +49,3 @@ def report(conn: Connection, *, site: dict[str, Any], comment_id: int, reporter:
         audit.record(conn, site_id=site["id"], user_id=None, actor="readers", action="report_hold",
                      target=f"comment:{comment_id}", reason=f"{count} reports", details={"last_reason": reason})
     return {"reports": count, "status": comment["status"]}
-
-
-def open_reports(conn: Connection, comment_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
-    """The open reports of these comments, oldest first (one query)."""
-    out: dict[int, list[dict[str, Any]]] = {i: [] for i in comment_ids}
-    rows = conn.execute(
-        select(reports.c.comment_id, reports.c.reason, reports.c.note, reports.c.created)
-        .where(reports.c.comment_id.in_(comment_ids), reports.c.resolved.is_(None))
-        .order_by(reports.c.created)
-    ).mappings()
-    for row in rows:
-        out[row["comment_id"]].append(dict(row))
-    return out

@@ -7,8 +7,6 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection
-
 from townsquare.domain.validate import normalize_text
 from townsquare.moderation import check_tokens
 from townsquare.moderation import facts as store_facts
@@ -19,7 +17,7 @@ from townsquare.moderation.policy import Decision
 from townsquare.moderation.scoring import Scorer, ScorerUnavailable, default_scorer, limits_for
 from townsquare.moderation.settings import ModerationSettings, for_site
 from townsquare.moderation.threads import mark_heated
-from townsquare.store.db import now
+from townsquare.store.db import Connection, now
 
 if TYPE_CHECKING:
     from townsquare.domain.tokens import Signer

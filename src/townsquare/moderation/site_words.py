@@ -10,15 +10,15 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from pydantic import ValidationError
-from sqlalchemy import Connection, select
 
-from townsquare.config import SiteSettings, site_settings
+from townsquare.config import Settings, SiteSettings, site_settings
 from townsquare.errors import Invalid, NotFound
-from townsquare.moderation import audit
+from townsquare.moderation import audit, sites
 from townsquare.moderation.auth import Actor
 from townsquare.moderation.settings import ModerationRules
 from townsquare.store import queries as q
-from townsquare.store.tables import sites
+from townsquare.store import site_settings as stored
+from townsquare.store.db import Connection, Engine, reading, writing
 
 KINDS = {"banned_words": "Banned words", "suspect_words": "Suspect words"}
 MAX_WORDS = 1000
@@ -59,16 +59,29 @@ def clean(lists: dict[str, Iterable[str]]) -> dict[str, list[str]]:
     return out
 
 
-def save(conn: Connection, actor: Actor, defaults: SiteSettings, site_name: str,
+def in_force(engine: Engine, settings: Settings, actor: Actor, site_name: str) -> dict[str, list[str]]:
+    """The lists in force on a site the actor moderates."""
+    with reading(engine) as conn:
+        site = sites.by_name(conn, settings, site_name)
+    actor.require(site["id"])
+    return current(settings.site_defaults, site)
+
+
+def save(engine: Engine, actor: Actor, defaults: SiteSettings, site_name: str,
          lists: dict[str, Iterable[str]]) -> dict[str, list[str]]:
     """Check and store the site's two lists, leaving every other stored setting as it was, and
     record what was added and removed in the audit log. Returns the lists as stored."""
-    # Locked (on PostgreSQL) so a concurrent change to another setting is not overwritten.
-    row = conn.execute(select(sites.c.id).where(sites.c.name == site_name).with_for_update()).first()
-    if row is None:
+    with writing(engine) as conn:
+        return _save(conn, actor, defaults, site_name, lists)
+
+
+def _save(conn: Connection, actor: Actor, defaults: SiteSettings, site_name: str,
+          lists: dict[str, Iterable[str]]) -> dict[str, list[str]]:
+    site_id = stored.lock(conn, site_name)
+    if site_id is None:
         raise NotFound(f"There is no site named '{site_name}'.", field="site")
-    actor.require(row.id)
-    site = q.site_by_id(conn, row.id)
+    actor.require(site_id)
+    site = q.site_by_id(conn, site_id)
     new, old = clean(lists), current(defaults, site)
     changes = {}
     for kind in KINDS:
@@ -79,9 +92,9 @@ def save(conn: Connection, actor: Actor, defaults: SiteSettings, site_name: str,
         if removed:
             changes[f"{kind}_removed"] = removed
     if changes:
-        stored = dict(site["settings"])
-        stored["moderation_rules"] = {**stored.get("moderation_rules", {}), **new}
-        q.update_site(conn, site["id"], settings=stored)
+        kept = dict(site["settings"])
+        kept["moderation_rules"] = {**kept.get("moderation_rules", {}), **new}
+        q.update_site(conn, site["id"], settings=kept)
         audit.record(conn, site_id=site["id"], user_id=actor.user_id, actor=actor.email, action="word_lists",
                      target=f"site:{site['id']}", details=changes)
     return new

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection
-
 from townsquare.config import Settings, site_settings
 from townsquare.errors import NotFound
 from townsquare.store import queries as q
+from townsquare.store.db import Connection, Engine, reading
 
 
 def by_name(conn: Connection, settings: Settings, name: str) -> dict[str, Any]:
@@ -25,3 +24,9 @@ def by_id(conn: Connection, settings: Settings, site_id: int) -> dict[str, Any]:
         raise NotFound(f"There is no site {site_id}.")
     site["settings_obj"] = site_settings(settings.site_defaults, site["settings"])
     return site
+
+
+def named(engine: Engine, settings: Settings, name: str) -> dict[str, Any]:
+    """`by_name` in a read of its own."""
+    with reading(engine) as conn:
+        return by_name(conn, settings, name)
