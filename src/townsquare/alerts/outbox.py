@@ -9,8 +9,8 @@ import hashlib
 import random
 from typing import Any
 
-from townsquare.store import outbox as rows
-from townsquare.store import subscriptions
+from townsquare.store import outbox as outbox_rows
+from townsquare.store import subscriptions as subscription_rows
 from townsquare.store.db import Connection
 from townsquare.store.outbox import NewOutboxItem, OutboxItem
 
@@ -28,7 +28,7 @@ def enqueue(
     subscription_id: int | None = None,
 ) -> None:
     """Write one row (in the caller's transaction); nothing if a row with this key exists."""
-    rows.add(conn, [NewOutboxItem(
+    outbox_rows.add(conn, [NewOutboxItem(
         key=key, site_id=site_id, kind=kind, channel=channel, target=target, payload=payload,
         subscription_id=subscription_id, next_attempt_at=now, created=now,
     )])
@@ -71,10 +71,10 @@ def mark_failed(
     error = error[:2000]
     for item in items:
         if permanent or item.attempts >= max_attempts:
-            rows.mark_failed(conn, item.id, worker=worker, error=error)
+            outbox_rows.mark_failed(conn, item.id, worker=worker, error=error)
         else:
             at = now + backoff_delay(item.attempts, backoff_base, backoff_max)
-            rows.retry_later(conn, item.id, worker=worker, error=error, at=at)
+            outbox_rows.retry_later(conn, item.id, worker=worker, error=error, at=at)
 
 
 def expand_fanout(
@@ -88,7 +88,7 @@ def expand_fanout(
     one chunk, so delivery starts while the rest is still being expanded.
     """
     payload = item.payload or {}
-    recipients = subscriptions.confirmed_recipients(
+    recipients = subscription_rows.confirmed_recipients(
         conn, site_id=item.site_id, match=[(kind, scope) for kind, scope in payload["match"]],
         after_id=item.cursor, limit=chunk,
     )
@@ -103,10 +103,10 @@ def expand_fanout(
             channel=sub.channel, target=sub.target, subscription_id=sub.id, parent_id=item.id, digest=digest,
             created=now, next_attempt_at=digest_due(now, digest, daily_hour) if digest else now,
         ))
-    rows.add(conn, messages)  # a message key that exists already (a resumed chunk) is skipped
+    outbox_rows.add(conn, messages)  # a message key that exists already (a resumed chunk) is skipped
     done = len(recipients) < chunk
     if done:
-        rows.mark_sent(conn, [item.id], worker=worker, now=now)
+        outbox_rows.mark_sent(conn, [item.id], worker=worker, now=now)
     else:
-        rows.hand_back_fanout(conn, item.id, worker=worker, cursor=recipients[-1].id, now=now)
+        outbox_rows.hand_back_fanout(conn, item.id, worker=worker, cursor=recipients[-1].id, now=now)
     return done

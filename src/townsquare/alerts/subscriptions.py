@@ -11,8 +11,9 @@ import orjson
 import phonenumbers
 
 from townsquare.alerts import outbox
-from townsquare.store import alert_lookups, subscriptions
+from townsquare.store import alert_lookups
 from townsquare.store import outbox as outbox_rows
+from townsquare.store import subscriptions as subscription_rows
 from townsquare.store.db import Connection
 from townsquare.store.subscriptions import Subscription
 
@@ -85,18 +86,18 @@ def subscribe(
     target = target if channel == "webhook" else normalize_target(channel, target)
     consent_json = orjson.dumps({**(consent or {}), "at": now}).decode()
     confirmed = None if channel in CONFIRMED_BY_LINK else now
-    sub = subscriptions.ensure(conn, site_id=site_id, kind=kind, channel=channel, target=target, scope=scope,
-                               delivery=delivery, consent=consent_json, now=now, confirmed=confirmed)
+    sub = subscription_rows.ensure(conn, site_id=site_id, kind=kind, channel=channel, target=target,
+                                   scope=scope, delivery=delivery, consent=consent_json, now=now,
+                                   confirmed=confirmed)
     if sub.unsubscribed is not None:  # coming back after leaving: opt in again
-        subscriptions.reopen(conn, sub.id, confirmed=confirmed)
-        sub = subscriptions.get(conn, sub.id)
+        sub = subscription_rows.reopen(conn, sub.id, confirmed=confirmed)
     if sub.confirmed is not None:
         # Settings of a confirmed subscription change only through the reader's own signed
         # management link, not through an anonymous sign-up form.
         return Subscribed(sub.id, "active")
-    subscriptions.set_terms(conn, sub.id, delivery=delivery, consent=consent_json)
-    if kind == "reply" and subscriptions.has_confirmed(conn, site_id=site_id, kind="reply", channel=channel,
-                                                       target=target):
+    subscription_rows.set_terms(conn, sub.id, delivery=delivery, consent=consent_json)
+    if kind == "reply" and subscription_rows.has_confirmed(conn, site_id=site_id, kind="reply",
+                                                           channel=channel, target=target):
         # The address already proved it wants reply alerts from this site.
         confirm(conn, sub.id, now=now)
         return Subscribed(sub.id, "active")
@@ -124,22 +125,22 @@ def subscribe_replies(conn: Connection, *, site_id: int, comment_id: int, email:
 
 def confirm(conn: Connection, subscription_id: int, *, now: float) -> Subscription | None:
     """Activate a subscription (the reader followed the confirmation link). None if it is gone."""
-    subscriptions.confirm(conn, subscription_id, now=now)
-    sub = subscriptions.get(conn, subscription_id)
+    subscription_rows.confirm(conn, subscription_id, now=now)
+    sub = subscription_rows.get(conn, subscription_id)
     return sub if sub is not None and sub.unsubscribed is None else None
 
 
 def unsubscribe(conn: Connection, subscription_id: int, *, now: float) -> Subscription | None:
     """Stop a subscription and cancel its alerts that have not gone out yet."""
-    subscriptions.end(conn, subscription_id, now=now)
+    subscription_rows.end(conn, subscription_id, now=now)
     outbox_rows.cancel_pending_alerts(conn, subscription_id, reason="unsubscribed")
-    return subscriptions.get(conn, subscription_id)
+    return subscription_rows.get(conn, subscription_id)
 
 
 def set_delivery(conn: Connection, subscription_id: int, delivery: str) -> None:
     if delivery not in DELIVERIES:
         raise SubscriptionError(f"Unknown delivery {delivery!r}; use one of {', '.join(DELIVERIES)}.")
-    subscriptions.set_delivery(conn, subscription_id, delivery)
+    subscription_rows.set_delivery(conn, subscription_id, delivery)
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,7 @@ class Listed:
 
 def for_address(conn: Connection, *, site_id: int, channel: str, target: str) -> list[Listed]:
     """The address's active subscriptions, each with a description for the management page."""
-    subs = subscriptions.active_for_address(conn, site_id=site_id, channel=channel, target=target)
+    subs = subscription_rows.active_for_address(conn, site_id=site_id, channel=channel, target=target)
     thread_ids = {int(s.scope.split(":")[1]) for s in subs if s.scope.startswith("thread:")}
     comment_ids = {int(s.scope.split(":")[1]) for s in subs if s.scope.startswith("comment:")}
     titles = {f"thread:{i}": t for i, t in alert_lookups.thread_titles(conn, thread_ids).items()}

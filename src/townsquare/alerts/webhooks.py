@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from townsquare.alerts.subscriptions import SubscriptionError, subscribe
-from townsquare.store import webhooks
+from townsquare.store import webhooks as webhook_rows
 from townsquare.store.db import Connection
 
 WEBHOOK_KINDS = ("thread", "news", "moderator")
@@ -27,9 +27,9 @@ def create(conn: Connection, *, site_id: int, url: str, kinds: list[str], now: f
     unknown = set(kinds) - set(WEBHOOK_KINDS)
     if not kinds or unknown:
         raise SubscriptionError(f"Choose webhook events among {', '.join(WEBHOOK_KINDS)}.")
-    webhook_id = webhooks.add(conn, site_id=site_id, url=url, now=now)
+    webhook_id = webhook_rows.add(conn, site_id=site_id, url=url, now=now)
     secret = new_secret()
-    webhooks.add_secret(conn, webhook_id, secret, now=now)
+    webhook_rows.add_secret(conn, webhook_id, secret, now=now)
     for kind in kinds:
         subscribe(conn, site_id=site_id, kind=kind, channel="webhook", target=str(webhook_id), now=now,
                   consent={"source": "site API"})
@@ -38,14 +38,14 @@ def create(conn: Connection, *, site_id: int, url: str, kinds: list[str], now: f
 
 def rotate(conn: Connection, webhook_id: int, *, now: float, grace: float) -> str:
     """Add a new secret; the current ones stay valid for `grace` seconds."""
-    webhooks.expire_secrets(conn, webhook_id, at=now + grace)
+    webhook_rows.expire_secrets(conn, webhook_id, at=now + grace)
     secret = new_secret()
-    webhooks.add_secret(conn, webhook_id, secret, now=now)
+    webhook_rows.add_secret(conn, webhook_id, secret, now=now)
     return secret
 
 
 def list_for_site(conn: Connection, site_id: int) -> list[dict[str, Any]]:
     """The site's webhooks as the API shows them (never with their secrets)."""
-    events = webhooks.events_of_site(conn, site_id)
+    events = webhook_rows.events_of_site(conn, site_id)
     return [{"id": h.id, "url": h.url, "active": h.active, "kinds": list(events.get(h.id, ()))}
-            for h in webhooks.for_site(conn, site_id)]
+            for h in webhook_rows.for_site(conn, site_id)]

@@ -28,8 +28,10 @@ from townsquare.alerts.channels.email import EmailChannel
 from townsquare.alerts.channels.webhook import WebhookChannel
 from townsquare.alerts.channels.whatsapp import WhatsAppChannel
 from townsquare.alerts.runtime import AlertsConfig, config_from
-from townsquare.store import alert_lookups, subscriptions, webhooks
+from townsquare.store import alert_lookups
 from townsquare.store import outbox as outbox_rows
+from townsquare.store import subscriptions as subscription_rows
+from townsquare.store import webhooks as webhook_rows
 from townsquare.store.db import Engine, reading, writing
 from townsquare.store.db import now as clock
 from townsquare.store.outbox import DatabaseError, OutboxItem
@@ -105,14 +107,14 @@ class Worker:
         The rows are leased to this worker, so nobody else changes them meanwhile.
         """
         with reading(self.engine) as conn:
-            subs = subscriptions.by_ids(conn, {r.subscription_id for r in rows if r.subscription_id})
+            subs = subscription_rows.by_ids(conn, {r.subscription_id for r in rows if r.subscription_id})
             payloads = outbox_rows.payloads(conn, {r.parent_id for r in rows if r.parent_id})
             comment_ids = {p["comment"]["id"] for p in payloads.values() if "comment" in p}
             statuses = alert_lookups.comment_statuses(conn, comment_ids)
             site_titles = alert_lookups.site_titles(conn, {r.site_id for r in rows})
             hook_ids = {int(r.target) for r in rows if r.channel == "webhook"}
-            hooks = webhooks.by_ids(conn, hook_ids)
-            secrets = webhooks.active_secrets(conn, hook_ids, now=clock())
+            hooks = webhook_rows.by_ids(conn, hook_ids)
+            secrets = webhook_rows.active_secrets(conn, hook_ids, now=clock())
 
         deliveries: list[Delivery] = []
         cancelled: dict[str, list[int]] = defaultdict(list)

@@ -76,9 +76,10 @@ def by_ids(conn: Connection, ids: set[int]) -> dict[int, Subscription]:
     return {r.id: _subscription(r) for r in conn.execute(select(s).where(s.c.id.in_(ids)))}
 
 
-def reopen(conn: Connection, subscription_id: int, *, confirmed: float | None) -> None:
-    """Undo an unsubscribe (the reader signed up again)."""
+def reopen(conn: Connection, subscription_id: int, *, confirmed: float | None) -> Subscription:
+    """Undo an unsubscribe (the reader signed up again); returns the subscription as it is now."""
     conn.execute(update(s).where(s.c.id == subscription_id).values(unsubscribed=None, confirmed=confirmed))
+    return _subscription(conn.execute(select(s).where(s.c.id == subscription_id)).one())
 
 
 def set_terms(conn: Connection, subscription_id: int, *, delivery: str, consent: str) -> None:
