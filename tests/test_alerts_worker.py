@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from townsquare.alerts import outbox
 from townsquare.alerts.worker import run
+from townsquare.store import outbox as outbox_rows
 from townsquare.store import queries
 from townsquare.store.alerts import alert_outbox
 from townsquare.store.db import make_engine, migrate, now
@@ -70,9 +71,9 @@ def test_claims_of_two_open_transactions_never_overlap(pg_url):
                            target=f"r{i}@example.org", now=now())
     with engine.connect() as a, engine.connect() as b:
         with a.begin():
-            first = outbox.claim(a, worker="a", now=now(), lease=60, limit=6)
+            first = outbox_rows.claim(a, worker="a", now=now(), lease=60, limit=6)
             with b.begin():
-                second = outbox.claim(b, worker="b", now=now(), lease=60, limit=6)
+                second = outbox_rows.claim(b, worker="b", now=now(), lease=60, limit=6)
     engine.dispose()
     assert len(first) == 6 and len(second) == 4
     assert not {r.id for r in first} & {r.id for r in second}

@@ -14,10 +14,11 @@ from collections.abc import Mapping
 from typing import Any
 
 import nh3
-from sqlalchemy import Connection
 
 from townsquare.alerts import outbox
 from townsquare.domain.render import render_markdown
+from townsquare.store.articles import Article
+from townsquare.store.db import Connection
 from townsquare.store.db import now as clock
 
 EXCERPT_CHARS = 500
@@ -89,22 +90,22 @@ def comment_held(conn: Connection, *, site: Any, thread: Any, comment: Any) -> N
     )
 
 
-def article_published(conn: Connection, *, site: Any, article: Any) -> None:
+def article_published(conn: Connection, *, site: Any, article: Article) -> None:
     """Queue news alerts for a new article (to every news subscriber and its section's)."""
-    site, article = _fields(site), _fields(article)
+    site = _fields(site)
     match = [["news", ""]]
-    if article.get("section"):
-        match.append(["news", f"section:{article['section']}"])
+    if article.section:
+        match.append(["news", f"section:{article.section}"])
     payload = {
         "event": "article.published",
         "site": {"id": site["id"], "name": site["name"], "title": site.get("title") or site["name"]},
         "article": {
-            "id": article["id"], "url": article["url"], "title": article["title"],
-            "summary": excerpt(article.get("summary") or ""), "section": article.get("section") or "",
+            "id": article.id, "url": article.url, "title": article.title,
+            "summary": excerpt(article.summary or ""), "section": article.section or "",
         },
         "match": match,
     }
     outbox.enqueue(
-        conn, key=f"article-{article['id']}", site_id=site["id"], kind="fanout",
+        conn, key=f"article-{article.id}", site_id=site["id"], kind="fanout",
         channel="fanout", payload=payload, now=clock(),
     )

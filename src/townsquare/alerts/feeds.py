@@ -9,9 +9,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from lxml import etree
-from sqlalchemy import Connection, select
 
-from townsquare.store.tables import comments, threads
+from townsquare.store import comment_feeds
+from townsquare.store.comment_feeds import FeedComment
+from townsquare.store.db import Connection
 
 ATOM = "http://www.w3.org/2005/Atom"
 FEED_SIZE = 50
@@ -69,31 +70,23 @@ def build(*, feed_id: str, title: str, self_url: str, alternate: str | None, ent
     return etree.tostring(feed, xml_declaration=True, encoding="utf-8")
 
 
-def _entries(conn: Connection, query, *, site: str, public_url: str) -> list[Entry]:
+def _entries(found: list[FeedComment], *, site: str, public_url: str) -> list[Entry]:
     out = []
-    for r in conn.execute(query):
-        base = (r.url or "").split("#")[0]
+    for c in found:
+        base = (c.thread_url or "").split("#")[0]
         out.append(Entry(
-            id=tag_uri(public_url, site, r.id),
-            title=f"{r.author_name} on “{r.title or r.uri}”",
-            link=f"{base}#comment-{r.id}" if base.startswith(("http://", "https://")) else "",
-            author=r.author_name, html=r.html, published=r.created, updated=r.edited or r.created,
+            id=tag_uri(public_url, site, c.id),
+            title=f"{c.author_name} on “{c.thread_title or c.thread_uri}”",
+            link=f"{base}#comment-{c.id}" if base.startswith(("http://", "https://")) else "",
+            author=c.author_name, html=c.html, published=c.created, updated=c.edited or c.created,
         ))
     return out
 
 
-_COLUMNS = (comments.c.id, comments.c.author_name, comments.c.html, comments.c.created, comments.c.edited,
-            threads.c.title, threads.c.uri, threads.c.url)
-
-
 def thread_feed(conn: Connection, *, site: dict[str, Any], thread: dict[str, Any], public_url: str,
                 self_url: str) -> bytes:
-    query = (
-        select(*_COLUMNS).join(threads, threads.c.id == comments.c.thread_id)
-        .where(comments.c.thread_id == thread["id"], comments.c.status == "published")
-        .order_by(comments.c.created.desc(), comments.c.id.desc()).limit(FEED_SIZE)
-    )
-    entries = _entries(conn, query, site=site["name"], public_url=public_url)
+    found = comment_feeds.newest_in_thread(conn, thread["id"], limit=FEED_SIZE)
+    entries = _entries(found, site=site["name"], public_url=public_url)
     return build(
         feed_id=f"tag:{urlsplit(public_url).hostname or 'localhost'},2024:{site['name']}/thread/{thread['id']}",
         title=f"Comments on “{thread['title'] or thread['uri']}”", self_url=self_url,
@@ -103,12 +96,8 @@ def thread_feed(conn: Connection, *, site: dict[str, Any], thread: dict[str, Any
 
 
 def site_feed(conn: Connection, *, site: dict[str, Any], public_url: str, self_url: str) -> bytes:
-    query = (
-        select(*_COLUMNS).join(threads, threads.c.id == comments.c.thread_id)
-        .where(threads.c.site_id == site["id"], comments.c.status == "published")
-        .order_by(comments.c.created.desc(), comments.c.id.desc()).limit(FEED_SIZE)
-    )
-    entries = _entries(conn, query, site=site["name"], public_url=public_url)
+    found = comment_feeds.newest_on_site(conn, site["id"], limit=FEED_SIZE)
+    entries = _entries(found, site=site["name"], public_url=public_url)
     return build(
         feed_id=f"tag:{urlsplit(public_url).hostname or 'localhost'},2024:{site['name']}/recent",
         title=f"Recent comments on {site['title'] or site['name']}", self_url=self_url, alternate=None,

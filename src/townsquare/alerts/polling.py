@@ -14,29 +14,18 @@ from typing import Any
 import feedparser
 import httpx
 import nh3
-from sqlalchemy import Connection, Engine, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from townsquare.alerts import articles
 from townsquare.alerts.subscriptions import SubscriptionError
-from townsquare.store.alerts import alert_feeds
+from townsquare.store import article_feeds
+from townsquare.store.article_feeds import Feed
+from townsquare.store.db import Engine, writing
 from townsquare.store.db import now as clock
 from townsquare.store.queries import site_by_id
 
 log = logging.getLogger("townsquare.alerts")
 
 MAX_FEED_BYTES = 5 * 1024 * 1024
-
-
-def set_feed(conn: Connection, *, site_id: int, url: str, interval: int, now: float) -> None:
-    """Start (or change) polling of a site's feed; the first poll happens at once."""
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    values = {"url": url, "interval": interval, "next_poll_at": now}
-    conn.execute(
-        insert(alert_feeds).values(site_id=site_id, **values)
-        .on_conflict_do_update(index_elements=[alert_feeds.c.site_id], set_={**values, "etag": None, "modified": None})
-    )
 
 
 class FeedPoller:
@@ -52,21 +41,12 @@ class FeedPoller:
             polled += 1
         return polled
 
-    def _claim(self) -> Any | None:
-        """Take one due feed by moving its next poll time (so other workers skip it)."""
-        f = alert_feeds
-        with self.engine.begin() as conn:
-            now = clock()
-            for feed in conn.execute(select(f).where(f.c.next_poll_at <= now).order_by(f.c.next_poll_at).limit(5)):
-                taken = conn.execute(
-                    update(f).where(f.c.site_id == feed.site_id, f.c.next_poll_at == feed.next_poll_at)
-                    .values(next_poll_at=now + feed.interval)
-                ).rowcount
-                if taken:
-                    return feed
-        return None
+    def _claim(self) -> Feed | None:
+        """Take one due feed (its next poll time moves on, so other workers skip it)."""
+        with writing(self.engine) as conn:
+            return article_feeds.claim_due(conn, now=clock())
 
-    async def _poll(self, feed: Any) -> None:
+    async def _poll(self, feed: Feed) -> None:
         headers = {"User-Agent": "Townsquare-FeedPoller/1"}
         if feed.etag:
             headers["If-None-Match"] = feed.etag
@@ -89,28 +69,29 @@ class FeedPoller:
             log.warning("polling feed %s failed: %s", feed.url, exc)
             await asyncio.to_thread(self._record, feed, None, None, str(exc))
 
-    def _record(self, feed: Any, entries: list | None, headers: Any, error: str | None) -> None:
-        values: dict[str, Any] = {"last_polled": clock(), "last_error": error}
-        with self.engine.begin() as conn:
+    def _record(self, feed: Feed, entries: list | None, headers: Any, error: str | None) -> None:
+        """Store what a poll found (the feed was fetched, and its entries cleaned, before the
+        write transaction)."""
+        polled = clock()
+        # Oldest first, so alerts go out in publication order.
+        found = [
+            {"url": entry["link"], "title": entry.get("title", ""), "guid": entry.get("id") or entry["link"],
+             "summary": _summary(entry), "section": _section(entry)}
+            for entry in reversed(entries or []) if entry.get("link")
+        ]
+        with writing(self.engine) as conn:
+            validators = None
             if entries is not None:
                 site = site_by_id(conn, feed.site_id)
                 first_poll = feed.last_polled is None
-                # Oldest first, so alerts go out in publication order.
-                for entry in reversed(entries):
-                    link = entry.get("link")
-                    if not link:
-                        continue
+                for article in found:
                     try:
-                        articles.announce(
-                            conn, site=site, url=link, title=entry.get("title", ""), now=clock(),
-                            source="feed", guid=entry.get("id") or link, summary=_summary(entry),
-                            section=_section(entry), alert=not first_poll,
-                        )
+                        articles.announce(conn, site=site, now=clock(), source="feed", alert=not first_poll,
+                                          **article)
                     except SubscriptionError as exc:
-                        log.warning("feed %s: skipped entry %r: %s", feed.url, link, exc)
-                values["etag"] = headers.get("etag")
-                values["modified"] = headers.get("last-modified")
-            conn.execute(update(alert_feeds).where(alert_feeds.c.site_id == feed.site_id).values(**values))
+                        log.warning("feed %s: skipped entry %r: %s", feed.url, article["url"], exc)
+                validators = (headers.get("etag"), headers.get("last-modified"))
+            article_feeds.record_poll(conn, feed.site_id, polled=polled, error=error, validators=validators)
 
 
 def _summary(entry: Any) -> str:

@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine
-
 from townsquare.alerts.links import Links
 from townsquare.alerts.settings import AlertSettings, EmailSettings, WhatsAppSettings
+from townsquare.store.db import Engine
 from townsquare.store.queries import instance_secret
 
 

@@ -9,20 +9,19 @@ from typing import Any
 
 import orjson
 import phonenumbers
-from sqlalchemy import Connection, and_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from townsquare.alerts import outbox
-from townsquare.store.alerts import alert_outbox, alert_subscriptions
-from townsquare.store.tables import comments, threads
+from townsquare.store import alert_lookups
+from townsquare.store import outbox as outbox_rows
+from townsquare.store import subscriptions as subscription_rows
+from townsquare.store.db import Connection
+from townsquare.store.subscriptions import Subscription
 
 KINDS = ("reply", "thread", "news", "moderator")
 CHANNELS = ("email", "webhook", "whatsapp")
 DELIVERIES = ("immediate", "hourly", "daily")
 CONFIRMED_BY_LINK = ("email", "whatsapp")
 
-s = alert_subscriptions
 _EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;.]+$")
 
 
@@ -86,49 +85,31 @@ def subscribe(
     _check(kind, channel, delivery)
     target = target if channel == "webhook" else normalize_target(channel, target)
     consent_json = orjson.dumps({**(consent or {}), "at": now}).decode()
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    conn.execute(
-        insert(s)
-        .values(site_id=site_id, kind=kind, channel=channel, target=target, scope=scope,
-                delivery=delivery, consent=consent_json, created=now,
-                confirmed=None if channel in CONFIRMED_BY_LINK else now)
-        .on_conflict_do_nothing()
-    )
-    row = conn.execute(
-        select(s).where(s.c.site_id == site_id, s.c.kind == kind, s.c.channel == channel,
-                        s.c.target == target, s.c.scope == scope)
-    ).one()
-    if row.unsubscribed is not None:  # coming back after leaving: opt in again
-        conn.execute(update(s).where(s.c.id == row.id).values(
-            unsubscribed=None, confirmed=None if channel in CONFIRMED_BY_LINK else now))
-        row = conn.execute(select(s).where(s.c.id == row.id)).one()
-    if row.confirmed is not None:
+    confirmed = None if channel in CONFIRMED_BY_LINK else now
+    sub = subscription_rows.ensure(conn, site_id=site_id, kind=kind, channel=channel, target=target,
+                                   scope=scope, delivery=delivery, consent=consent_json, now=now,
+                                   confirmed=confirmed)
+    if sub.unsubscribed is not None:  # coming back after leaving: opt in again
+        sub = subscription_rows.reopen(conn, sub.id, confirmed=confirmed)
+    if sub.confirmed is not None:
         # Settings of a confirmed subscription change only through the reader's own signed
         # management link, not through an anonymous sign-up form.
-        return Subscribed(row.id, "active")
-    conn.execute(update(s).where(s.c.id == row.id).values(delivery=delivery, consent=consent_json))
-    if kind == "reply" and _has_confirmed_reply_alerts(conn, site_id, channel, target):
+        return Subscribed(sub.id, "active")
+    subscription_rows.set_terms(conn, sub.id, delivery=delivery, consent=consent_json)
+    if kind == "reply" and subscription_rows.has_confirmed(conn, site_id=site_id, kind="reply",
+                                                           channel=channel, target=target):
         # The address already proved it wants reply alerts from this site.
-        confirm(conn, row.id, now=now)
-        return Subscribed(row.id, "active")
-    sent = outbox.recent_confirmations(conn, channel=channel, target=target, since=now - 86400)
+        confirm(conn, sub.id, now=now)
+        return Subscribed(sub.id, "active")
+    sent = outbox_rows.confirmations_since(conn, channel=channel, target=target, since=now - 86400)
     if sent >= confirmations_per_day:
-        return Subscribed(row.id, "unconfirmed")
+        return Subscribed(sub.id, "unconfirmed")
     outbox.enqueue(
-        conn, key=f"confirm-{row.id}-{sent + 1}-{int(now)}", site_id=site_id, kind="confirm",
-        channel=channel, target=target, subscription_id=row.id, now=now,
-        payload={"subscription_id": row.id, "kind": kind, "scope": scope},
+        conn, key=f"confirm-{sub.id}-{sent + 1}-{int(now)}", site_id=site_id, kind="confirm",
+        channel=channel, target=target, subscription_id=sub.id, now=now,
+        payload={"subscription_id": sub.id, "kind": kind, "scope": scope},
     )
-    return Subscribed(row.id, "confirming")
-
-
-def _has_confirmed_reply_alerts(conn: Connection, site_id: int, channel: str, target: str) -> bool:
-    return conn.execute(
-        select(s.c.id).where(
-            s.c.site_id == site_id, s.c.kind == "reply", s.c.channel == channel,
-            s.c.target == target, s.c.confirmed.is_not(None), s.c.unsubscribed.is_(None),
-        ).limit(1)
-    ).first() is not None
+    return Subscribed(sub.id, "confirming")
 
 
 def subscribe_replies(conn: Connection, *, site_id: int, comment_id: int, email: str, now: float) -> Subscribed:
@@ -142,59 +123,49 @@ def subscribe_replies(conn: Connection, *, site_id: int, comment_id: int, email:
     )
 
 
-def confirm(conn: Connection, subscription_id: int, *, now: float) -> Any | None:
+def confirm(conn: Connection, subscription_id: int, *, now: float) -> Subscription | None:
     """Activate a subscription (the reader followed the confirmation link). None if it is gone."""
-    conn.execute(
-        update(s).where(s.c.id == subscription_id, s.c.confirmed.is_(None), s.c.unsubscribed.is_(None))
-        .values(confirmed=now)
-    )
-    row = conn.execute(select(s).where(s.c.id == subscription_id)).first()
-    return row if row is not None and row.unsubscribed is None else None
+    subscription_rows.confirm(conn, subscription_id, now=now)
+    sub = subscription_rows.get(conn, subscription_id)
+    return sub if sub is not None and sub.unsubscribed is None else None
 
 
-def unsubscribe(conn: Connection, subscription_id: int, *, now: float) -> Any | None:
+def unsubscribe(conn: Connection, subscription_id: int, *, now: float) -> Subscription | None:
     """Stop a subscription and cancel its alerts that have not gone out yet."""
-    conn.execute(
-        update(s).where(s.c.id == subscription_id, s.c.unsubscribed.is_(None)).values(unsubscribed=now)
-    )
-    conn.execute(
-        update(alert_outbox)
-        .where(alert_outbox.c.subscription_id == subscription_id, alert_outbox.c.status == "pending",
-               alert_outbox.c.kind != "confirm")
-        .values(status="cancelled", last_error="unsubscribed")
-    )
-    return conn.execute(select(s).where(s.c.id == subscription_id)).first()
+    subscription_rows.end(conn, subscription_id, now=now)
+    outbox_rows.cancel_pending_alerts(conn, subscription_id, reason="unsubscribed")
+    return subscription_rows.get(conn, subscription_id)
 
 
 def set_delivery(conn: Connection, subscription_id: int, delivery: str) -> None:
     if delivery not in DELIVERIES:
         raise SubscriptionError(f"Unknown delivery {delivery!r}; use one of {', '.join(DELIVERIES)}.")
-    conn.execute(update(s).where(s.c.id == subscription_id, s.c.channel != "webhook").values(delivery=delivery))
+    subscription_rows.set_delivery(conn, subscription_id, delivery)
 
 
-def for_address(conn: Connection, *, site_id: int, channel: str, target: str) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class Listed:
+    """A subscription as the management page shows it."""
+
+    id: int
+    kind: str
+    scope: str
+    delivery: str
+    confirmed: bool
+    about: str
+
+
+def for_address(conn: Connection, *, site_id: int, channel: str, target: str) -> list[Listed]:
     """The address's active subscriptions, each with a description for the management page."""
-    rows = conn.execute(
-        select(s).where(s.c.site_id == site_id, s.c.channel == channel, s.c.target == target,
-                        s.c.unsubscribed.is_(None)).order_by(s.c.id)
-    ).all()
-    thread_ids = {int(r.scope.split(":")[1]) for r in rows if r.scope.startswith("thread:")}
-    comment_ids = {int(r.scope.split(":")[1]) for r in rows if r.scope.startswith("comment:")}
-    titles: dict[str, str] = {}
-    if thread_ids:
-        for t in conn.execute(select(threads.c.id, threads.c.title, threads.c.uri).where(threads.c.id.in_(thread_ids))):
-            titles[f"thread:{t.id}"] = t.title or t.uri
-    if comment_ids:
-        joined = select(comments.c.id, threads.c.title, threads.c.uri).join(
-            threads, threads.c.id == comments.c.thread_id).where(comments.c.id.in_(comment_ids))
-        for c in conn.execute(joined):
-            titles[f"comment:{c.id}"] = c.title or c.uri
+    subs = subscription_rows.active_for_address(conn, site_id=site_id, channel=channel, target=target)
+    thread_ids = {int(s.scope.split(":")[1]) for s in subs if s.scope.startswith("thread:")}
+    comment_ids = {int(s.scope.split(":")[1]) for s in subs if s.scope.startswith("comment:")}
+    titles = {f"thread:{i}": t for i, t in alert_lookups.thread_titles(conn, thread_ids).items()}
+    titles |= {f"comment:{i}": t for i, t in alert_lookups.comment_thread_titles(conn, comment_ids).items()}
     return [
-        {
-            "id": r.id, "kind": r.kind, "scope": r.scope, "delivery": r.delivery,
-            "confirmed": r.confirmed is not None, "about": _describe(r.kind, r.scope, titles),
-        }
-        for r in rows
+        Listed(id=s.id, kind=s.kind, scope=s.scope, delivery=s.delivery, confirmed=s.confirmed is not None,
+               about=_describe(s.kind, s.scope, titles))
+        for s in subs
     ]
 
 
@@ -206,10 +177,3 @@ def _describe(kind: str, scope: str, titles: dict[str, str]) -> str:
     if kind == "news":
         return f"New articles in {scope.removeprefix('section:')}" if scope else "Every new article"
     return "Comments waiting for moderation"
-
-
-def belongs_to(conn: Connection, subscription_id: int, *, site_id: int, channel: str, target: str) -> bool:
-    return conn.execute(
-        select(s.c.id).where(and_(s.c.id == subscription_id, s.c.site_id == site_id,
-                                  s.c.channel == channel, s.c.target == target))
-    ).first() is not None

@@ -1,9 +1,10 @@
 """The delivery worker: claims due outbox rows, expands fan-outs, delivers, records outcomes.
 
 Several workers (the task inside `townsquare serve`, any number of `townsquare worker`
-processes) can run at once: claiming is atomic and leased (see outbox.py). Each message is marked
-sent right after its channel accepted it, so a worker killed mid-batch leaves at most the message
-in flight to be delivered again, with the same idempotency key.
+processes) can run at once: claiming is atomic and leased (see store/outbox.py). Each message is
+marked sent right after its channel accepted it, so a worker killed mid-batch leaves at most the
+message in flight to be delivered again, with the same idempotency key. No transaction is open
+while a message is sent.
 """
 
 from __future__ import annotations
@@ -21,19 +22,21 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, select
-from sqlalchemy.exc import SQLAlchemyError
-
-from townsquare.alerts import compose, outbox, webhooks
+from townsquare.alerts import compose, outbox
 from townsquare.alerts.channels import Channel, DeliveryError, Outgoing
 from townsquare.alerts.channels.email import EmailChannel
 from townsquare.alerts.channels.webhook import WebhookChannel
 from townsquare.alerts.channels.whatsapp import WhatsAppChannel
-from townsquare.alerts.outbox import Row
 from townsquare.alerts.runtime import AlertsConfig, config_from
-from townsquare.store.alerts import alert_subscriptions
+from townsquare.store import alert_lookups
+from townsquare.store import outbox as outbox_rows
+from townsquare.store import subscriptions as subscription_rows
+from townsquare.store import webhooks as webhook_rows
+from townsquare.store.db import Engine, reading, writing
 from townsquare.store.db import now as clock
-from townsquare.store.tables import comments, sites
+from townsquare.store.outbox import DatabaseError, OutboxItem
+from townsquare.store.subscriptions import Subscription
+from townsquare.store.webhooks import Webhook
 
 log = logging.getLogger("townsquare.alerts")
 
@@ -50,7 +53,7 @@ CONFIRM_ABOUT = {
 
 @dataclass
 class Delivery:
-    rows: list[Row]
+    rows: list[OutboxItem]
     message: Outgoing
 
 
@@ -76,68 +79,66 @@ class Worker:
             await self._deliver(deliveries)
         return len(rows)
 
-    def _claim(self) -> list[Row]:
+    def _claim(self) -> list[OutboxItem]:
         s = self.settings
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             now = clock()
-            rows = outbox.claim(conn, worker=self.name, now=now, lease=s.lease_seconds, limit=s.batch_size)
+            rows = outbox_rows.claim(conn, worker=self.name, now=now, lease=s.lease_seconds, limit=s.batch_size)
             groups = {(r.site_id, r.channel, r.target, r.digest): r for r in rows if r.digest}
             for row in groups.values():
-                rows += outbox.claim_digest(conn, row, worker=self.name, now=now, lease=s.lease_seconds)
+                rows += outbox_rows.claim_digest(conn, row, worker=self.name, now=now, lease=s.lease_seconds)
         return rows
 
-    def _expand(self, row: Row) -> None:
+    def _expand(self, row: OutboxItem) -> None:
         s = self.settings
         try:
-            with self.engine.begin() as conn:
+            with writing(self.engine) as conn:
                 outbox.expand_fanout(conn, row, worker=self.name, now=clock(), chunk=s.fanout_chunk,
                                      daily_hour=s.daily_digest_hour)
-        except SQLAlchemyError as exc:
+        except DatabaseError as exc:
             log.exception("expanding alert %s failed", row.key)
             self._failed([row], f"fan-out failed: {exc}", permanent=False)
 
     # -- composing ---------------------------------------------------------------------------
-    def _prepare(self, rows: list[Row]) -> list[Delivery]:
-        """Compose messages; cancel rows whose subscription or comment no longer warrants one."""
-        with self.engine.begin() as conn:
-            subs = {
-                r.id: r for r in conn.execute(
-                    select(alert_subscriptions).where(
-                        alert_subscriptions.c.id.in_({r.subscription_id for r in rows if r.subscription_id})
-                    )
-                )
-            }
-            payloads = outbox.load_payloads(conn, {r.parent_id for r in rows if r.parent_id})
-            comment_ids = {p["comment"]["id"] for p in payloads.values() if "comment" in p}
-            statuses = dict(conn.execute(select(comments.c.id, comments.c.status).where(comments.c.id.in_(comment_ids))).all()) if comment_ids else {}
-            site_titles = {
-                r.id: r.title or r.name
-                for r in conn.execute(select(sites.c.id, sites.c.name, sites.c.title).where(sites.c.id.in_({r.site_id for r in rows})))
-            }
-            hook_ids = {int(r.target) for r in rows if r.channel == "webhook"}
-            hooks = webhooks.endpoints(conn, hook_ids)
-            secrets = webhooks.active_secrets(conn, hook_ids, now=clock()) if hook_ids else {}
+    def _prepare(self, rows: list[OutboxItem]) -> list[Delivery]:
+        """Compose messages; cancel rows whose subscription or comment no longer warrants one.
 
-            deliveries: list[Delivery] = []
-            cancelled: dict[str, list[int]] = defaultdict(list)
-            groups: dict[tuple, list[Row]] = defaultdict(list)
-            for row in rows:
-                groups[(row.site_id, row.channel, row.target, row.digest) if row.digest else (row.id,)].append(row)
-            for group in groups.values():
-                live: list[Row] = []
-                for row in group:
-                    reason = self._why_not(row, subs.get(row.subscription_id), payloads, statuses, hooks)
-                    if reason:
-                        cancelled[reason].append(row.id)
-                    else:
-                        live.append(row)
-                if live:
-                    deliveries.append(self._compose(live, subs, payloads, site_titles, hooks, secrets))
-            for reason, ids in cancelled.items():
-                outbox.mark_cancelled(conn, ids, worker=self.name, reason=reason)
+        Reads one snapshot, composes outside any transaction, and writes only the cancellations.
+        The rows are leased to this worker, so nobody else changes them meanwhile.
+        """
+        with reading(self.engine) as conn:
+            subs = subscription_rows.by_ids(conn, {r.subscription_id for r in rows if r.subscription_id})
+            payloads = outbox_rows.payloads(conn, {r.parent_id for r in rows if r.parent_id})
+            comment_ids = {p["comment"]["id"] for p in payloads.values() if "comment" in p}
+            statuses = alert_lookups.comment_statuses(conn, comment_ids)
+            site_titles = alert_lookups.site_titles(conn, {r.site_id for r in rows})
+            hook_ids = {int(r.target) for r in rows if r.channel == "webhook"}
+            hooks = webhook_rows.by_ids(conn, hook_ids)
+            secrets = webhook_rows.active_secrets(conn, hook_ids, now=clock())
+
+        deliveries: list[Delivery] = []
+        cancelled: dict[str, list[int]] = defaultdict(list)
+        groups: dict[tuple, list[OutboxItem]] = defaultdict(list)
+        for row in rows:
+            groups[(row.site_id, row.channel, row.target, row.digest) if row.digest else (row.id,)].append(row)
+        for group in groups.values():
+            live: list[OutboxItem] = []
+            for row in group:
+                reason = self._why_not(row, subs.get(row.subscription_id), payloads, statuses, hooks)
+                if reason:
+                    cancelled[reason].append(row.id)
+                else:
+                    live.append(row)
+            if live:
+                deliveries.append(self._compose(live, subs, payloads, site_titles, hooks, secrets))
+        if cancelled:
+            with writing(self.engine) as conn:
+                for reason, ids in cancelled.items():
+                    outbox_rows.mark_cancelled(conn, ids, worker=self.name, reason=reason)
         return deliveries
 
-    def _why_not(self, row: Row, sub: Any, payloads: dict, statuses: dict, hooks: dict) -> str | None:
+    def _why_not(self, row: OutboxItem, sub: Subscription | None, payloads: dict[int, dict[str, Any]],
+                 statuses: dict[int, str], hooks: dict[int, Webhook]) -> str | None:
         if row.kind == "confirm":
             if sub is None or sub.unsubscribed is not None:
                 return "subscription removed"
@@ -160,7 +161,7 @@ class Worker:
                 return "webhook removed"
         return None
 
-    def _compose(self, rows: list[Row], subs, payloads, site_titles, hooks, secrets) -> Delivery:
+    def _compose(self, rows: list[OutboxItem], subs, payloads, site_titles, hooks, secrets) -> Delivery:
         first = rows[0]
         links = self.config.links
         site_title = site_titles.get(first.site_id, "")
@@ -251,16 +252,16 @@ class Worker:
                 await asyncio.to_thread(self._extend, ids, until)
 
     def _extend(self, ids: list[int], until: float) -> None:
-        with self.engine.begin() as conn:
-            outbox.extend_lease(conn, ids, worker=self.name, until=until)
+        with writing(self.engine) as conn:
+            outbox_rows.extend_lease(conn, ids, worker=self.name, until=until)
 
     def _record(self, outcomes: list[_Outcome]) -> None:
         s = self.settings
         now = clock()
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             sent = [r.id for o in outcomes if o.error is None for r in o.rows]
             if sent:
-                outbox.mark_sent(conn, sent, worker=self.name, now=now)
+                outbox_rows.mark_sent(conn, sent, worker=self.name, now=now)
             for o in outcomes:
                 if o.error is not None:
                     outbox.mark_failed(
@@ -268,13 +269,13 @@ class Worker:
                         max_attempts=s.max_attempts, backoff_base=s.backoff_base, backoff_max=s.backoff_max,
                     )
 
-    def _failed(self, rows: list[Row], error: str, permanent: bool) -> None:
+    def _failed(self, rows: list[OutboxItem], error: str, permanent: bool) -> None:
         self._record([_Outcome(rows, error, permanent)])
 
 
 @dataclass
 class _Outcome:
-    rows: list[Row]
+    rows: list[OutboxItem]
     error: str | None = None
     permanent: bool = False
 

@@ -78,6 +78,8 @@ alert_outbox = Table(
     Index("ix_alert_outbox_site_status", "site_id", "status", "created"),
     Index("ix_alert_outbox_recipient", "channel", "target", "digest", "status"),
     Index("ix_alert_outbox_parent", "parent_id"),
+    # Unsubscribing cancels the subscription's pending rows; deleting a subscription nulls its rows.
+    Index("ix_alert_outbox_subscription", "subscription_id"),
 )
 
 # Articles known to Townsquare; the unique (site, guid) is what makes a news alert go out once
