@@ -17,9 +17,9 @@ from townsquare.alerts.runtime import config_from as alerts_config_from
 from townsquare.alerts.worker import background_worker
 from townsquare.config import Settings
 from townsquare.domain.tokens import Signer
+from townsquare.instance_secret import instance_secret
 from townsquare.ratelimit import make_limiter
 from townsquare.services import Core
-from townsquare.instance_secret import instance_secret
 from townsquare.store.db import Engine, make_engine
 from townsquare.moderation import admin as moderation_admin
 from townsquare.moderation import api as moderation_api
