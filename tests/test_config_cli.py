@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+import townsquare
 from townsquare.config import ConfigError, load_settings
+
+# The code under test, whatever the working directory of the child process.
+PYTHONPATH = os.pathsep.join(p for p in (str(Path(townsquare.__file__).resolve().parents[1]),
+                                         os.environ.get("PYTHONPATH", "")) if p)
 
 
 def test_toml_and_environment(tmp_path):
@@ -37,9 +44,10 @@ def test_unknown_environment_key():
         load_settings(None, environ={"TOWNSQUARE_PROT": "1"})
 
 
-def run(*args, env_db):
+def run(*args, env_db, **env):
     return subprocess.run([sys.executable, "-m", "townsquare.cli", *args], capture_output=True, text=True,
-                          env={"TOWNSQUARE_DB": env_db, "PATH": "/usr/bin:/bin", "COLUMNS": "200"}, timeout=120)
+                          env={"TOWNSQUARE_DB": env_db, "PATH": "/usr/bin:/bin", "COLUMNS": "200", "PYTHONPATH": PYTHONPATH,
+                               **env}, timeout=120)
 
 
 def test_cli_migrate_site_admin(tmp_path):
@@ -68,3 +76,11 @@ def test_cli_bad_config_file(tmp_path):
     cfg.write_text("colour = 'blue'\n")
     r = run("migrate", "--config", str(cfg), env_db=f"sqlite:///{tmp_path}/x.db")
     assert r.returncode == 2 and "unknown setting 'colour'" in r.stderr
+    r = run("site", "list", env_db=f"sqlite:///{tmp_path}/x.db", TOWNSQUARE_CONFIG=str(cfg))
+    assert r.returncode == 2 and "unknown setting 'colour'" in r.stderr and str(cfg) in r.stderr
+
+
+def test_command_line_variables_are_not_settings():
+    s = load_settings(None, environ={"TOWNSQUARE_CONFIG": "elsewhere.toml", "TOWNSQUARE_ADMIN_PASSWORD": "hunter2",
+                                     "TOWNSQUARE_PORT": "9001"})
+    assert s.port == 9001

@@ -5,40 +5,42 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
-from jinja2 import Environment, FileSystemLoader
 from fastapi.responses import HTMLResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import Engine, text
+from sqlalchemy import text
 from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 
 from townsquare import __version__
 from townsquare.alerts import api as alerts_api
+from townsquare.alerts.runtime import config_from as alerts_config_from
 from townsquare.alerts.worker import background_worker
 from townsquare.config import Settings
 from townsquare.domain.tokens import Signer
+from townsquare.instance_secret import instance_secret
 from townsquare.ratelimit import make_limiter
 from townsquare.services import Core
-from townsquare.store import queries
-from townsquare.store.db import make_engine
+from townsquare.store.db import Engine, make_engine
 from townsquare.moderation import admin as moderation_admin
 from townsquare.moderation import api as moderation_api
 from townsquare.web import api, middleware, pages, privacy_api, problems
 from townsquare.web.fastpath import CachedThreadReads
-from townsquare.web.paths import STATIC, TEMPLATES
+from townsquare.web.paths import STATIC
+from townsquare.web.templating import templates
 
 
 def build_core(settings: Settings, engine: Engine | None = None) -> Core:
     engine = engine or make_engine(settings.db)
-    secret = settings.secret
-    if not secret:
-        with engine.begin() as conn:
-            secret = queries.instance_secret(conn)
+    # The core's settings carry the resolved secret, so every part handed them (alerts links,
+    # privacy links) signs with the same key and none reads the database to find it.
+    secret = instance_secret(settings, engine)
+    settings = settings.model_copy(update={"secret": secret})
     return Core(engine=engine, settings=settings, signer=Signer(secret), limiter=make_limiter(settings.redis_url, engine))
 
 
 def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     core = build_core(settings, engine)
+    settings = core.settings
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -56,6 +58,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     )
     app.state.core = core
     app.state.settings = settings
+    app.state.alerts_config = alerts_config_from(settings, core.engine)
     problems.install(app)
     app.include_router(api.router)
     app.include_router(moderation_api.router)
@@ -72,7 +75,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         @app.get("/", include_in_schema=False)
         def home(request: Request) -> HTMLResponse:
             base = settings.public_url.rstrip("/") or str(request.base_url).rstrip("/")
-            return HTMLResponse(_templates.get_template("home.html").render(base=base))
+            return HTMLResponse(templates.get_template("home.html").render(base=base))
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> Response:
@@ -111,11 +114,7 @@ def render_api_docs(spec: dict) -> str:
                 "description": op.get("description", ""), "params": op.get("parameters", []),
                 "body": body.get("$ref", "").rsplit("/", 1)[-1],
             })
-    return _docs_template.render(spec=spec, groups=sorted(groups.items()))
-
-
-_templates = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True)
-_docs_template = _templates.get_template("api_docs.html")
+    return templates.get_template("api_docs.html").render(spec=spec, groups=sorted(groups.items()))
 
 
 def _serve_static(app: FastAPI, name: str) -> None:
@@ -128,11 +127,3 @@ def _serve_static(app: FastAPI, name: str) -> None:
             return HTMLResponse("Not built", status_code=404)
         return Response(path.read_bytes(), media_type=media, headers={"Cache-Control": "public, max-age=300"})
 
-
-def app_from_env() -> FastAPI:
-    """Factory for `uvicorn --factory`: each worker process reads the same settings."""
-    import os
-
-    from townsquare.config import load_settings
-
-    return create_app(load_settings(os.environ.get("TOWNSQUARE_CONFIG") or None))

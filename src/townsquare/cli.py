@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -65,25 +64,15 @@ def serve(
     workers: Annotated[Optional[int], typer.Option(help="Worker processes")] = None,
 ) -> None:
     """Serve the API, the embed and the admin pages (migrating the database first)."""
-    import uvicorn
-
+    from townsquare.serving import serve as run_server
     from townsquare.store.db import migrate as run
 
     settings = settings_from(config, db, host=host, port=port, workers=workers)
-    run(engine_for(settings))
-    _export_settings(config, settings)
+    engine = engine_for(settings)
+    run(engine)
+    engine.dispose()
     console.print(f"Townsquare on http://{settings.host}:{settings.port}/  (database {settings.db})")
-    uvicorn.run("townsquare.app:app_from_env", factory=True, host=settings.host, port=settings.port,
-                workers=settings.workers, log_level="warning", access_log=False, proxy_headers=settings.trust_proxy_headers)
-
-
-def _export_settings(config: Path | None, settings: Settings) -> None:
-    """Worker processes rebuild the settings from the environment, so hand the choices down."""
-    if config:
-        os.environ["TOWNSQUARE_CONFIG"] = str(config)
-    os.environ["TOWNSQUARE_DB"] = settings.db
-    os.environ["TOWNSQUARE_HOST"] = settings.host
-    os.environ["TOWNSQUARE_PORT"] = str(settings.port)
+    run_server(settings)
 
 
 @site_app.command("add")
@@ -194,28 +183,23 @@ def demo(
     db: Annotated[str, typer.Option(help="Database URL")] = "sqlite:///./var/demo.db",
 ) -> None:
     """Start Townsquare with the demo news site (the seed article and two more) on SQLite."""
+    from townsquare.serving import serve as serve_app
     from townsquare.store.db import make_engine
     from townsquare.store.db import migrate as run
 
     if db.startswith("sqlite:///./"):
         Path(db.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     # The demo has no mail server: alerts go to an mbox file any mail reader opens.
-    os.environ.setdefault("TOWNSQUARE_EMAIL__BACKEND", "file")
-    settings = settings_from(None, db, port=port)
+    settings = settings_from(None, db, port=port, workers=1, demo=True, email={"backend": "file"})
     engine = make_engine(settings.db)
     run(engine)
     from townsquare.demo import load_demo
 
     load_demo(engine, settings)
-    os.environ["TOWNSQUARE_DEMO"] = "1"
-    _export_settings(None, settings)
+    engine.dispose()
     console.print(f"Demo news site: http://{settings.host}:{settings.port}/")
-    if settings.email.backend == "file":
-        console.print(f"Alert e-mails are written to {settings.email.mailbox} (an mbox file)")
-    import uvicorn
-
-    uvicorn.run("townsquare.app:app_from_env", factory=True, host=settings.host, port=settings.port,
-                log_level="warning", access_log=False)
+    console.print(f"Alert e-mails are written to {settings.email.mailbox} (an mbox file)")
+    serve_app(settings)
 
 
 @app.command()

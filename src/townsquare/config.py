@@ -4,7 +4,8 @@ Unknown keys and bad values stop the program at start with a message naming the 
 setting that is silently ignored is worse than none (a mistake our peers made).
 
 Environment variables: `TOWNSQUARE_DB=…` sets `db`; nested keys use a double underscore,
-e.g. `TOWNSQUARE_SITE_DEFAULTS__EDIT_WINDOW=600`.
+e.g. `TOWNSQUARE_SITE_DEFAULTS__EDIT_WINDOW=600`. The names in `RESERVED_ENV` share the prefix
+but are not settings, so they are skipped.
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ from townsquare.moderation.settings import ModerationRules
 
 ENV_PREFIX = "TOWNSQUARE_"
 DEFAULT_DB = "sqlite:///./townsquare.db"
+# TOWNSQUARE_* variables that belong to the command line rather than to the settings:
+# CONFIG names the settings file (every command's --config); ADMIN_PASSWORD is `admin create`'s
+# --password.
+RESERVED_ENV = frozenset({"TOWNSQUARE_CONFIG", "TOWNSQUARE_ADMIN_PASSWORD"})
 
 
 class ConfigError(Exception):
@@ -86,7 +91,7 @@ def _describe(err: ValidationError, source: str) -> str:
 def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, value in environ.items():
-        if not name.startswith(ENV_PREFIX) or not value:
+        if not name.startswith(ENV_PREFIX) or not value or name in RESERVED_ENV:
             continue
         path = name.removeprefix(ENV_PREFIX).lower().split("__")
         node = out

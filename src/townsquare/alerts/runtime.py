@@ -7,8 +7,8 @@ from typing import Any
 
 from townsquare.alerts.links import Links
 from townsquare.alerts.settings import AlertSettings, EmailSettings, WhatsAppSettings
+from townsquare.instance_secret import instance_secret
 from townsquare.store.db import Engine
-from townsquare.store.queries import instance_secret
 
 
 @dataclass(frozen=True)
@@ -23,10 +23,7 @@ class AlertsConfig:
 
 def config_from(settings: Any, engine: Engine) -> AlertsConfig:
     """Resolve from `townsquare.config.Settings` (its `email`, `whatsapp`, `alerts` tables)."""
-    secret = settings.secret
-    if not secret:
-        with engine.begin() as conn:
-            secret = instance_secret(conn)
+    secret = instance_secret(settings, engine)
     public_url = settings.public_url or f"http://{settings.host}:{settings.port}"
     return AlertsConfig(
         email=settings.email, whatsapp=settings.whatsapp, alerts=settings.alerts,

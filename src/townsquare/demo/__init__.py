@@ -16,6 +16,7 @@ from townsquare.importers.loader import Loader
 from townsquare.importers.records import CommentRecord, Record
 from townsquare.importers.run import fingerprint
 from townsquare.importers.text import thread_records
+from townsquare.instance_secret import instance_secret
 from townsquare.store import queries as q
 from townsquare.store.db import Connection, Engine, now, writing
 
@@ -34,7 +35,7 @@ def load_demo(engine: Engine, settings: Settings) -> None:
         site_id = _ensure_site(conn, demo_origins(settings))
         for article in demo_articles():
             q.get_or_create_thread(conn, site_id, article.uri, article.title, base + article.uri)
-        secret = settings.secret or q.instance_secret(conn)
+    secret = instance_secret(settings, engine)
     for article in demo_articles():
         if article.source is not None:
             # The plain-text importer's own loader: import_map makes a second run add nothing.

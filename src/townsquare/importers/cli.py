@@ -173,13 +173,9 @@ def _require_site(engine, name: str) -> None:
 
 def _signer(engine, settings: Settings):
     from townsquare.domain.tokens import Signer
-    from townsquare.store import queries
+    from townsquare.instance_secret import instance_secret
 
-    secret = settings.secret
-    if not secret:
-        with engine.begin() as conn:
-            secret = queries.instance_secret(conn)
-    return Signer(secret)
+    return Signer(instance_secret(settings, engine))
 
 
 def _fail(message: str) -> NoReturn:

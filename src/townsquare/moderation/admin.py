@@ -11,14 +11,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from datetime import UTC, datetime
 from typing import Annotated, Any, get_args
 from urllib.parse import urlencode
 
 import orjson
 from fastapi import APIRouter, Form, Request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from townsquare import privacy
@@ -27,19 +25,14 @@ from townsquare.config import site_settings
 from townsquare.errors import Conflict, Forbidden, Invalid, NotFound, TooMany
 from townsquare.moderation import actions, audit, auth, personal_data, queue, site_words
 from townsquare.moderation.auth import Actor
-from townsquare.moderation.highlight import highlight
 from townsquare.web.api import client, core
-from townsquare.web.paths import TEMPLATES
+from townsquare.web.templating import templates
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 
 SESSION_COOKIE = "ts_admin"
 LOGIN_COOKIE = "ts_login"
 BAN_DURATIONS = {"1d": 86400, "7d": 7 * 86400, "30d": 30 * 86400, "forever": None}
-
-templates = Environment(loader=FileSystemLoader(TEMPLATES / "admin"), autoescape=select_autoescape(["html"]))
-templates.filters["highlight"] = highlight
-templates.filters["when"] = lambda ts: datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M") if ts else ""
 
 
 class NotSignedIn(Exception):
@@ -82,7 +75,7 @@ def _signed_in(request: Request) -> tuple[Actor, str]:
 
 
 def _page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
-    html = templates.get_template(name).render(request=request, **context)
+    html = templates.get_template("admin/" + name).render(request=request, **context)
     return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store", "X-Frame-Options": "DENY"})
 
 

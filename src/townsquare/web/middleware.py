@@ -4,20 +4,14 @@ from __future__ import annotations
 
 import time
 
-import orjson
 from prometheus_client import Histogram
+
+from townsquare.web.problems import problem_response
 
 REQUEST_SECONDS = Histogram(
     "townsquare_request_seconds", "HTTP request latency", ["method", "route", "status"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
 )
-
-
-def _problem(status: int, title: str, detail: str) -> tuple[dict, bytes]:
-    body = orjson.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail})
-    start = {"type": "http.response.start", "status": status,
-             "headers": [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]}
-    return start, body
 
 
 class BodyLimit:
@@ -31,7 +25,7 @@ class BodyLimit:
             return await self.app(scope, receive, send)
         declared = dict(scope["headers"]).get(b"content-length")
         if declared and declared.isdigit() and int(declared) > self.limit:
-            return await self._refuse(send)
+            return await self._refuse(scope, receive, send)
         seen = 0
 
         async def limited():
@@ -45,12 +39,12 @@ class BodyLimit:
         try:
             await self.app(scope, limited, send)
         except _TooLarge:
-            await self._refuse(send)
+            await self._refuse(scope, receive, send)
 
-    async def _refuse(self, send):
-        start, body = _problem(413, "Request too large", f"The request body is larger than {self.limit} bytes.")
-        await send(start)
-        await send({"type": "http.response.body", "body": body})
+    async def _refuse(self, scope, receive, send):
+        # The app's own problem builder; a Starlette response is itself an ASGI app.
+        answer = problem_response(413, "Request too large", f"The request body is larger than {self.limit} bytes.")
+        await answer(scope, receive, send)
 
 
 class _TooLarge(Exception):

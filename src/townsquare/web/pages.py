@@ -8,19 +8,17 @@ renders the first page for an article's `<noscript>` block.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from townsquare.domain.tree import SORTS
 from townsquare.errors import Invalid, NotFound
 from townsquare.services import Core
-from townsquare.web.paths import TEMPLATES
+from townsquare.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
 
@@ -28,35 +26,6 @@ PAGE_SIZE = 50
 NOSCRIPT_SIZE = 20
 MAX_DEPTH = 6  # the same display cap as the embed; deeper replies get their own page
 SORT_LABELS = {"oldest": "Oldest", "newest": "Newest", "top": "Top rated", "replies": "Most replies"}
-
-
-def http_url(value: str | None) -> str | None:
-    """The URL if it is http(s), else None: links from user input never carry other schemes."""
-    if value and urlsplit(value.strip()).scheme.lower() in ("http", "https"):
-        return value.strip()
-    return None
-
-
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="seconds")
-
-
-def _human(ts: float) -> str:
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%d %b %Y, %H:%M UTC")
-
-
-def make_environment() -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATES),
-        autoescape=select_autoescape(default=True, default_for_string=True),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters.update(http_url=http_url, iso=_iso, human=_human)
-    return env
-
-
-templates = make_environment()
 
 
 def thread_link(site: str, uri: str) -> Callable[..., str]:

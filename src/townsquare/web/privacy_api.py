@@ -127,7 +127,8 @@ def author_erase(request: Request, token: Annotated[str, Form(max_length=2000)])
 
 
 def _serializer(conn, the_core) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(the_core.settings.secret or queries.instance_secret(conn), salt=_SALT)
+    # The core's settings carry the instance secret, resolved when the app was built.
+    return URLSafeTimedSerializer(the_core.settings.secret, salt=_SALT)
 
 
 def _links(the_core) -> URLSafeTimedSerializer:
