@@ -28,7 +28,7 @@ from townsquare.alerts.links import Links  # noqa: E402
 from townsquare.alerts.runtime import AlertsConfig  # noqa: E402
 from townsquare.alerts.settings import AlertSettings, EmailSettings, WhatsAppSettings  # noqa: E402
 from townsquare.alerts.worker import run  # noqa: E402
-from townsquare.store import queries  # noqa: E402
+from townsquare.store import sites as site_store  # noqa: E402
 from townsquare.store.alerts import alert_outbox, alert_subscriptions  # noqa: E402
 from townsquare.store.db import make_engine, migrate, now  # noqa: E402
 
@@ -77,7 +77,7 @@ async def main() -> None:
     engine = make_engine(url)
     migrate(engine)
     with engine.begin() as conn:
-        site = queries.site_by_id(conn, queries.create_site(conn, "daily", "Daily", ["*"], {}))
+        site = site_store.by_id(conn, site_store.create(conn, "daily", "Daily", ["*"], {}))
     add_subscribers(engine, site["id"], args.subscribers)
 
     count, ready = multiprocessing.Value("q", 0), multiprocessing.Event()

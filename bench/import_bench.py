@@ -103,12 +103,12 @@ def run_townsquare(file: Path, work: Path) -> dict:
     url = f"sqlite:///{db}"
     setup = (
         "import sys\n"
-        "from townsquare.store import queries\n"
+        "from townsquare.store import sites\n"
         "from townsquare.store.db import make_engine, migrate\n"
         "engine = make_engine(sys.argv[1])\n"
         "migrate(engine)\n"
         "with engine.begin() as conn:\n"
-        "    queries.create_site(conn, 'bench', 'Bench', [], {})\n"
+        "    site_store.create(conn, 'bench', 'Bench', [], {})\n"
     )
     subprocess.run([sys.executable, "-c", setup, url], check=True, env=_env())
     command = ("import sys, typer; from townsquare.importers.cli import import_command;"

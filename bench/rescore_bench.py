@@ -25,7 +25,9 @@ from townsquare.config import load_settings  # noqa: E402
 from townsquare.moderation import rescore  # noqa: E402
 from townsquare.moderation.toxicity import ToxicityModel  # noqa: E402
 from townsquare.store import db  # noqa: E402
-from townsquare.store import queries as q  # noqa: E402
+from townsquare.store import sites as site_store  # noqa: E402
+from townsquare.store import threads as thread_store  # noqa: E402
+from townsquare.store.comments import NewComment, insert_comment  # noqa: E402
 
 
 def sample(path: Path, n: int, flagged: float, seed: int = 7) -> list[str]:
@@ -43,13 +45,13 @@ def store(url: str, texts: list[str]) -> None:
     engine = db.make_engine(url)
     db.migrate(engine)
     with engine.begin() as conn:
-        site_id = q.create_site(conn, "bench", "Bench", ["*"], {})
+        site_id = site_store.create(conn, "bench", "Bench", ["*"], {})
         for i, text in enumerate(texts):
-            thread = q.get_or_create_thread(conn, site_id, f"/article-{i % 100}", "Article", "")
-            q.insert_comment(conn, {
-                "thread_id": thread["id"], "parent_id": None, "author_name": f"reader{i % 500}",
-                "text": text, "html": "", "status": "published", "created": 1.7e9 + i, "likes": 0, "dislikes": 0,
-            })
+            thread = thread_store.get_or_create(conn, site_id, f"/article-{i % 100}", "Article", "")
+            insert_comment(conn, NewComment(
+                thread_id=thread.id, parent_id=None, author_name=f"reader{i % 500}", author_email=None,
+                author_website=None, author_key=None, ip_hash=None, text=text, quote=None, html="",
+                status="published", moderation=None, created=1.7e9 + i))
     engine.dispose()
 
 

@@ -20,7 +20,7 @@ from typing import Any, Iterator
 import httpx
 import pytest
 
-from townsquare.store import queries
+from townsquare.store import sites as site_store
 from townsquare.store.db import make_engine
 
 __all__ = ["ARTIFACTS", "DemoServer", "browser", "demo_server", "new_page", "publisher", "require_chromium"]
@@ -57,14 +57,14 @@ class DemoServer:
         """Change a site's stored settings; the server reads them on every request."""
         engine = make_engine(self.db_url)
         with engine.begin() as conn:
-            row = queries.site_by_name(conn, site)
-            queries.update_site(conn, row["id"], settings={**row["settings"], **settings})
+            row = site_store.by_name(conn, site)
+            site_store.update_site(conn, row.id, settings={**row.settings, **settings})
         engine.dispose()
 
     def add_site(self, name: str, origins: list[str], settings: dict[str, Any]) -> None:
         engine = make_engine(self.db_url)
         with engine.begin() as conn:
-            queries.create_site(conn, name, name, origins, settings)
+            site_store.create(conn, name, name, origins, settings)
         engine.dispose()
 
     def api(self) -> httpx.Client:

@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 
 from townsquare.app import create_app
 from townsquare.config import load_settings
-from townsquare.store import queries
+from townsquare.store import sites as site_store
 from townsquare.store.db import make_engine, migrate
 
 PG_ADMIN_URL = os.environ.get("TOWNSQUARE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -78,7 +78,7 @@ def engine(db_url):
 
 def add_site(engine, name="daily", origins=("https://daily.example",), **settings):
     with engine.begin() as conn:
-        return queries.create_site(conn, name, name.title(), list(origins), settings)
+        return site_store.create(conn, name, name.title(), list(origins), settings)
 
 
 @pytest.fixture

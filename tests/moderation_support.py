@@ -11,7 +11,7 @@ from townsquare.app import create_app
 from townsquare import accounts
 from townsquare.moderation import admin, auth
 from townsquare.moderation import api as moderation_api
-from townsquare.store import queries
+from townsquare.store import sites as site_store
 
 ORIGIN = {"Origin": "https://daily.example"}
 PASSWORD = "correct horse battery"
@@ -43,7 +43,7 @@ def moderation_app(settings, engine):
 
 def add_site(engine, name="daily", **settings) -> int:
     with engine.begin() as conn:
-        return queries.create_site(conn, name, name.title(), ["https://daily.example"], settings)
+        return site_store.create(conn, name, name.title(), ["https://daily.example"], settings)
 
 
 def add_moderator(engine, email="mod@daily.example", role="moderator", sites=("daily",)) -> tuple[int, str]:

@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 
 from townsquare.app import create_app
 from townsquare.moderation import audit
-from townsquare.store import queries
+from townsquare.store import sites as site_store
 
 from .conftest import LENIENT
 from .moderation_support import PASSWORD, add_moderator, add_site, csrf_of, post
@@ -50,7 +50,7 @@ def save(client, csrf, banned="", suspect="", site="daily", **extra):
 
 def stored(engine, site="daily") -> dict:
     with engine.connect() as conn:
-        return queries.site_by_name(conn, site)["settings"]
+        return site_store.by_name(conn, site).settings
 
 
 def entries(engine) -> list[dict]:
@@ -191,4 +191,4 @@ def test_word_lists_in_a_browser(server, chromium):  # noqa: F811
     page.wait_for_selector(".notice:has-text('Saved the word lists of daily')")
     assert page.input_value("#banned_words") == "scoundrel*"
     with engine.connect() as conn:
-        assert queries.site_by_name(conn, "daily")["settings"]["moderation_rules"]["banned_words"] == ["scoundrel*"]
+        assert site_store.by_name(conn, "daily").settings["moderation_rules"]["banned_words"] == ["scoundrel*"]

@@ -13,7 +13,8 @@ from starlette.testclient import TestClient
 from townsquare.alerts.polling import FeedPoller
 from townsquare.app import create_app
 from townsquare.config import load_settings
-from townsquare.store import queries
+from townsquare.store import sites as site_store
+from townsquare.store.tables import comments as comments_table
 from townsquare.store.alerts import alert_feeds, alert_outbox
 from townsquare.store.db import make_engine, migrate, now
 
@@ -29,8 +30,8 @@ def env(db_url):
     engine = make_engine(db_url)
     migrate(engine)
     with engine.begin() as conn:
-        site_id = queries.create_site(conn, "daily", "Daily", ["https://daily.example"], {})
-        queries.update_site(conn, site_id, api_key_hash=hashlib.sha256(API_KEY.encode()).hexdigest())
+        site_id = site_store.create(conn, "daily", "Daily", ["https://daily.example"], {})
+        site_store.update_site(conn, site_id, api_key_hash=hashlib.sha256(API_KEY.encode()).hexdigest())
     sink = SmtpSink().start()
     cfg = config(sink.port)
     app = create_app(load_settings(None, environ={}, db=db_url, rate_limits="off",
@@ -151,7 +152,7 @@ async def test_feed_polling_alerts_each_new_article_once(env):
                      + "".join(items) + "</channel></rss>").encode()
 
     with engine.begin() as conn:
-        site_id = queries.site_by_name(conn, "daily")["id"]
+        site_id = site_store.by_name(conn, "daily").id
     from tests.test_alerts_support import follower
 
     follower(engine, site_id, "ann@example.org", kind="news")
@@ -184,7 +185,7 @@ def test_atom_feeds_are_valid_and_show_published_comments_only(env):
                                           "author": {"name": "Jiri Klouda"}})
     held = client.post("/api/v1/comments", json={**post, "text": "Another calm remark.", "author": {"name": "X"}}).json()
     with engine.begin() as conn:
-        conn.execute(update(queries.comments).where(queries.comments.c.id == held["comment"]["id"]).values(status="pending"))
+        conn.execute(update(comments_table).where(comments_table.c.id == held["comment"]["id"]).values(status="pending"))
 
     thread = client.get("/feeds/daily/thread.atom", params={"uri": "/2015/putin"})
     assert thread.headers["content-type"].startswith("application/atom+xml")

@@ -6,7 +6,10 @@ import pytest
 from sqlalchemy import select, update
 
 from townsquare.alerts import events, outbox, subscriptions
-from townsquare.store import queries
+from townsquare.store import sites as site_store
+from townsquare.store import comments as comment_store
+from townsquare.store import threads as thread_store
+from townsquare.store.tables import comments as comments_table
 from townsquare.store.alerts import alert_outbox
 from townsquare.store.db import make_engine, migrate, now
 from townsquare.alerts.worker import Worker
@@ -34,7 +37,7 @@ async def test_smtp_down_then_back_every_alert_arrives_once(setup):
     port = free_port()
     cfg = config(port)
     for reader in READERS:
-        follower(engine, site["id"], reader)
+        follower(engine, site.id, reader)
     first = post(core, "A thoughtful article, thank you.")
     post(core, "The documentary airs in western Russia this evening.", parent_id=first["id"], name="Jiri Klouda")
 
@@ -70,7 +73,7 @@ async def test_message_format_one_click_unsubscribe_and_both_parts(setup):
     engine, site, core = setup
     sink = SmtpSink().start()
     cfg = config(sink.port)
-    follower(engine, site["id"], "ann@example.org")
+    follower(engine, site.id, "ann@example.org")
     post(core, "A thoughtful article, thank you for the **careful** reporting.")
     try:
         await deliver_all(engine, cfg)
@@ -97,7 +100,7 @@ async def test_reply_alert_goes_to_the_parent_author_only_not_to_repliers_themse
     parent = post(core, "Where can I watch the documentary?", name="oberts mail",
                   email_address="oberts@example.org")
     with engine.begin() as conn:
-        subscribed = subscriptions.subscribe_replies(conn, site_id=site["id"], comment_id=parent["id"],
+        subscribed = subscriptions.subscribe_replies(conn, site_id=site.id, comment_id=parent["id"],
                                                      email="oberts@example.org", now=now())
     assert subscribed.state == "confirming"
     try:
@@ -125,12 +128,12 @@ async def test_reply_alert_goes_to_the_parent_author_only_not_to_repliers_themse
 async def test_held_comment_alerts_only_once_approved_and_never_if_rejected(tmp_path):
     engine = sqlite_engine(tmp_path)
     with engine.begin() as conn:
-        site = queries.site_by_id(conn, queries.create_site(conn, "daily", "Daily", ["*"], {"moderation": "pre"}))
+        site = site_store.by_id(conn, site_store.create(conn, "daily", "Daily", ["*"], {"moderation": "pre"}))
     core = core_for(engine, str(engine.url))
     sink = SmtpSink().start()
     cfg = config(sink.port)
-    follower(engine, site["id"], "ann@example.org")
-    follower(engine, site["id"], "mod@daily.example", kind="moderator")
+    follower(engine, site.id, "ann@example.org")
+    follower(engine, site.id, "mod@daily.example", kind="moderator")
     approved = post(core, "A thoughtful article, thank you.")
     rejected = post(core, "Another calm remark about the broadcast schedule.")
     # The core queued moderator alerts for both (events.comment_held), nothing for readers.
@@ -143,14 +146,14 @@ async def test_held_comment_alerts_only_once_approved_and_never_if_rejected(tmp_
         assert "http://testserver/admin/queue/pending?site=daily" in held[0].get_body(("plain",)).get_content()
 
         with engine.begin() as conn:  # a moderator approves one and rejects the other
-            conn.execute(update(queries.comments).where(queries.comments.c.id == approved["id"]).values(status="published"))
-            conn.execute(update(queries.comments).where(queries.comments.c.id == rejected["id"]).values(status="rejected"))
-            comment = queries.comment_by_id(conn, approved["id"])
-            events.comment_published(conn, site=site, thread=queries.thread_by_id(conn, comment["thread_id"]),
+            conn.execute(update(comments_table).where(comments_table.c.id == approved["id"]).values(status="published"))
+            conn.execute(update(comments_table).where(comments_table.c.id == rejected["id"]).values(status="rejected"))
+            comment = comment_store.by_id(conn, approved["id"])
+            events.comment_published(conn, site=site, thread=thread_store.by_id(conn, comment.thread_id),
                                      comment=comment)
             with pytest.raises(ValueError):
-                events.comment_published(conn, site=site, thread=queries.thread_by_id(conn, comment["thread_id"]),
-                                         comment=queries.comment_by_id(conn, rejected["id"]))
+                events.comment_published(conn, site=site, thread=thread_store.by_id(conn, comment.thread_id),
+                                         comment=comment_store.by_id(conn, rejected["id"]))
         await deliver_all(engine, cfg)
     finally:
         sink.stop()
@@ -164,10 +167,10 @@ async def test_comment_removed_before_delivery_sends_nothing(setup):
     engine, site, core = setup
     sink = SmtpSink().start()
     cfg = config(sink.port)
-    follower(engine, site["id"], "ann@example.org")
+    follower(engine, site.id, "ann@example.org")
     c = post(core, "A thoughtful article, thank you.")
     with engine.begin() as conn:
-        conn.execute(update(queries.comments).where(queries.comments.c.id == c["id"]).values(status="rejected"))
+        conn.execute(update(comments_table).where(comments_table.c.id == c["id"]).values(status="rejected"))
     try:
         await deliver_all(engine, cfg)
     finally:
@@ -180,8 +183,8 @@ async def test_daily_digest_groups_a_readers_alerts_into_one_message(setup):
     engine, site, core = setup
     sink = SmtpSink().start()
     cfg = config(sink.port)
-    follower(engine, site["id"], "ann@example.org", delivery="daily")
-    follower(engine, site["id"], "bob@example.org")
+    follower(engine, site.id, "ann@example.org", delivery="daily")
+    follower(engine, site.id, "bob@example.org")
     for text in ("First comment", "Second comment", "Third comment"):
         post(core, text)
     try:
@@ -207,7 +210,7 @@ async def test_file_backend_writes_a_mailbox_for_demos(setup, tmp_path):
     box_path = tmp_path / "mail" / "alerts.mbox"
     cfg = type(cfg)(email=cfg.email.model_copy(update={"backend": "file", "mailbox": box_path}),
                     whatsapp=cfg.whatsapp, alerts=cfg.alerts, links=cfg.links)
-    follower(engine, site["id"], "ann@example.org")
+    follower(engine, site.id, "ann@example.org")
     post(core, "A thoughtful article, thank you.")
     await deliver_all(engine, cfg)
     [msg] = list(mailbox.mbox(box_path))
@@ -221,7 +224,7 @@ async def test_direct_messages_of_other_parts_go_out_without_a_subscription(setu
     sink = SmtpSink().start()
     url = "http://testserver/api/v1/privacy/export?token=abc"
     with engine.begin() as conn:  # as the personal-data requests do
-        outbox.enqueue(conn, key=f"privacy:{site['id']}:export:0123abcd:493000", site_id=site["id"], kind="privacy",
+        outbox.enqueue(conn, key=f"privacy:{site.id}:export:0123abcd:493000", site_id=site.id, kind="privacy",
                        channel="email", target="ann@example.org", now=now(),
                        payload={"subject": "Your data on Daily", "url": url,
                                 "text": f"Someone asked to download your data.\n\nFollow this link:\n{url}"})
@@ -231,7 +234,7 @@ async def test_direct_messages_of_other_parts_go_out_without_a_subscription(setu
         sink.stop()
     [msg] = sink.to("ann@example.org")
     assert msg["Subject"] == "Your data on Daily"
-    assert msg["Message-ID"] == f"<privacy-{site['id']}-export-0123abcd-493000@daily.example>"
+    assert msg["Message-ID"] == f"<privacy-{site.id}-export-0123abcd-493000@daily.example>"
     assert "List-Unsubscribe" not in msg
     assert url in msg.get_body(("plain",)).get_content()
     assert f'<a href="{url.replace("&", "&amp;")}">' in msg.get_body(("html",)).get_content()

@@ -59,7 +59,7 @@ async def test_no_transaction_is_open_while_email_and_webhooks_go_out(tmp_path):
     engine = sqlite_engine(tmp_path)
     path = tmp_path / "alerts.db"
     site = make_site(engine)
-    follower(engine, site["id"], "ann@example.org")
+    follower(engine, site.id, "ann@example.org")
     webhook_free: list[bool] = []
 
     def receive(request):
@@ -70,7 +70,7 @@ async def test_no_transaction_is_open_while_email_and_webhooks_go_out(tmp_path):
     try:
         with HttpReceiver(receive) as receiver:
             with engine.begin() as conn:
-                webhooks.create(conn, site_id=site["id"], url=receiver.url, kinds=["thread"], now=now())
+                webhooks.create(conn, site_id=site.id, url=receiver.url, kinds=["thread"], now=now())
             post(core_for(engine, f"sqlite:///{path}"), "A thoughtful article, thank you.")
             await deliver_all(engine, config(sink.port))
     finally:
@@ -92,7 +92,7 @@ async def test_no_transaction_is_open_while_a_feed_is_fetched(tmp_path):
 
     with HttpReceiver(rss, content_type="application/rss+xml") as server:
         with engine.begin() as conn:
-            article_feeds.set_feed(conn, site_id=site["id"], url=server.url + "/feed.xml", interval=300, now=now())
+            article_feeds.set_feed(conn, site_id=site.id, url=server.url + "/feed.xml", interval=300, now=now())
         assert await FeedPoller(engine).poll_due() == 1
     engine.dispose()
     assert fetch_free == [True]

@@ -21,7 +21,7 @@ from townsquare.alerts.links import InvalidLink, Links
 from townsquare.alerts.runtime import AlertsConfig
 from townsquare.alerts.settings import AlertSettings, EmailSettings, WhatsAppSettings
 from townsquare.alerts.worker import run
-from townsquare.store import queries
+from townsquare.store import sites as site_store
 from townsquare.store.alerts import alert_outbox
 from townsquare.store.db import make_engine, migrate, now
 
@@ -85,8 +85,8 @@ def sqlite_engine(tmp_path: Path):
 
 def make_site(engine, name: str = "daily") -> dict:
     with engine.begin() as conn:
-        site_id = queries.create_site(conn, name, name.title(), ["https://daily.example"], {})
-        return queries.site_by_id(conn, site_id)
+        site_id = site_store.create(conn, name, name.title(), ["https://daily.example"], {})
+        return site_store.by_id(conn, site_id)
 
 
 def follower(engine, site_id: int, address: str, *, kind: str = "thread", scope: str = "",

@@ -30,7 +30,7 @@ async def test_receiver_fails_twice_then_accepts_one_delivery_with_valid_signatu
 
     with HttpReceiver(lambda request: (next(answers, 200), b"{}")) as receiver:
         with engine.begin() as conn:
-            hook = webhooks.create(conn, site_id=site["id"], url=receiver.url + "/hooks/townsquare",
+            hook = webhooks.create(conn, site_id=site.id, url=receiver.url + "/hooks/townsquare",
                                    kinds=["thread"], now=now())
         comment = post(core, "A thoughtful article, thank you.")
         await deliver_all(engine, config(free_port()))
@@ -60,7 +60,7 @@ async def test_rotation_signs_with_old_and_new_secret_until_the_grace_period_end
     engine, site, core = setup
     with HttpReceiver(lambda request: (200, b"{}")) as receiver:
         with engine.begin() as conn:
-            hook = webhooks.create(conn, site_id=site["id"], url=receiver.url, kinds=["thread"], now=now())
+            hook = webhooks.create(conn, site_id=site.id, url=receiver.url, kinds=["thread"], now=now())
             new_secret = webhooks.rotate(conn, hook["id"], now=now(), grace=3600)
         post(core, "A thoughtful article, thank you.")
         await deliver_all(engine, config(free_port()))
@@ -83,7 +83,7 @@ async def test_gone_receiver_fails_permanently_and_is_visible(setup):
     engine, site, core = setup
     with HttpReceiver(lambda request: (410, b"{}")) as receiver:
         with engine.begin() as conn:
-            webhooks.create(conn, site_id=site["id"], url=receiver.url, kinds=["thread"], now=now())
+            webhooks.create(conn, site_id=site.id, url=receiver.url, kinds=["thread"], now=now())
         post(core, "A thoughtful article, thank you.")
         await deliver_all(engine, config(free_port()))
     assert len(receiver.requests) == 1

@@ -58,7 +58,7 @@ async def test_news_alert_over_whatsapp_after_opt_in(tmp_path):
             base_url=api.url + "/v21.0", phone_number_id=PHONE_ID, token=SecretStr(TOKEN), language="en_US"))
         with engine.begin() as conn:
             sub = subscriptions.subscribe(
-                conn, site_id=site["id"], kind="news", channel="whatsapp", target="+234 813 637 0421", now=now(),
+                conn, site_id=site.id, kind="news", channel="whatsapp", target="+234 813 637 0421", now=now(),
                 consent={"source": "news alerts box", "text": "Receive News Alerts on Whatsapp"})
         await deliver_all(engine, cfg)
         [confirm] = [orjson.loads(r["body"]) for r in api.requests]
@@ -99,5 +99,5 @@ async def test_invalid_phone_number_is_refused_clearly(tmp_path):
     engine = sqlite_engine(tmp_path)
     site = make_site(engine)
     with engine.begin() as conn, pytest.raises(subscriptions.SubscriptionError, match="phone number"):
-        subscriptions.subscribe(conn, site_id=site["id"], kind="news", channel="whatsapp", target="12", now=now())
+        subscriptions.subscribe(conn, site_id=site.id, kind="news", channel="whatsapp", target="12", now=now())
     engine.dispose()

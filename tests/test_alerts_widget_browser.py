@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from townsquare.app import create_app
 from townsquare.config import load_settings
-from townsquare.store import queries
+from townsquare.store import sites as site_store
 from townsquare.store.alerts import alert_outbox, alert_subscriptions
 
 from tests.browser_fixtures import CHROMIUM, CHROMIUM_ARGS, publisher, require_chromium  # noqa: F401
@@ -32,7 +32,7 @@ def servers(tmp_path, publisher):
         <script src="http://127.0.0.1:{api_port}/static/alerts.js"></script></body></html>""")
     engine = sqlite_engine(tmp_path)
     with engine.begin() as conn:
-        queries.create_site(conn, "daily", "Daily", [page_url], {})
+        site_store.create(conn, "daily", "Daily", [page_url], {})
     app = create_app(load_settings(None, environ={}, db=str(engine.url), rate_limits="off",
                                    alerts={"worker_in_serve": False}), engine)
     app.state.alerts_config = config(free_port())

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from townsquare.alerts import outbox
 from townsquare.alerts.worker import run
 from townsquare.store import outbox as outbox_rows
-from townsquare.store import queries
+from townsquare.store import sites as site_store
 from townsquare.store.alerts import alert_outbox
 from townsquare.store.db import make_engine, migrate, now
 
@@ -32,7 +32,7 @@ def db(db_url):
     engine = make_engine(db_url)
     migrate(engine)
     with engine.begin() as conn:
-        site = queries.site_by_id(conn, queries.create_site(conn, "daily", "Daily", ["*"], {}))
+        site = site_store.by_id(conn, site_store.create(conn, "daily", "Daily", ["*"], {}))
     yield db_url, engine, site
     engine.dispose()
 
@@ -41,7 +41,7 @@ async def test_concurrent_workers_deliver_each_alert_once(db):
     url, engine, site = db
     readers = [f"reader{i}@example.org" for i in range(60)]
     for r in readers:
-        follower(engine, site["id"], r)
+        follower(engine, site.id, r)
     post(core_for(engine, url), "A thoughtful article, thank you.")
     sink = SmtpSink().start()
     cfg = config(sink.port, batch_size=7, fanout_chunk=25, concurrency=2)
@@ -65,7 +65,7 @@ def test_claims_of_two_open_transactions_never_overlap(pg_url):
     engine = make_engine(pg_url)
     migrate(engine)
     with engine.begin() as conn:
-        site_id = queries.create_site(conn, "daily", "Daily", ["*"], {})
+        site_id = site_store.create(conn, "daily", "Daily", ["*"], {})
         for i in range(10):
             outbox.enqueue(conn, key=f"k{i}", site_id=site_id, kind="news", channel="email",
                            target=f"r{i}@example.org", now=now())
@@ -118,7 +118,7 @@ def test_worker_killed_mid_batch_loses_nothing_and_duplicates_nothing(db):
     url, engine, site = db
     readers = [f"reader{i}@example.org" for i in range(24)]
     for r in readers:
-        follower(engine, site["id"], r)
+        follower(engine, site.id, r)
     post(core_for(engine, url), "A thoughtful article, thank you.")
     sink = GatedSink(allow=8)
     sink.start()
@@ -162,7 +162,7 @@ async def test_worker_inside_serve_uses_the_app_settings_and_stops_cleanly(tmp_p
 
     engine = sqlite_engine(tmp_path)
     site = make_site(engine)
-    follower(engine, site["id"], "ann@example.org")
+    follower(engine, site.id, "ann@example.org")
     post(core_for(engine, str(engine.url)), "A thoughtful article, thank you.")
     sink = SmtpSink().start()
     # No secret configured: links are signed with the installation's secret from the database.
@@ -181,6 +181,6 @@ async def test_worker_inside_serve_uses_the_app_settings_and_stops_cleanly(tmp_p
     url = msg["List-Unsubscribe"].strip("<>")
     assert url.startswith("http://127.0.0.1:8000/alerts/unsubscribe?token=")
     with engine.connect() as conn:
-        secret = queries.instance_secret(conn)
+        secret = site_store.instance_secret(conn)
     assert Links(public_url="", secret=secret).read_unsubscribe(url.split("token=")[1]) > 0
     engine.dispose()

@@ -20,24 +20,25 @@ from tests.test_import_support import (
 )
 from townsquare.importers.export import export_disqus, export_jsonl
 from townsquare.importers.run import ensure_sites, sites_in_file
-from townsquare.store import queries
+from townsquare.store import sites as site_store
+from townsquare.store import comments as comment_store
 
 
 def populated(tmp_path):
     """A database with two sites, every status, quotes, edits, votes and moderation decisions."""
     engine = sqlite_database(tmp_path, name="source.db", moderation="post", max_length=5000)
     with engine.begin() as conn:
-        queries.create_site(conn, "blog", "The Blog", [], {"edit_window": 60})
+        site_store.create(conn, "blog", "The Blog", [], {"edit_window": 60})
     run_import(engine, "disqus", FIXTURES / "disqus.xml")
     run_import(engine, "text", FIXTURES / "seed_000.txt")
     run_import(engine, "isso", isso_database(tmp_path), site="blog")
     run_import(engine, "remark42", FIXTURES / "remark42.jsonl", site="blog")
     rows = stored(engine)
     with engine.begin() as conn:
-        queries.set_vote(conn, rows[0]["id"], "voter-a", 1)
-        queries.set_vote(conn, rows[0]["id"], "voter-b", -1)
-        queries.set_vote(conn, rows[3]["id"], "voter-a", 1)
-        queries.update_comment(conn, rows[1]["id"], moderation=orjson.dumps({"decision": "hold", "reasons": [{"label": "x"}]}).decode())
+        comment_store.set_vote(conn, rows[0]["id"], "voter-a", 1)
+        comment_store.set_vote(conn, rows[0]["id"], "voter-b", -1)
+        comment_store.set_vote(conn, rows[3]["id"], "voter-a", 1)
+        comment_store.update_comment(conn, rows[1]["id"], moderation=orjson.dumps({"decision": "hold", "reasons": [{"label": "x"}]}).decode())
     return engine
 
 

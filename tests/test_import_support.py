@@ -13,7 +13,7 @@ from townsquare.domain.tokens import Signer
 from townsquare.importers.loader import ImportReport
 from townsquare.importers.run import import_file, records_for
 from townsquare.importers.spool import Spool
-from townsquare.store import queries
+from townsquare.store import sites as site_store
 from townsquare.store.db import make_engine, migrate
 from townsquare.store.tables import comments, threads
 
@@ -28,7 +28,7 @@ def new_database(url: str, site: str | None = "news", **site_settings: Any) -> E
     migrate(engine)
     if site:
         with engine.begin() as conn:
-            queries.create_site(conn, site, "Daily News", ["https://news.example"], site_settings)
+            site_store.create(conn, site, "Daily News", ["https://news.example"], site_settings)
     return engine
 
 

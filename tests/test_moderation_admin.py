@@ -88,13 +88,13 @@ def test_passwords_are_checked_with_no_transaction_open(web, monkeypatch):
 
 
 def test_approving_a_deleted_comment_is_refused(web):
-    from townsquare.store import queries
+    from townsquare.store import comments as comment_store
 
     held = post(web, "Ring +2348136370421 now")["comment"]["id"]
     sign_in(web)
     token = csrf_of(web.get("/admin/queue/pending").text)
     with web.engine.begin() as conn:
-        queries.update_comment(conn, held, status="deleted")
+        comment_store.update_comment(conn, held, status="deleted")
     resp = web.post("/admin/bulk", data={"csrf": token, "action": "approve", "ids": [held], "back": "/admin/queue/all"})
     assert "Not done: This comment was deleted." in web.get(resp.headers["location"]).text
     with web.engine.connect() as conn:

@@ -9,7 +9,10 @@ from typer.testing import CliRunner
 from townsquare import accounts
 from townsquare.cli import app
 from townsquare.moderation import auth
-from townsquare.store import queries
+from townsquare.store import sites as site_store
+from townsquare.store import comments as comment_store
+from townsquare.store import threads as thread_store
+from .store_support import insert_comment
 from townsquare.store.db import make_engine, migrate
 
 
@@ -18,7 +21,7 @@ def test_api_key_and_check(tmp_path):
     engine = make_engine(url)
     migrate(engine)
     with engine.begin() as conn:
-        queries.create_site(conn, "daily", "Daily", [], {})
+        site_store.create(conn, "daily", "Daily", [], {})
     accounts.create_user(engine, email="mod@daily.example", password="long enough pw", role="admin")
     runner = CliRunner()
 
@@ -48,16 +51,16 @@ def test_rescore_updates_scores_and_holds_what_now_crosses_a_threshold(tmp_path)
     engine = make_engine(url)
     migrate(engine)
     with engine.begin() as conn:
-        site_id = queries.create_site(conn, "daily", "Daily", [], {})
-        thread = queries.get_or_create_thread(conn, site_id, "/a", "A", "")
+        site_id = site_store.create(conn, "daily", "Daily", [], {})
+        thread = thread_store.get_or_create(conn, site_id, "/a", "A", "")
         texts = ["Thanks, a clear and useful article.", "You are a pathetic idiot and everyone knows it.",
                  "The council meets again on Tuesday."]
         for i, text in enumerate(texts):
             # Stored as published with no scores: as if posted before the model existed.
-            queries.insert_comment(conn, {"thread_id": thread["id"], "author_name": f"A{i}", "text": text,
+            insert_comment(conn, {"thread_id": thread.id, "author_name": f"A{i}", "text": text,
                                           "html": f"<p>{text}</p>", "status": "published", "created": 1.0 + i,
                                           "likes": 0, "dislikes": 0, "moderation": None})
-            queries.touch_thread(conn, thread["id"], 1)
+            thread_store.touch(conn, thread.id, 1)
     runner = CliRunner()
     dry = runner.invoke(app, ["moderation", "rescore", "--site", "daily", "--db", url])
     assert dry.exit_code == 0, dry.output
@@ -89,7 +92,7 @@ def test_eval_prints_the_figures_and_what_the_sites_limits_decide(tmp_path):
     engine = make_engine(url)
     migrate(engine)
     with engine.begin() as conn:
-        queries.create_site(conn, "strict", "Strict", [], {"moderation_rules": {"hold_thresholds": {"toxicity": 0}}})
+        site_store.create(conn, "strict", "Strict", [], {"moderation_rules": {"hold_thresholds": {"toxicity": 0}}})
     engine.dispose()
     csv_file = write(tmp_path / "rows.csv", "text,label,category\n"
                      "You are a pathetic idiot and everyone knows it.,1,insult\n"
@@ -140,18 +143,18 @@ def test_rescore_holds_only_what_is_still_published_when_the_scores_are_written(
     engine = make_engine(url)
     migrate(engine)
     with engine.begin() as conn:
-        site_id = queries.create_site(conn, "daily", "Daily", [], {})
-        thread = queries.get_or_create_thread(conn, site_id, "/a", "A", "")
-        ids = [queries.insert_comment(conn, {"thread_id": thread["id"], "author_name": "A", "text": f"text {i}",
+        site_id = site_store.create(conn, "daily", "Daily", [], {})
+        thread = thread_store.get_or_create(conn, site_id, "/a", "A", "")
+        ids = [insert_comment(conn, {"thread_id": thread.id, "author_name": "A", "text": f"text {i}",
                                              "html": "", "status": "published", "created": 1.0 + i})
                for i in range(3)]
-        queries.touch_thread(conn, thread["id"], 3)
+        thread_store.touch(conn, thread.id, 3)
 
     class ChangesWhileScoring:
         def score_many(self, texts, spans=True):
             with engine.begin() as conn:
-                queries.update_comment(conn, ids[0], status="rejected")
-                queries.update_comment(conn, ids[1], status="deleted", text="")
+                comment_store.update_comment(conn, ids[0], status="rejected")
+                comment_store.update_comment(conn, ids[1], status="deleted", text="")
             return [ToxicityResult({"toxicity": 0.99, "insult": 0.99}, []) for _ in texts]
 
     report = rescore.rescore(engine, load_settings(None, environ={}, db=url), "daily", ChangesWhileScoring(), hold=True)

@@ -14,7 +14,9 @@ from townsquare.importers.text import parse_text
 from townsquare.moderation import service
 from townsquare.moderation.inputs import Draft
 from townsquare.moderation.toxicity import DEFAULT_MODEL_DIR
-from townsquare.store import queries
+from townsquare.store import sites as site_store
+from townsquare.store import threads as thread_store
+from .store_support import insert_comment
 from townsquare.store import threads as thread_store
 from townsquare.store.db import make_engine, migrate, now
 
@@ -35,8 +37,8 @@ def seed_decisions(tmp_path_factory):
     migrate(engine)
     page = parse_text(SEED)
     with engine.begin() as conn:
-        site_id = queries.create_site(conn, "daily", "Daily", [], {"moderation": "post"})
-        rules = SiteSettings.model_validate(queries.site_by_id(conn, site_id)["settings"])
+        site_id = site_store.create(conn, "daily", "Daily", [], {"moderation": "post"})
+        rules = SiteSettings.model_validate(site_store.by_id(conn, site_id).settings)
         thread = thread_store.get_or_create(conn, site_id, "/putin-north-caucasus", page.title, "")
     ids: dict[int, int] = {}
     decisions = []
@@ -49,14 +51,14 @@ def seed_decisions(tmp_path_factory):
         )
         with engine.begin() as conn:
             decision = service.decide(conn, site_id=site_id, rules=rules, thread=thread, draft=draft)
-            ids[record.number] = queries.insert_comment(conn, {
+            ids[record.number] = insert_comment(conn, {
                 "thread_id": thread.id, "parent_id": parent_id, "author_name": record.author_name,
                 "author_email": email, "author_key": draft.author_key, "ip_hash": draft.ip_hash,
                 "text": record.text, "quote": record.quote, "html": render_markdown(record.text, record.quote),
                 "status": decision.status, "created": now(),
                 "moderation": orjson.dumps(decision.as_json()).decode(),
             })
-            queries.touch_thread(conn, thread.id, int(decision.status == "published"))
+            thread_store.touch(conn, thread.id, int(decision.status == "published"))
         decisions.append((record, decision))
     engine.dispose()
     return decisions

@@ -13,7 +13,10 @@ from starlette.testclient import TestClient
 from townsquare.moderation import facts, queue, service
 from townsquare.moderation.inputs import Draft
 from townsquare.moderation.settings import ModerationRules, ModerationSettings
-from townsquare.store import queries
+from townsquare.store import sites as site_store
+from townsquare.store import comments as comment_store
+from townsquare.store import threads as thread_store
+from .store_support import insert_comment
 from townsquare.store import thread_state
 from townsquare.store.alerts import alert_outbox
 from townsquare.store.tables import comments, threads
@@ -66,13 +69,13 @@ def test_facts_take_a_constant_number_of_queries(engine):
 
     def gather_for_depth(depth: int) -> int:
         with engine.begin() as conn:
-            thread = queries.get_or_create_thread(conn, site_id, f"/deep{depth}", "", "")
+            thread = thread_store.get_or_create(conn, site_id, f"/deep{depth}", "", "")
             parent = None
             for i in range(depth):
-                parent = queries.insert_comment(conn, {
-                    "thread_id": thread["id"], "parent_id": parent, "author_name": f"a{i % 2}", "author_key": f"k{depth}-{i % 2}",
+                parent = insert_comment(conn, {
+                    "thread_id": thread.id, "parent_id": parent, "author_name": f"a{i % 2}", "author_key": f"k{depth}-{i % 2}",
                     "text": f"reply {i}", "html": "", "status": "published", "created": 1000.0 + i})
-            draft = Draft(text="x", created=2000.0, author_key=f"k{depth}-0", ip_hash="ip", parent_id=parent, thread_id=thread["id"])
+            draft = Draft(text="x", created=2000.0, author_key=f"k{depth}-0", ip_hash="ip", parent_id=parent, thread_id=thread.id)
             statements.clear()
             event.listen(engine, "before_cursor_execute", count)
             try:
@@ -89,12 +92,12 @@ def test_facts_take_a_constant_number_of_queries(engine):
 def test_posts_from_one_address_are_counted_in_the_window_up_to_the_limit(engine):
     site_id = add_site(engine)
     with engine.begin() as conn:
-        thread = queries.get_or_create_thread(conn, site_id, "/ip", "", "")
+        thread = thread_store.get_or_create(conn, site_id, "/ip", "", "")
         for i, (ip, created) in enumerate([("ip", 1990.0)] * 6 + [("ip", 1000.0), ("other", 1995.0)]):
-            queries.insert_comment(conn, {"thread_id": thread["id"], "parent_id": None, "author_name": "a",
+            insert_comment(conn, {"thread_id": thread.id, "parent_id": None, "author_name": "a",
                                           "ip_hash": ip, "text": f"t{i}", "html": "", "status": "published",
                                           "created": created})
-        draft = Draft(text="x", created=2000.0, ip_hash="ip", thread_id=thread["id"])
+        draft = Draft(text="x", created=2000.0, ip_hash="ip", thread_id=thread.id)
 
         def counted(limit: int) -> int:
             rules = ModerationSettings(ip_rate=limit, rate_window=60)
@@ -183,7 +186,7 @@ def test_a_deleted_comment_cannot_be_approved_or_rejected(app_client, engine):
     _, key = add_moderator(engine)
     held = post(app_client, "Reach me at +2348136370421")["comment"]["id"]
     with engine.begin() as conn:
-        queries.update_comment(conn, held, status="deleted")
+        comment_store.update_comment(conn, held, status="deleted")
     for verb, body in (("approve", {}), ("reject", {"reason": "spam"})):
         resp = app_client.post(f"/api/v1/moderation/comments/{held}/{verb}", json=body, headers=auth(key))
         assert resp.status_code == 409 and resp.headers["content-type"] == "application/problem+json"
@@ -267,16 +270,17 @@ def test_heated_branch_is_flagged_held_and_slowed(engine):
     site_settings = SimpleNamespace(moderation="post", min_length=1, max_length=10_000, reports_to_hold=3,
                                     moderation_rules=rules)
     with engine.begin() as conn:
-        site = {**queries.site_by_id(conn, site_id), "settings_obj": site_settings}
-        thread = queries.get_or_create_thread(conn, site_id, "/heated", "", "")
+        thread = thread_store.get_or_create(conn, site_id, "/heated", "", "")
     turns = [("A", "you fool, wrong again"), ("B", "no, you fool"), ("A", "you fool, read a book")]
     parent, ids, decisions = None, [], []
     for who, text in turns:
-        draft = {"text": text, "parent_id": parent, "author_name": who, "author_key": f"key-{who}", "ip_hash": who}
+        draft = Draft(text=text, created=1000.0 + len(ids), parent_id=parent, author_name=who, author_key=f"key-{who}",
+                      ip_hash=who, thread_id=thread.id)
         with engine.begin() as conn:
-            decision = service.decide(conn, site=site, thread=thread, draft=draft, scorer=HostileWhenAsked())
-            parent = queries.insert_comment(conn, {
-                "thread_id": thread["id"], "parent_id": parent, "author_name": who, "author_key": f"key-{who}",
+            decision = service.decide(conn, site_id=site_id, rules=site_settings, thread=thread, draft=draft,
+                                      scorer=HostileWhenAsked())
+            parent = insert_comment(conn, {
+                "thread_id": thread.id, "parent_id": parent, "author_name": who, "author_key": f"key-{who}",
                 "ip_hash": who, "text": text, "html": text, "status": decision.status, "created": 1000.0 + len(ids),
                 "moderation": orjson.dumps(decision.as_json()).decode()})
         ids.append(parent)
@@ -285,7 +289,7 @@ def test_heated_branch_is_flagged_held_and_slowed(engine):
     [heat] = [r for r in decisions[-1].as_json()["reasons"] if r["phase"] == "heat"]
     assert heat["comments"] == ids[1::-1] and "A and B" in heat["detail"]
     with engine.begin() as conn:
-        state = thread_state.get(conn, thread["id"])
+        state = thread_state.get(conn, thread.id)
         assert state.slow_mode == 120 and set(state.heated_comments) == set(ids[:2])
         page = queue.page(conn, frozenset({site_id}), "all")
     assert {i["id"]: i["heated"] for i in page.items} == dict.fromkeys(ids, True)

@@ -13,7 +13,7 @@ from townsquare.app import create_app
 from townsquare.config import load_settings
 from townsquare.demo import load_demo
 from townsquare.demo.articles import demo_articles
-from townsquare.store import queries
+from townsquare.store import sites as site_store
 from townsquare.store.db import make_engine, migrate
 from townsquare.store.tables import comments, threads
 from townsquare.web.pages import noscript_html
@@ -31,8 +31,8 @@ def demo(tmp_path):
     migrate(engine)
     load_demo(engine, settings)
     with engine.begin() as conn:  # these tests post many similar comments from one address
-        site = queries.site_by_name(conn, "demo")
-        queries.update_site(conn, site["id"], settings={"moderation_rules": {
+        site = site_store.by_name(conn, "demo")
+        site_store.update_site(conn, site.id, settings={"moderation_rules": {
             "min_submit_seconds": 0, "author_rate": 1000, "ip_rate": 1000, "repeat_window": 0}})
     app = create_app(settings, engine)
     with TestClient(app) as client:
@@ -168,5 +168,5 @@ def test_load_demo_is_idempotent_and_follows_the_port(demo, tmp_path):
     with demo.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(comments)).scalar() == 12
         assert conn.execute(select(func.count()).select_from(threads)).scalar() == 3
-        origins = queries.site_by_name(conn, "demo")["origins"]
+        origins = site_store.by_name(conn, "demo").origins
     assert {"http://127.0.0.1:8000", "http://localhost:8000", "http://127.0.0.1:8123", "http://localhost:8123"} <= set(origins)

@@ -17,7 +17,8 @@ from tests.test_import_support import (
     stored,
 )
 from townsquare import privacy
-from townsquare.store import queries
+from townsquare.store import sites as site_store
+from townsquare.store import comments as comment_store
 from townsquare.store.alerts import alert_outbox, alert_subscriptions
 from townsquare.store.moderation import audit_log
 
@@ -26,7 +27,7 @@ from townsquare.store.moderation import audit_log
 def engine(tmp_path):
     engine = sqlite_database(tmp_path)
     with engine.begin() as conn:
-        queries.create_site(conn, "blog", "Blog", [], {})
+        site_store.create(conn, "blog", "Blog", [], {})
     run_import(engine, "disqus", FIXTURES / "disqus.xml")
     run_import(engine, "wxr", FIXTURES / "wordpress.xml", site="blog")
     with engine.begin() as conn:
@@ -94,9 +95,9 @@ def test_erasure_by_anonymisation_keeps_the_words(engine):
 def test_votes_proven_by_the_author_are_removed(engine):
     target = by_author(stored(engine))["Late"]
     with engine.begin() as conn:
-        queries.set_vote(conn, target["id"], "voter-1", 1)
-        queries.set_vote(conn, target["id"], "voter-2", -1)
-        queries.set_vote(conn, target["id"], "voter-3", 1)
+        comment_store.set_vote(conn, target["id"], "voter-1", 1)
+        comment_store.set_vote(conn, target["id"], "voter-2", -1)
+        comment_store.set_vote(conn, target["id"], "voter-3", 1)
     with engine.begin() as conn:
         done = privacy.erase_author(conn, SIGNER, "nobody@example.org", mode="delete", voters=("voter-1", "voter-2"))
     assert done["votes"] == 2
@@ -145,8 +146,8 @@ def test_staff_export_and_erase_need_a_key(api, engine):
 def test_the_sites_erasure_setting_is_the_default(api, engine):
     c, headers = api
     with engine.begin() as conn:
-        site = queries.site_by_name(conn, "news")
-        queries.update_site(conn, site["id"], settings={**site["settings"], "erasure": "anonymise"})
+        site = site_store.by_name(conn, "news")
+        site_store.update_site(conn, site.id, settings={**site.settings, "erasure": "anonymise"})
     before = by_author(stored(engine))["MirM"]
     r = c.post("/api/v1/privacy/authors/erase", json={"site": "news", "email": "mirm@example.org"}, headers=headers)
     assert r.status_code == 200

@@ -143,9 +143,9 @@ class Refuses:
         raise AssertionError("the model must not run")
 
 
-def site_with(rules: ModerationRules) -> dict:
+def site_with(rules: ModerationRules) -> SimpleNamespace:
     settings = SimpleNamespace(moderation="post", min_length=1, max_length=10_000, reports_to_hold=3, moderation_rules=rules)
-    return {"id": 1, "name": "daily", "settings_obj": settings}
+    return SimpleNamespace(id=1, name="daily", rules=settings)
 
 
 def test_a_site_can_switch_the_model_off():

@@ -7,7 +7,6 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
 from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 
@@ -20,7 +19,7 @@ from townsquare.domain.tokens import Signer
 from townsquare.instance_secret import instance_secret
 from townsquare.ratelimit import make_limiter
 from townsquare.services import Core
-from townsquare.store.db import Engine, make_engine
+from townsquare.store.db import Engine, make_engine, ping
 from townsquare.moderation import admin as moderation_admin
 from townsquare.moderation import api as moderation_api
 from townsquare.web import api, middleware, pages, privacy_api, problems
@@ -80,8 +79,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     @app.get("/healthz", tags=["operations"])
     def healthz() -> Response:
         """Liveness and database reachability."""
-        with core.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+        ping(core.engine)
         return Response(b'{"status":"ok"}', media_type="application/json")
 
     @app.get("/api/docs", include_in_schema=False)

@@ -87,7 +87,7 @@ def site_add(
     db: DbOpt = None,
 ) -> None:
     """Add a site (one instance serves many)."""
-    from townsquare.store import queries
+    from townsquare.store import sites as site_store
     from townsquare.store.db import migrate as run
 
     settings = settings_from(config, db)
@@ -106,9 +106,9 @@ def site_add(
     engine = engine_for(settings)
     run(engine)
     with engine.begin() as conn:
-        if queries.site_by_name(conn, name):
+        if site_store.by_name(conn, name):
             fail(f"A site named '{name}' exists already.")
-        queries.create_site(conn, name, title or name, origins, stored)
+        site_store.create(conn, name, title or name, origins, stored)
     console.print(f"Added site '{name}' ({', '.join(origins)})")
 
 
@@ -122,14 +122,14 @@ def _origin(value: str) -> str:
 @site_app.command("list")
 def site_list(config: ConfigOpt = None, db: DbOpt = None) -> None:
     """List the sites."""
-    from townsquare.store import queries
+    from townsquare.store import sites as site_store
 
     settings = settings_from(config, db)
     with engine_for(settings).connect() as conn:
-        sites = queries.all_sites(conn)
+        sites = site_store.every(conn)
     table = Table("name", "title", "origins", "settings")
     for s in sites:
-        table.add_row(s["name"], s["title"], " ".join(s["origins"]), str(s["settings"] or "defaults"))
+        table.add_row(s.name, s.title, " ".join(s.origins), str(s.settings or "defaults"))
     Console().print(table)
 
 
@@ -139,15 +139,15 @@ def site_key(name: str, config: ConfigOpt = None, db: DbOpt = None) -> None:
     import hashlib
     import secrets
 
-    from townsquare.store import queries
+    from townsquare.store import sites as site_store
 
     settings = settings_from(config, db)
     key = "tss_" + secrets.token_urlsafe(32)
     with engine_for(settings).begin() as conn:
-        site = queries.site_by_name(conn, name)
+        site = site_store.by_name(conn, name)
         if site is None:
             fail(f"There is no site named '{name}'.")
-        queries.update_site(conn, site["id"], api_key_hash=hashlib.sha256(key.encode()).hexdigest())
+        site_store.update_site(conn, site.id, api_key_hash=hashlib.sha256(key.encode()).hexdigest())
     typer.echo(key)
     console.print("Send it as 'Authorization: Bearer <key>'; it is not shown again.")
 

@@ -7,7 +7,7 @@ request handler opens a transaction to find it.
 from __future__ import annotations
 
 from townsquare.config import Settings
-from townsquare.store import queries
+from townsquare.store import sites
 from townsquare.store.db import Engine, writing
 
 
@@ -16,4 +16,4 @@ def instance_secret(settings: Settings, engine: Engine) -> str:
         return settings.secret
     # Created on first use, so every process of one installation agrees without set-up.
     with writing(engine) as conn:
-        return queries.instance_secret(conn)
+        return sites.instance_secret(conn)

@@ -26,9 +26,10 @@ from townsquare.domain import status
 from townsquare.domain.tokens import Signer
 from townsquare.errors import NotFound, Unauthorized
 from townsquare.moderation import audit, auth
-from townsquare.moderation.sites import by_id, by_name
+from townsquare.sites import by_id, by_name
 from townsquare.store import privacy as stored
-from townsquare.store import queries
+from townsquare.store import sites as site_store
+from townsquare.store import threads
 from townsquare.store.db import Connection, Engine, now, reading, writing
 
 ErasureMode = Literal["delete", "anonymise"]
@@ -92,7 +93,7 @@ def erase_author(
             stored.anonymise_comments(conn, ids, name=ANONYMOUS_NAME, at=at)
     lost = Counter(c.thread_id for c in found if mode == "delete" and c.status == "published")
     for thread_id in {c.thread_id for c in found}:
-        queries.touch_thread(conn, thread_id, -lost.get(thread_id, 0))
+        threads.touch(conn, thread_id, -lost.get(thread_id, 0))
     votes_removed = stored.remove_votes(conn, voters, site_id)
     subscriptions = stored.remove_email_alerts(conn, address, site_id)
     return {"comments": len(ids), "votes": votes_removed, "subscriptions": subscriptions}
@@ -104,7 +105,7 @@ def staff_export(engine: Engine, settings: Settings, signer: Signer, *, api_key:
     """The author's data on the site, for the holder of a moderator API key of it; audited."""
     with writing(engine) as conn:
         found, actor = _staff_site(conn, settings, api_key, site)
-        data = export_author(conn, signer, email, site_id=found["id"])
+        data = export_author(conn, signer, email, site_id=found.id)
         _audit(conn, signer, found, actor, "privacy_export", email,
                {"comments": len(data["comments"]), "subscriptions": len(data["subscriptions"])})
     return data
@@ -115,8 +116,8 @@ def staff_erase(engine: Engine, settings: Settings, signer: Signer, *, api_key: 
     """Erase the author on the site (`mode` None: the site's `erasure` setting); audited."""
     with writing(engine) as conn:
         found, actor = _staff_site(conn, settings, api_key, site)
-        mode = mode or found["settings_obj"].erasure
-        done = erase_author(conn, signer, email, mode=mode, site_id=found["id"], voters=voters)
+        mode = mode or found.rules.erasure
+        done = erase_author(conn, signer, email, mode=mode, site_id=found.id, voters=voters)
         _audit(conn, signer, found, actor, "privacy_erase", email, {"mode": mode, **done})
     return done
 
@@ -126,13 +127,13 @@ def _staff_site(conn: Connection, settings: Settings, api_key: str | None, site:
     if actor is None:
         raise Unauthorized("Send a moderator API key as 'Authorization: Bearer tsm_…'.")
     found = by_name(conn, settings, site)
-    actor.require(found["id"])
+    actor.require(found.id)
     return found, actor
 
 
 def _audit(conn: Connection, signer: Signer, site: dict, actor, action: str, email: str, details: dict) -> None:
     """Every staff export and erasure is logged; the target is the author's key, not the address."""
-    audit.record(conn, site_id=site["id"], user_id=actor.user_id, actor=actor.email, action=action,
+    audit.record(conn, site_id=site.id, user_id=actor.user_id, actor=actor.email, action=action,
                  target="author:" + signer.hash("email", _normalize(email)),
                  reason="moderator API", details=details)
 
@@ -166,14 +167,14 @@ def request_link(engine: Engine, settings: Settings, links: URLSafeTimedSerializ
     address = _normalize(email)
     with writing(engine) as conn:
         found = by_name(conn, settings, site)
-        token = links.dumps({"s": found["id"], "e": address, "a": action})
+        token = links.dumps({"s": found.id, "e": address, "a": action})
         path = "export" if action == "export" else "erase"
         url = f"{base_url}/api/v1/privacy/{path}?token={token}"
         hour = int(now() // 3600)
         digest = hashlib.sha256(address.encode()).hexdigest()[:20]
-        title = found["title"] or found["name"]
+        title = found.title or found.name
         outbox.enqueue(
-            conn, key=f"privacy:{found['id']}:{action}:{digest}:{hour}", site_id=found["id"], kind="privacy",
+            conn, key=f"privacy:{found.id}:{action}:{digest}:{hour}", site_id=found.id, kind="privacy",
             channel="email", target=address, now=now(),
             payload={"subject": _subject(action, title), "url": url, "text": _mail_text(action, title, url)},
         )
@@ -196,12 +197,12 @@ def erase_by_link(engine: Engine, settings: Settings, signer: Signer, claim: Lin
     """Erase as the site's `erasure` setting says; answers the mode and what was done."""
     with writing(engine) as conn:
         _require_site(conn, claim)
-        mode = by_id(conn, settings, claim.site_id)["settings_obj"].erasure
+        mode = by_id(conn, settings, claim.site_id).rules.erasure
         return mode, erase_author(conn, signer, claim.email, mode=mode, site_id=claim.site_id, voters=voters)
 
 
 def _require_site(conn: Connection, claim: LinkClaim) -> None:
-    if queries.site_by_id(conn, claim.site_id) is None:
+    if site_store.by_id(conn, claim.site_id) is None:
         raise NotFound("The site of this link no longer exists.")
 
 

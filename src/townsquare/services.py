@@ -19,7 +19,8 @@ import orjson
 
 from townsquare.alerts import events as alert_events
 from townsquare.alerts import subscriptions
-from townsquare.config import Settings, SiteSettings, site_settings
+from townsquare import sites
+from townsquare.config import Settings
 from townsquare.domain import status, tree, validate
 from townsquare.domain.render import render_markdown
 from townsquare.domain.tokens import Signer, TokenError
@@ -31,11 +32,10 @@ from townsquare.moderation.inputs import Draft, Facts
 from townsquare.moderation.policy import Decision
 from townsquare.moderation.settings import ModerationSettings, for_site
 from townsquare.store import comments as comment_store
-from townsquare.store import sites as site_store
 from townsquare.store import threads as thread_store
 from townsquare.store.comments import Comment, NewComment
 from townsquare.store.db import Engine, now, reader, reading, writing
-from townsquare.store.sites import Site
+from townsquare.sites import Publication
 from townsquare.store.threads import Thread, ThreadHead
 
 RATE_WINDOW = 60  # seconds; limits are "per minute"
@@ -102,14 +102,6 @@ class ThreadPage:
 
 
 @dataclass(frozen=True)
-class Place:
-    """A site with its effective rules."""
-
-    site: Site
-    rules: SiteSettings
-
-
-@dataclass(frozen=True)
 class Prepared:
     """A moderated draft, ready to be committed."""
 
@@ -128,32 +120,23 @@ class Core:
     cache: ThreadCache = field(default_factory=ThreadCache)
 
     # -- helpers --------------------------------------------------------------------------
-    def rules(self, site: Site) -> SiteSettings:
-        return site_settings(self.settings.site_defaults, site.settings)
-
-    def _place(self, conn, name: str) -> Place:
-        site = site_store.by_name(conn, name)
-        if site is None:
-            raise NotFound(f"There is no site named '{name}'.", field="site")
-        return Place(site, self.rules(site))
-
-    def _check_origin(self, site: Site, client: Client) -> None:
+    def _check_origin(self, site: Publication, client: Client) -> None:
         allowed = site.origins
         if client.origin and "*" not in allowed and client.origin.rstrip("/") not in allowed:
             raise Forbidden(f"The origin {client.origin} may not post to site '{site.name}'.")
 
-    def _limit(self, site: Site, what: str, client: Client, per_minute: int) -> None:
+    def _limit(self, site: Publication, what: str, client: Client, per_minute: int) -> None:
         if self.settings.rate_limits == "off":
             return
         key = f"{site.id}:{what}:{self.signer.hash('ip', client.ip)}"
         if not self.limiter.allow(key, per_minute, RATE_WINDOW):
             raise TooMany(f"Too many {what}s from this address; try again in a minute.", retry_after=RATE_WINDOW)
 
-    def _judge(self, place: Place, draft: Draft, facts: Facts, settings: ModerationSettings,
+    def _judge(self, place: Publication, draft: Draft, facts: Facts, settings: ModerationSettings,
                check_token: str | None) -> Prepared:
         """Score (outside any transaction) and decide. A text just checked by the nudge brings
         its scores in a signed check token, so the model is not paid twice."""
-        prescored = moderation.redeem_check(self.signer, check_token, place.site.name, draft.text)
+        prescored = moderation.redeem_check(self.signer, check_token, place.name, draft.text)
         facts, fresh = moderation.score(draft, facts, settings, prescored=prescored)
         if fresh:
             # Scores of stored comments (imported ones have none) are kept, so they are paid once.
@@ -167,8 +150,8 @@ class Core:
         # Prepare: bound and validate before anything costs more than a read.
         author = body.get("author") or {}
         with reading(self.engine) as conn:
-            place = self._place(conn, body["site"])
-        site, rules = place.site, place.rules
+            place = sites.by_name(conn, self.settings, body["site"])
+        site, rules = place, place.rules
         self._check_origin(site, client)
         text = validate.clean_text(body["text"], rules)
         name = validate.clean_name(author.get("name") or "", rules)
@@ -251,7 +234,7 @@ class Core:
                 parent_id=comment.parent_id, is_edit=True, comment_id=comment_id,
             )
             settings = for_site(place.rules)
-            facts = moderation.gather(conn, site_id=place.site.id, thread=thread, draft=draft, settings=settings)
+            facts = moderation.gather(conn, site_id=place.id, thread=thread, draft=draft, settings=settings)
         prepared = self._judge(place, draft, facts, settings, body.get("check_token"))
         decision = prepared.decision
         html = render_markdown(text, comment.quote, parent.author_name if parent else None)
@@ -269,10 +252,10 @@ class Core:
             moderation.record(conn, thread.id, prepared.heated, prepared.draft.created, prepared.settings)
             comment = comment_store.by_id(conn, comment_id)
             if becomes != current.status:
-                audit.record(conn, site_id=place.site.id, user_id=None, actor="author", action="author_edit",
+                audit.record(conn, site_id=place.id, user_id=None, actor="author", action="author_edit",
                              target=f"comment:{comment_id}", reason="the edited text was held by moderation",
                              details={"from": current.status, "to": becomes, "reasons": decision.reasons()})
-                alert_events.comment_held(conn, site=place.site, thread=thread, comment=comment)
+                alert_events.comment_held(conn, site=place, thread=thread, comment=comment)
         return {"comment": public_comment(comment),
                 "moderation": stored if becomes != "published" else None}
 
@@ -288,7 +271,7 @@ class Core:
             # the author's words and identity.
             comment_store.scrub(conn, comment_id, name=DELETED_NAME)
             thread_store.touch(conn, thread.id, -1 if current.status == "published" else 0)
-            audit.record(conn, site_id=place.site.id, user_id=None, actor="author", action="author_delete",
+            audit.record(conn, site_id=place.id, user_id=None, actor="author", action="author_delete",
                          target=f"comment:{comment_id}", details={"from": current.status, "to": "deleted"})
 
     def own_comment(self, comment_id: int, token: str | None) -> dict[str, Any]:
@@ -304,8 +287,7 @@ class Core:
             comment = comment_store.by_id(conn, comment_id)
             if comment is None:
                 raise NotFound(f"There is no comment {comment_id}.")
-            place = Place(site := site_store.by_id(conn, thread_store.by_id(conn, comment.thread_id).site_id),
-                          self.rules(site))
+            place = sites.by_id(conn, self.settings, thread_store.by_id(conn, comment.thread_id).site_id)
         shown = public_comment(comment)
         shown["status"] = comment.status
         reasons = None
@@ -315,14 +297,13 @@ class Core:
             reasons = {"reason": review.get("reason") or "", "reasons": decision.get("reasons", [])}
         return {"comment": shown, "moderation": reasons}
 
-    def _own_comment(self, conn, comment_id: int, token: str | None, client: Client) -> tuple[Comment, Thread, Place]:
+    def _own_comment(self, conn, comment_id: int, token: str | None, client: Client) -> tuple[Comment, Thread, Publication]:
         comment = comment_store.by_id(conn, comment_id)
         if comment is None or comment.status == "deleted":
             raise NotFound(f"There is no comment {comment_id}.")
         thread = thread_store.by_id(conn, comment.thread_id)
-        site = site_store.by_id(conn, thread.site_id)
-        place = Place(site, self.rules(site))
-        self._check_origin(site, client)
+        place = sites.by_id(conn, self.settings, thread.site_id)
+        self._check_origin(place, client)
         if not token:
             raise Unauthorized("Send the comment's edit token as 'Authorization: Bearer <token>'.")
         try:
@@ -350,9 +331,9 @@ class Core:
             if comment is None or comment.status != "published":
                 raise NotFound(f"There is no comment {comment_id}.")
             thread = thread_store.by_id(conn, comment.thread_id)
-            site = site_store.by_id(conn, thread.site_id)
+            site = sites.by_id(conn, self.settings, thread.site_id)
         self._check_origin(site, client)
-        self._limit(site, "vote", client, self.rules(site).votes_per_minute)
+        self._limit(site, "vote", client, site.rules.votes_per_minute)
         with writing(self.engine) as conn:
             likes, dislikes = comment_store.set_vote(conn, comment_id, voter, value)
             thread_store.touch(conn, thread.id)
@@ -393,8 +374,8 @@ class Core:
     def list_threads(self, site: str, limit: int = 50, cursor: str | None = None) -> dict[str, Any]:
         after = tree.decode_cursor(cursor, 2) if cursor else None
         with reading(self.engine) as conn:
-            place = self._place(conn, site)
-            rows = thread_store.newest(conn, place.site.id, limit + 1, after)
+            place = sites.by_name(conn, self.settings, site)
+            rows = thread_store.newest(conn, place.id, limit + 1, after)
         more = len(rows) > limit
         rows = rows[:limit]
         return {

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from townsquare.alerts import service, subscriptions
+from townsquare.store.sites import Site
 from townsquare.alerts.links import InvalidLink
 from townsquare.alerts.runtime import AlertsConfig, config_from
 from townsquare.alerts.subscriptions import SubscriptionError
@@ -292,23 +293,23 @@ def thread_feed(site: str, request: Request, uri: str = Query(max_length=2000)) 
 
 # -- delivery report -----------------------------------------------------------------------------
 def site_admin(request: Request, site: Annotated[str, Query(max_length=64)],
-               authorization: Annotated[str | None, Header()] = None) -> dict[str, Any]:
+               authorization: Annotated[str | None, Header()] = None) -> Site:
     """Who may see a site's deliveries: the site API key. The admin UI may override this
     dependency with its session check (`app.dependency_overrides[site_admin]`)."""
     return service.authenticated_site(core(request).engine, site_name=site, api_key=_api_key(authorization))
 
 
 @router.get("/api/v1/alerts/deliveries", tags=["alerts"])
-def deliveries(request: Request, site: Annotated[dict, Depends(site_admin)],
+def deliveries(request: Request, site: Annotated[Site, Depends(site_admin)],
                status: Literal["pending", "sending", "sent", "failed", "cancelled"] | None = None,
                limit: Annotated[int, Query(ge=1, le=500)] = 50) -> Response:
     """Delivery status: counts per status and channel, and the latest messages (failures first
     when `status=failed`), each with its attempts and last error."""
-    return _json(service.deliveries(core(request).engine, site["id"], status=status, limit=limit))
+    return _json(service.deliveries(core(request).engine, site.id, status=status, limit=limit))
 
 
 @router.get("/admin/alerts", include_in_schema=False)
-def deliveries_page(request: Request, site: Annotated[dict, Depends(site_admin)],
+def deliveries_page(request: Request, site: Annotated[Site, Depends(site_admin)],
                     status: Literal["pending", "sending", "sent", "failed", "cancelled"] | None = None) -> HTMLResponse:
-    report = service.deliveries(core(request).engine, site["id"], status=status, limit=100)
+    report = service.deliveries(core(request).engine, site.id, status=status, limit=100)
     return _page("deliveries.html", site=site, report=report, shown=status)

@@ -11,12 +11,13 @@ from townsquare.alerts.subscriptions import SubscriptionError
 from townsquare.store import articles
 from townsquare.store.articles import Article
 from townsquare.store.db import Connection
+from townsquare.store.sites import Site
 
 
 def announce(
     conn: Connection,
     *,
-    site: dict[str, Any],
+    site: Site,
     url: str,
     title: str,
     now: float,
@@ -35,10 +36,10 @@ def announce(
         raise SubscriptionError("The article URL must be an absolute http(s) URL.")
     guid = (guid or url).strip()[:1000]
     inserted = articles.add_if_new(
-        conn, site_id=site["id"], guid=guid, url=url[:2000], title=title.strip()[:500], summary=summary.strip(),
+        conn, site_id=site.id, guid=guid, url=url[:2000], title=title.strip()[:500], summary=summary.strip(),
         section=section.strip()[:200], source=source, now=now, announced_at=now if alert else None,
     )
-    article = articles.by_guid(conn, site_id=site["id"], guid=guid)
+    article = articles.by_guid(conn, site_id=site.id, guid=guid)
     if inserted and alert:
         events.article_published(conn, site=site, article=article)
     return article, inserted and alert

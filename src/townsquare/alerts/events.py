@@ -8,9 +8,7 @@ Nothing is written for any other status: a held comment alerts readers only once
 
 from __future__ import annotations
 
-import dataclasses
 import html
-from collections.abc import Mapping
 from typing import Any
 
 import nh3
@@ -18,17 +16,12 @@ import nh3
 from townsquare.alerts import outbox
 from townsquare.domain.render import render_markdown
 from townsquare.store.articles import Article
+from townsquare.store.comments import Comment
 from townsquare.store.db import Connection
 from townsquare.store.db import now as clock
+from townsquare.store.threads import Thread
 
 EXCERPT_CHARS = 500
-
-
-def _fields(record: Any) -> Mapping[str, Any]:
-    """Accept a store record, a SQLAlchemy row or a plain mapping."""
-    if dataclasses.is_dataclass(record):
-        return {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
-    return record._mapping if hasattr(record, "_mapping") else record
 
 
 def plain_text(markdown: str) -> str:
@@ -41,64 +34,63 @@ def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def _comment_event(event: str, site: Mapping, thread: Mapping, comment: Mapping) -> dict[str, Any]:
+def _site(site: Any) -> dict[str, Any]:
+    return {"id": site.id, "name": site.name, "title": site.title or site.name}
+
+
+def _comment_event(event: str, site: Any, thread: Thread, comment: Comment) -> dict[str, Any]:
     return {
         "event": event,
-        "site": {"id": site["id"], "name": site["name"], "title": site.get("title") or site["name"]},
-        "thread": {
-            "id": thread["id"], "uri": thread["uri"],
-            "title": thread.get("title") or thread["uri"], "url": thread.get("url") or "",
-        },
+        "site": _site(site),
+        "thread": {"id": thread.id, "uri": thread.uri, "title": thread.title or thread.uri, "url": thread.url or ""},
         "comment": {
-            "id": comment["id"], "parent_id": comment.get("parent_id"),
-            "author": comment["author_name"], "text": excerpt(plain_text(comment["text"])),
-            "html": comment["html"], "created": comment["created"],
+            "id": comment.id, "parent_id": comment.parent_id,
+            "author": comment.author_name, "text": excerpt(plain_text(comment.text)),
+            "html": comment.html, "created": comment.created,
         },
     }
 
 
-def comment_published(conn: Connection, *, site: Any, thread: Any, comment: Any) -> None:
-    """Queue reply alerts (to the parent's subscribers) and alerts to the thread's followers."""
-    site, thread, comment = _fields(site), _fields(thread), _fields(comment)
-    if comment["status"] != "published":
-        raise ValueError(f"comment {comment['id']} is {comment['status']}, not published")
+def comment_published(conn: Connection, *, site: Any, thread: Thread, comment: Comment) -> None:
+    """Queue reply alerts (to the parent's subscribers) and alerts to the thread's followers.
+    `site` is a store `Site` or a `sites.Publication`."""
+    if comment.status != "published":
+        raise ValueError(f"comment {comment.id} is {comment.status}, not published")
     payload = _comment_event("comment.published", site, thread, comment)
-    match = [["thread", f"thread:{thread['id']}"], ["thread", ""]]
-    if comment.get("parent_id"):
-        match.insert(0, ["reply", f"comment:{comment['parent_id']}"])
+    match = [["thread", f"thread:{thread.id}"], ["thread", ""]]
+    if comment.parent_id:
+        match.insert(0, ["reply", f"comment:{comment.parent_id}"])
     payload["match"] = match
     # Nobody is alerted about their own comment.
-    payload["exclude"] = [comment["author_email"].lower()] if comment.get("author_email") else []
+    payload["exclude"] = [comment.author_email.lower()] if comment.author_email else []
     outbox.enqueue(
-        conn, key=f"comment-{comment['id']}-published", site_id=site["id"], kind="fanout",
+        conn, key=f"comment-{comment.id}-published", site_id=site.id, kind="fanout",
         channel="fanout", payload=payload, now=clock(),
     )
 
 
-def comment_held(conn: Connection, *, site: Any, thread: Any, comment: Any) -> None:
+def comment_held(conn: Connection, *, site: Any, thread: Thread, comment: Comment) -> None:
     """Queue moderator alerts for a comment that entered the moderation queue."""
-    site, thread, comment = _fields(site), _fields(thread), _fields(comment)
-    if comment["status"] != "pending":
-        raise ValueError(f"comment {comment['id']} is {comment['status']}, not pending")
+    if comment.status != "pending":
+        raise ValueError(f"comment {comment.id} is {comment.status}, not pending")
     payload = _comment_event("comment.held", site, thread, comment)
     payload["match"] = [["moderator", ""]]
     now = clock()
     # A comment can be held again later (after reader reports), and that is news again.
     outbox.enqueue(
-        conn, key=f"comment-{comment['id']}-held-{int(now * 1000)}", site_id=site["id"], kind="fanout",
+        conn, key=f"comment-{comment.id}-held-{int(now * 1000)}", site_id=site.id, kind="fanout",
         channel="fanout", payload=payload, now=now,
     )
 
 
 def article_published(conn: Connection, *, site: Any, article: Article) -> None:
     """Queue news alerts for a new article (to every news subscriber and its section's)."""
-    site = _fields(site)
     match = [["news", ""]]
     if article.section:
         match.append(["news", f"section:{article.section}"])
     payload = {
         "event": "article.published",
-        "site": {"id": site["id"], "name": site["name"], "title": site.get("title") or site["name"]},
+        "site": _site(site),
         "article": {
             "id": article.id, "url": article.url, "title": article.title,
             "summary": excerpt(article.summary or ""), "section": article.section or "",
@@ -106,6 +98,6 @@ def article_published(conn: Connection, *, site: Any, article: Article) -> None:
         "match": match,
     }
     outbox.enqueue(
-        conn, key=f"article-{article.id}", site_id=site["id"], kind="fanout",
+        conn, key=f"article-{article.id}", site_id=site.id, kind="fanout",
         channel="fanout", payload=payload, now=clock(),
     )

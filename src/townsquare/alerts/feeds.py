@@ -13,6 +13,8 @@ from lxml import etree
 from townsquare.store import comment_feeds
 from townsquare.store.comment_feeds import FeedComment
 from townsquare.store.db import Connection
+from townsquare.store.sites import Site
+from townsquare.store.threads import Thread
 
 ATOM = "http://www.w3.org/2005/Atom"
 FEED_SIZE = 50
@@ -83,23 +85,23 @@ def _entries(found: list[FeedComment], *, site: str, public_url: str) -> list[En
     return out
 
 
-def thread_feed(conn: Connection, *, site: dict[str, Any], thread: dict[str, Any], public_url: str,
+def thread_feed(conn: Connection, *, site: Site, thread: Thread, public_url: str,
                 self_url: str) -> bytes:
-    found = comment_feeds.newest_in_thread(conn, thread["id"], limit=FEED_SIZE)
-    entries = _entries(found, site=site["name"], public_url=public_url)
+    found = comment_feeds.newest_in_thread(conn, thread.id, limit=FEED_SIZE)
+    entries = _entries(found, site=site.name, public_url=public_url)
     return build(
-        feed_id=f"tag:{urlsplit(public_url).hostname or 'localhost'},2024:{site['name']}/thread/{thread['id']}",
-        title=f"Comments on “{thread['title'] or thread['uri']}”", self_url=self_url,
-        alternate=thread["url"] or None, entries=entries,
-        updated=max((e.updated for e in entries), default=thread["created"]),
+        feed_id=f"tag:{urlsplit(public_url).hostname or 'localhost'},2024:{site.name}/thread/{thread.id}",
+        title=f"Comments on “{thread.title or thread.uri}”", self_url=self_url,
+        alternate=thread.url or None, entries=entries,
+        updated=max((e.updated for e in entries), default=thread.created),
     )
 
 
-def site_feed(conn: Connection, *, site: dict[str, Any], public_url: str, self_url: str) -> bytes:
-    found = comment_feeds.newest_on_site(conn, site["id"], limit=FEED_SIZE)
-    entries = _entries(found, site=site["name"], public_url=public_url)
+def site_feed(conn: Connection, *, site: Site, public_url: str, self_url: str) -> bytes:
+    found = comment_feeds.newest_on_site(conn, site.id, limit=FEED_SIZE)
+    entries = _entries(found, site=site.name, public_url=public_url)
     return build(
-        feed_id=f"tag:{urlsplit(public_url).hostname or 'localhost'},2024:{site['name']}/recent",
-        title=f"Recent comments on {site['title'] or site['name']}", self_url=self_url, alternate=None,
-        entries=entries, updated=max((e.updated for e in entries), default=site["created"]),
+        feed_id=f"tag:{urlsplit(public_url).hostname or 'localhost'},2024:{site.name}/recent",
+        title=f"Recent comments on {site.title or site.name}", self_url=self_url, alternate=None,
+        entries=entries, updated=max((e.updated for e in entries), default=site.created),
     )

@@ -21,7 +21,7 @@ from townsquare.store import article_feeds
 from townsquare.store.article_feeds import Feed
 from townsquare.store.db import Engine, writing
 from townsquare.store.db import now as clock
-from townsquare.store.queries import site_by_id
+from townsquare.store.sites import by_id as site_by_id
 
 log = logging.getLogger("townsquare.alerts")
 

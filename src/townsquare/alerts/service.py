@@ -13,7 +13,10 @@ from townsquare.alerts.report import delivery_report
 from townsquare.alerts.subscriptions import Listed
 from townsquare.errors import Forbidden, Invalid, NotFound, TooMany, Unauthorized
 from townsquare.services import Core
-from townsquare.store import article_feeds, queries
+from townsquare.domain import validate
+from townsquare.store import article_feeds, threads
+from townsquare.store import sites as site_store
+from townsquare.store.sites import Site
 from townsquare.store import subscriptions as subscription_rows
 from townsquare.store import webhooks as webhook_rows
 from townsquare.store.articles import Article
@@ -40,17 +43,17 @@ class SignUp:
     consent: bool = False  # the reader ticked the opt-in box (required for WhatsApp)
 
 
-def site(conn: Connection, name: str) -> dict[str, Any]:
-    found = queries.site_by_name(conn, name)
+def site(conn: Connection, name: str) -> Site:
+    found = site_store.by_name(conn, name)
     if found is None:
         raise NotFound(f"There is no site named '{name}'.", field="site")
     return found
 
 
-def publisher_site(conn: Connection, name: str, api_key: str) -> dict[str, Any]:
+def publisher_site(conn: Connection, name: str, api_key: str) -> Site:
     """The site, if `api_key` is its API key (the sites table keeps its sha256)."""
     found = site(conn, name)
-    expected = found.get("api_key_hash") or ""
+    expected = found.api_key_hash or ""
     if not api_key or not expected or not hmac.compare_digest(hashlib.sha256(api_key.encode()).hexdigest(), expected):
         raise Unauthorized(f"Send site '{name}''s API key as 'Authorization: Bearer <key>'.")
     return found
@@ -65,25 +68,25 @@ def sign_up(core: Core, request: SignUp, *, api_key: str, origin: str | None, ip
             the_site = publisher_site(conn, request.site, api_key)
         else:
             the_site = site(conn, request.site)
-            if origin and "*" not in the_site["origins"] and origin.rstrip("/") not in the_site["origins"]:
-                raise Forbidden(f"The origin {origin} may not sign up for alerts of site '{the_site['name']}'.")
+            if origin and "*" not in the_site.origins and origin.rstrip("/") not in the_site.origins:
+                raise Forbidden(f"The origin {origin} may not sign up for alerts of site '{the_site.name}'.")
         if request.channel == "whatsapp" and not request.consent:
             raise Invalid("WhatsApp alerts need the reader's consent (tick the box).", field="consent")
         if core.settings.rate_limits == "on" and not core.limiter.allow(
-                f"{the_site['id']}:subscribe:{core.signer.hash('ip', ip)}", SUBSCRIBE_PER_MINUTE, 60, conn):
+                f"{the_site.id}:subscribe:{core.signer.hash('ip', ip)}", SUBSCRIBE_PER_MINUTE, 60, conn):
             raise TooMany("Too many sign-ups from this address; try again in a minute.", retry_after=60)
         scope = ""
         if request.kind == "thread":
             if not request.uri:
                 raise Invalid("Following a discussion needs the article's uri.", field="uri")
-            thread = queries.get_or_create_thread(conn, the_site["id"], request.uri, (request.title or "")[:500],
-                                                  (request.url or "")[:2000])
-            scope = f"thread:{thread['id']}"
+            thread = threads.get_or_create(conn, the_site.id, request.uri, (request.title or "")[:500],
+                                           validate.clean_page_url(request.url))
+            scope = f"thread:{thread.id}"
         elif request.kind == "news" and request.section:
             scope = f"section:{request.section.strip()}"
         consent = {"source": "web", "text": WHATSAPP_CONSENT if request.channel == "whatsapp" else "sign-up form"}
         subscriptions.subscribe(
-            conn, site_id=the_site["id"], kind=request.kind, channel=request.channel, target=request.address,
+            conn, site_id=the_site.id, kind=request.kind, channel=request.channel, target=request.address,
             now=now(), scope=scope, delivery=request.delivery, consent=consent,
             confirmations_per_day=confirmations_per_day,
         )
@@ -99,11 +102,11 @@ def unsubscribe(engine: Engine, subscription_id: int) -> Subscription | None:
         return subscriptions.unsubscribe(conn, subscription_id, now=now())
 
 
-def address_page(engine: Engine, *, site_id: int, channel: str, target: str) -> tuple[dict[str, Any] | None,
+def address_page(engine: Engine, *, site_id: int, channel: str, target: str) -> tuple[Site | None,
                                                                                          list[Listed]]:
     """The site and the address's subscriptions there, for the management page."""
     with reading(engine) as conn:
-        return (queries.site_by_id(conn, site_id),
+        return (site_store.by_id(conn, site_id),
                 subscriptions.for_address(conn, site_id=site_id, channel=channel, target=target))
 
 
@@ -132,25 +135,25 @@ def announce_article(engine: Engine, *, site_name: str, api_key: str, url: str, 
 def set_article_feed(engine: Engine, *, site_name: str, api_key: str, url: str, interval: int) -> None:
     with writing(engine) as conn:
         the_site = publisher_site(conn, site_name, api_key)
-        article_feeds.set_feed(conn, site_id=the_site["id"], url=url, interval=interval, now=now())
+        article_feeds.set_feed(conn, site_id=the_site.id, url=url, interval=interval, now=now())
 
 
 def create_webhook(engine: Engine, *, site_name: str, api_key: str, url: str, kinds: list[str]) -> dict[str, Any]:
     with writing(engine) as conn:
         the_site = publisher_site(conn, site_name, api_key)
-        return webhooks.create(conn, site_id=the_site["id"], url=url, kinds=kinds, now=now())
+        return webhooks.create(conn, site_id=the_site.id, url=url, kinds=kinds, now=now())
 
 
 def list_webhooks(engine: Engine, *, site_name: str, api_key: str) -> list[dict[str, Any]]:
     with reading(engine) as conn:
         the_site = publisher_site(conn, site_name, api_key)
-        return webhooks.list_for_site(conn, the_site["id"])
+        return webhooks.list_for_site(conn, the_site.id)
 
 
 def rotate_webhook_secret(engine: Engine, webhook_id: int, *, site_name: str, api_key: str, grace: float) -> str:
     with writing(engine) as conn:
         the_site = publisher_site(conn, site_name, api_key)
-        if webhook_id not in {h.id for h in webhook_rows.for_site(conn, the_site["id"])}:
+        if webhook_id not in {h.id for h in webhook_rows.for_site(conn, the_site.id)}:
             raise NotFound(f"There is no webhook {webhook_id} for site '{site_name}'.")
         return webhooks.rotate(conn, webhook_id, now=now(), grace=grace)
 
@@ -158,7 +161,7 @@ def rotate_webhook_secret(engine: Engine, webhook_id: int, *, site_name: str, ap
 def delete_webhook(engine: Engine, webhook_id: int, *, site_name: str, api_key: str) -> None:
     with writing(engine) as conn:
         the_site = publisher_site(conn, site_name, api_key)
-        if not webhook_rows.remove(conn, site_id=the_site["id"], webhook_id=webhook_id):
+        if not webhook_rows.remove(conn, site_id=the_site.id, webhook_id=webhook_id):
             raise NotFound(f"There is no webhook {webhook_id} for site '{site_name}'.")
 
 
@@ -171,14 +174,14 @@ def site_feed(engine: Engine, *, site_name: str, public_url: str, self_url: str)
 def thread_feed(engine: Engine, *, site_name: str, uri: str, public_url: str, self_url: str) -> bytes:
     with reading(engine) as conn:
         the_site = site(conn, site_name)
-        thread = queries.thread_by_uri(conn, the_site["id"], uri)
+        thread = threads.by_uri(conn, the_site.id, uri)
         if thread is None:
             raise NotFound(f"Site '{site_name}' has no discussion at {uri}.", field="uri")
         return feeds.thread_feed(conn, site=the_site, thread=thread, public_url=public_url, self_url=self_url)
 
 
 # -- delivery report -----------------------------------------------------------------------------
-def authenticated_site(engine: Engine, *, site_name: str, api_key: str) -> dict[str, Any]:
+def authenticated_site(engine: Engine, *, site_name: str, api_key: str) -> Site:
     with reading(engine) as conn:
         return publisher_site(conn, site_name, api_key)
 

@@ -17,7 +17,8 @@ from townsquare.importers.records import CommentRecord, Record
 from townsquare.importers.run import fingerprint
 from townsquare.importers.text import thread_records
 from townsquare.instance_secret import instance_secret
-from townsquare.store import queries as q
+from townsquare.store import sites as site_store
+from townsquare.store import threads
 from townsquare.store.db import Connection, Engine, now, writing
 
 SITE = "demo"
@@ -34,7 +35,7 @@ def load_demo(engine: Engine, settings: Settings) -> None:
     with writing(engine) as conn:
         site_id = _ensure_site(conn, demo_origins(settings))
         for article in demo_articles():
-            q.get_or_create_thread(conn, site_id, article.uri, article.title, base + article.uri)
+            threads.get_or_create(conn, site_id, article.uri, article.title, base + article.uri)
     secret = instance_secret(settings, engine)
     for article in demo_articles():
         if article.source is not None:
@@ -46,13 +47,13 @@ def load_demo(engine: Engine, settings: Settings) -> None:
 
 
 def _ensure_site(conn: Connection, origins: list[str]) -> int:
-    site = q.site_by_name(conn, SITE)
+    site = site_store.by_name(conn, SITE)
     if site is None:
-        return q.create_site(conn, SITE, SITE_TITLE, origins, {})
-    missing = [o for o in origins if o not in site["origins"]]
+        return site_store.create(conn, SITE, SITE_TITLE, origins, {})
+    missing = [o for o in origins if o not in site.origins]
     if missing:  # started on another port than last time
-        q.update_site(conn, site["id"], origins=site["origins"] + missing)
-    return site["id"]
+        site_store.update_site(conn, site.id, origins=[*site.origins, *missing])
+    return site.id
 
 
 def _timed(records: Iterator[Record]) -> Iterator[Record]:

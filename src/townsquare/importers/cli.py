@@ -163,11 +163,11 @@ def _settings(config: Path | None, db: str | None) -> Settings:
 
 
 def _require_site(engine, name: str) -> None:
-    from townsquare.store import queries
+    from townsquare.store import sites as site_store
     from townsquare.store.db import reading
 
     with reading(engine) as conn:
-        if queries.site_by_name(conn, name) is None:
+        if site_store.by_name(conn, name) is None:
             raise ImportProblem(f"There is no site named '{name}'. Create it first: townsquare site add {name}")
 
 

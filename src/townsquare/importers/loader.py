@@ -29,7 +29,8 @@ from townsquare.domain.render import render_markdown, sanitize_html
 from townsquare.domain.tokens import Signer
 from townsquare.moderation.inputs import Draft
 from townsquare.moderation.service import decide
-from townsquare.store import importing, queries, threads
+from townsquare.store import comments, importing, threads
+from townsquare.store import sites as site_store
 from townsquare.store.db import Connection, Engine, now, reading, writing
 from townsquare.store.importing import CommentRow, StoredComment, ThreadAtUri, VoteRow
 
@@ -142,11 +143,11 @@ class Loader:
         self.on_progress = on_progress or (lambda n: None)
         self.report = ImportReport(site=site, source=source, dry_run=dry_run)
         with reading(engine) as conn:
-            found = queries.site_by_name(conn, site)
+            found = site_store.by_name(conn, site)
         if found is None:
             raise ImportProblem(f"There is no site named '{site}'. Create it first: townsquare site add {site}")
-        found["settings_obj"] = site_settings(site_defaults, found["settings"])
         self.site = found
+        self.rules = site_settings(site_defaults, found.settings)
         self.started = now()
         self._threads: OrderedDict[str, int] = OrderedDict()  # thread old id -> id (recently used)
         # Replies whose parent is not stored yet: parent old id -> [(position in file, record)].
@@ -163,7 +164,7 @@ class Loader:
     def run(self, records: Iterable[Record], *, fingerprint: str, resume: bool = False) -> ImportReport:
         if self.dry_run:
             with importing.rolled_back(self.engine) as conn:
-                self._watermark = queries.max_comment_id(conn)
+                self._watermark = comments.max_id(conn)
                 for (batch, final), self._rendered in ReadAhead(self._batches(records, 0), _render_batch):
                     self._write(conn, batch, final)
                     self._advance(batch)
@@ -233,7 +234,7 @@ class Loader:
         with writing(self.engine) as conn:
             start = 0
             if resume:
-                previous = importing.latest_run(conn, self.site["id"], self.source, fingerprint)
+                previous = importing.latest_run(conn, self.site.id, self.source, fingerprint)
                 if previous is None:
                     raise ImportProblem("There is no interrupted import of this file to resume.")
                 if previous.status == "done":
@@ -245,9 +246,9 @@ class Loader:
                 self.report.restore(saved)
                 self.report.resumed_at = start
             else:
-                self._watermark = queries.max_comment_id(conn)
+                self._watermark = comments.max_id(conn)
             self._run_id = importing.start_run(
-                conn, site_id=self.site["id"], source=self.source, fingerprint=fingerprint, safe_point=start,
+                conn, site_id=self.site.id, source=self.source, fingerprint=fingerprint, safe_point=start,
                 watermark=self._watermark, started=self.started,
             )
         return start
@@ -346,7 +347,7 @@ class Loader:
             return
         self._load_threads(conn, {r.old_id for r in records})
         new_uris = {r.uri.strip() for r in records if r.old_id not in self._threads}
-        at_uri = importing.threads_at(conn, self.site["id"], new_uris)
+        at_uri = importing.threads_at(conn, self.site.id, new_uris)
         mapped: list[tuple[str, int]] = []
         for record in records:
             if record.old_id in self._threads:
@@ -368,7 +369,7 @@ class Loader:
             else:
                 self.report.threads_created += 1
                 thread_id = importing.add_thread(
-                    conn, site_id=self.site["id"], uri=uri, title=record.title[:500], url=record.url[:2000],
+                    conn, site_id=self.site.id, uri=uri, title=record.title[:500], url=record.url[:2000],
                     closed=record.closed, created=record.created or self.started,
                 )
                 at_uri[uri] = ThreadAtUri(id=thread_id, title=record.title[:500], url=record.url[:2000])
@@ -431,7 +432,7 @@ class Loader:
         if self.moderate and status == "published" and r.moderation is None:
             draft = Draft(text=r.text, created=now(), author_name=name, author_email=email, author_key=author_key,
                           ip_hash=ip_hash, thread_id=item.thread_id, parent_id=item.parent_id)
-            decision = decide(conn, site_id=self.site["id"], rules=self.site["settings_obj"],
+            decision = decide(conn, site_id=self.site.id, rules=self.rules,
                               thread=threads.by_id(conn, item.thread_id), draft=draft)
             status, moderation = decision.status, orjson.dumps(decision.as_json()).decode()
         return CommentRow(item.thread_id, item.parent_id, name, email, website, author_key, ip_hash, r.text, r.quote,
@@ -440,11 +441,11 @@ class Loader:
     # -- import_map -------------------------------------------------------------------------------
     def _mapped(self, conn: Connection, kind: str, old_ids: list[str]) -> dict[str, int]:
         keys = {map_key(o): o for o in old_ids}
-        found = importing.mapped(conn, self.site["id"], self.source, kind, list(keys))
+        found = importing.mapped(conn, self.site.id, self.source, kind, list(keys))
         return {keys[key]: new_id for key, new_id in found.items()}
 
     def _map(self, conn: Connection, kind: str, pairs: list[tuple[str, int]]) -> None:
-        importing.remember(conn, self.site["id"], self.source, kind, [(map_key(old), new) for old, new in pairs])
+        importing.remember(conn, self.site.id, self.source, kind, [(map_key(old), new) for old, new in pairs])
 
 
 def _html(r: CommentRecord, parent_name: str | None) -> str:

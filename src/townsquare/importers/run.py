@@ -13,7 +13,7 @@ from typing import Callable
 
 from townsquare.config import Settings
 from townsquare.domain.tokens import Signer
-from townsquare.store import queries
+from townsquare.store import sites as site_store
 from townsquare.store.db import Engine, writing
 
 from .commento import commento_records
@@ -73,9 +73,8 @@ def ensure_sites(engine: Engine, path: Path, names: list[str]) -> None:
     wanted = {s["name"]: s for s in jsonl_sites(path) if s["name"] in names}
     with writing(engine) as conn:
         for name, s in wanted.items():
-            if queries.site_by_name(conn, name) is None:
-                site_id = queries.create_site(conn, name, s["title"], s["origins"], s["settings"])
-                queries.update_site(conn, site_id, created=s["created"])
+            if site_store.by_name(conn, name) is None:
+                site_store.create(conn, name, s["title"], s["origins"], s["settings"], created=s["created"])
 
 
 def import_file(

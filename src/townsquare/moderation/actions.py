@@ -19,53 +19,54 @@ from townsquare.errors import Conflict, Invalid, NotFound
 from townsquare.moderation import audit
 from townsquare.moderation.auth import Actor
 from townsquare.store import bans as stored_bans
-from townsquare.store import queries as q
-from townsquare.store import reports, thread_state, trusted
+from townsquare.store import comments, reports, sites, thread_state, threads, trusted
 from townsquare.store.bans import Ban
+from townsquare.store.comments import Comment
 from townsquare.store.db import Connection, Engine, now, reading, writing
+from townsquare.store.sites import Site
+from townsquare.store.threads import Thread
 
 BAN_KINDS = ("author", "email", "ip")
 MAX_SLOW_MODE = 24 * 3600
 REVIEWS = ("approve", "reject")
 
 
-def _comment(conn: Connection, actor: Actor, comment_id: int) -> tuple[dict, dict, dict]:
-    comment = q.comment_by_id(conn, comment_id)
-    if comment is None or comment["status"] == "deleted":
+def _comment(conn: Connection, actor: Actor, comment_id: int) -> tuple[Comment, Thread, Site]:
+    comment = comments.by_id(conn, comment_id)
+    if comment is None or comment.status == "deleted":
         raise NotFound(f"There is no comment {comment_id}.")
-    thread = q.thread_by_id(conn, comment["thread_id"])
-    actor.require(thread["site_id"])
-    return comment, thread, q.site_by_id(conn, thread["site_id"])
+    thread = threads.by_id(conn, comment.thread_id)
+    actor.require(thread.site_id)
+    return comment, thread, sites.by_id(conn, thread.site_id)
 
 
-def _review(comment: dict, actor: Actor, action: str, reason: str) -> str:
+def _review(comment: Comment, actor: Actor, action: str, reason: str) -> str:
     """The stored decision, with the moderator's review added to it."""
-    decision = orjson.loads(comment["moderation"]) if comment["moderation"] else {}
+    decision = comment.decision()
     decision["review"] = {"by": actor.email, "action": action, "reason": reason, "at": now()}
     return orjson.dumps(decision).decode()
 
 
 def _set_status(conn: Connection, actor: Actor, comment_id: int, new: status.Status, action: str,
-                reason: str) -> dict:
-    comment = q.comment_by_id(conn, comment_id)
+                reason: str) -> Comment:
+    comment = comments.by_id(conn, comment_id)
     if comment is None:
         raise NotFound(f"There is no comment {comment_id}.")
-    thread = q.thread_by_id(conn, comment["thread_id"])
-    actor.require(thread["site_id"])
-    was = comment["status"]
+    thread = threads.by_id(conn, comment.thread_id)
+    actor.require(thread.site_id)
+    was = comment.status
     try:
         status.require("moderator", was, new)
     except status.TransitionError as e:
         raise Conflict(str(e)) from None
-    site = q.site_by_id(conn, thread["site_id"])
-    changes = {"status": new, "moderation": _review(comment, actor, action, reason)}
-    q.update_comment(conn, comment_id, **changes)
-    q.touch_thread(conn, thread["id"], (new == "published") - (was == "published"))
+    site = sites.by_id(conn, thread.site_id)
+    comments.update_comment(conn, comment_id, status=new, moderation=_review(comment, actor, action, reason))
+    threads.touch(conn, thread.id, (new == "published") - (was == "published"))
     reports.resolve(conn, comment_id, now())
-    comment.update(changes)
+    comment = comments.by_id(conn, comment_id)
     if new == "published" and was != "published":
         alert_events.comment_published(conn, site=site, thread=thread, comment=comment)
-    audit.record(conn, site_id=site["id"], user_id=actor.user_id, actor=actor.email, action=action,
+    audit.record(conn, site_id=site.id, user_id=actor.user_id, actor=actor.email, action=action,
                  target=f"comment:{comment_id}", reason=reason, details={"from": was, "to": new})
     return comment
 
@@ -76,12 +77,12 @@ def _reject_reason(reason: str) -> str:
     return reason.strip()
 
 
-def approve(engine: Engine, actor: Actor, comment_id: int, reason: str = "") -> dict:
+def approve(engine: Engine, actor: Actor, comment_id: int, reason: str = "") -> Comment:
     with writing(engine) as conn:
         return _set_status(conn, actor, comment_id, "published", "approve", reason)
 
 
-def reject(engine: Engine, actor: Actor, comment_id: int, reason: str) -> dict:
+def reject(engine: Engine, actor: Actor, comment_id: int, reason: str) -> Comment:
     reason = _reject_reason(reason)
     with writing(engine) as conn:
         return _set_status(conn, actor, comment_id, "rejected", "reject", reason)
@@ -101,20 +102,19 @@ def review_many(engine: Engine, actor: Actor, action: str, comment_ids: list[int
             _set_status(conn, actor, comment_id, new, action, reason)
 
 
-def edit(engine: Engine, actor: Actor, comment_id: int, text: str, reason: str = "") -> dict:
+def edit(engine: Engine, actor: Actor, comment_id: int, text: str, reason: str = "") -> Comment:
+    if not text.strip():
+        raise Invalid("The text may not be empty; reject the comment instead.", field="text")
     with writing(engine) as conn:
         comment, thread, site = _comment(conn, actor, comment_id)
-        if not text.strip():
-            raise Invalid("The text may not be empty; reject the comment instead.", field="text")
-        parent = q.comment_by_id(conn, comment["parent_id"]) if comment["parent_id"] else None
-        html = render_markdown(text, comment["quote"], parent["author_name"] if parent else None)
-        changes = {"text": text, "html": html, "edited": now(), "moderation": _review(comment, actor, "edit", reason)}
-        q.update_comment(conn, comment_id, **changes)
-        q.touch_thread(conn, thread["id"])
-        audit.record(conn, site_id=site["id"], user_id=actor.user_id, actor=actor.email, action="edit",
-                     target=f"comment:{comment_id}", reason=reason, details={"before": comment["text"], "after": text})
-    comment.update(changes)
-    return comment
+        parent = comments.by_id(conn, comment.parent_id) if comment.parent_id else None
+        html = render_markdown(text, comment.quote, parent.author_name if parent else None)
+        comments.update_comment(conn, comment_id, text=text, html=html, edited=now(),
+                                moderation=_review(comment, actor, "edit", reason))
+        threads.touch(conn, thread.id)
+        audit.record(conn, site_id=site.id, user_id=actor.user_id, actor=actor.email, action="edit",
+                     target=f"comment:{comment_id}", reason=reason, details={"before": comment.text, "after": text})
+        return comments.by_id(conn, comment_id)
 
 
 # -- authors ------------------------------------------------------------------------------------
@@ -141,21 +141,21 @@ def ban_comment_author(engine: Engine, actor: Actor, comment_id: int, kind: str,
                        reason: str) -> int:
     with writing(engine) as conn:
         comment, thread, _site = _comment(conn, actor, comment_id)
-        value = {"author": comment["author_key"], "email": comment["author_key"], "ip": comment["ip_hash"]}.get(kind)
-        return _ban(conn, actor, thread["site_id"], kind, value, seconds=seconds, reason=reason,
-                    label=f"{comment['author_name']} (comment {comment_id})")
+        value = {"author": comment.author_key, "email": comment.author_key, "ip": comment.ip_hash}.get(kind)
+        return _ban(conn, actor, thread.site_id, kind, value, seconds=seconds, reason=reason,
+                    label=f"{comment.author_name} (comment {comment_id})")
 
 
 def ban_email(engine: Engine, actor: Actor, site_name: str, email: str, hash_email: Callable[[str], str], *,
               seconds: int | None, reason: str) -> int:
     with writing(engine) as conn:
-        site = q.site_by_name(conn, site_name)
+        site = sites.by_name(conn, site_name)
         if site is None:
             raise NotFound(f"There is no site named '{site_name}'.", field="site")
         email = email.strip().lower()
         if "@" not in email:
             raise Invalid("That is not an e-mail address.", field="email")
-        return _ban(conn, actor, site["id"], "email", hash_email(email), seconds=seconds, reason=reason, label=email)
+        return _ban(conn, actor, site.id, "email", hash_email(email), seconds=seconds, reason=reason, label=email)
 
 
 def lift_ban(engine: Engine, actor: Actor, ban_id: int, reason: str = "") -> None:
@@ -177,31 +177,31 @@ def active_bans(engine: Engine, site_ids: frozenset[int]) -> list[Ban]:
 def set_trusted(engine: Engine, actor: Actor, comment_id: int, is_trusted: bool, reason: str = "") -> None:
     with writing(engine) as conn:
         comment, _thread, site = _comment(conn, actor, comment_id)
-        key = comment["author_key"]
+        key = comment.author_key
         if not key:
             raise Invalid("This author left no e-mail address, so there is no stable author to trust.")
-        trusted.set_trusted(conn, site_id=site["id"], author_key=key, trusted=is_trusted, at=now(), by=actor.user_id)
-        audit.record(conn, site_id=site["id"], user_id=actor.user_id, actor=actor.email,
+        trusted.set_trusted(conn, site_id=site.id, author_key=key, trusted=is_trusted, at=now(), by=actor.user_id)
+        audit.record(conn, site_id=site.id, user_id=actor.user_id, actor=actor.email,
                      action="trust" if is_trusted else "untrust", target=f"author:{key}", reason=reason,
-                     details={"who": comment["author_name"], "comment": comment_id})
+                     details={"who": comment.author_name, "comment": comment_id})
 
 
 # -- threads --------------------------------------------------------------------------------------------
-def _thread(conn: Connection, actor: Actor, thread_id: int) -> dict:
-    thread = q.thread_by_id(conn, thread_id)
+def _thread(conn: Connection, actor: Actor, thread_id: int) -> Thread:
+    thread = threads.by_id(conn, thread_id)
     if thread is None:
         raise NotFound(f"There is no thread {thread_id}.")
-    actor.require(thread["site_id"])
+    actor.require(thread.site_id)
     return thread
 
 
 def close_thread(engine: Engine, actor: Actor, thread_id: int, closed: bool, reason: str = "") -> None:
     with writing(engine) as conn:
         thread = _thread(conn, actor, thread_id)
-        q.set_thread_closed(conn, thread_id, closed)
-        audit.record(conn, site_id=thread["site_id"], user_id=actor.user_id, actor=actor.email,
+        threads.set_closed(conn, thread_id, closed)
+        audit.record(conn, site_id=thread.site_id, user_id=actor.user_id, actor=actor.email,
                      action="close" if closed else "reopen", target=f"thread:{thread_id}", reason=reason,
-                     details={"uri": thread["uri"]})
+                     details={"uri": thread.uri})
 
 
 def slow_mode(engine: Engine, actor: Actor, thread_id: int, seconds: int, reason: str = "") -> None:
@@ -212,5 +212,5 @@ def slow_mode(engine: Engine, actor: Actor, thread_id: int, seconds: int, reason
         thread_state.set_slow_mode(conn, thread_id, seconds)
         if seconds == 0:
             thread_state.clear_heat(conn, thread_id)
-        audit.record(conn, site_id=thread["site_id"], user_id=actor.user_id, actor=actor.email, action="slow_mode",
-                     target=f"thread:{thread_id}", reason=reason, details={"seconds": seconds, "uri": thread["uri"]})
+        audit.record(conn, site_id=thread.site_id, user_id=actor.user_id, actor=actor.email, action="slow_mode",
+                     target=f"thread:{thread_id}", reason=reason, details={"seconds": seconds, "uri": thread.uri})

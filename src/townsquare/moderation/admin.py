@@ -371,7 +371,7 @@ def privacy_export(request: Request, email: Email = "", site: SiteName = "", csr
 
     def do(actor, _token, _names, found, address):
         data = personal_data.export(_engine(request), signer, actor, found, address, reason)
-        return _attachment(data, found["name"], address)
+        return _attachment(data, found.name, address)
 
     return _privacy(request, csrf, {"email": email, "site": site, "reason": reason}, do)
 
@@ -388,7 +388,7 @@ def privacy_erase(request: Request, email: Email = "", site: SiteName = "", csrf
 
     def do(actor, token, names, found, address):
         # Unless the moderator chose, the site's own setting decides.
-        chosen = form["mode"] = mode or site_settings(core(request).settings.site_defaults, found["settings"]).erasure
+        chosen = form["mode"] = mode or site_settings(core(request).settings.site_defaults, found.settings).erasure
         if chosen not in ERASURE_MODES:
             raise Invalid("Choose whether the comments are deleted or anonymised.")
         voters = _voters(signer, voter_tokens)
@@ -398,7 +398,7 @@ def privacy_erase(request: Request, email: Email = "", site: SiteName = "", csrf
         done, target = personal_data.erase(_engine(request), signer, actor, found, address, mode=chosen,
                                            voters=voters, reason=reason)
         verb = "deleted" if chosen == "delete" else "anonymised"
-        notice = (f"Erased on {found['name']}: {done['comments']} comment(s) {verb}, {done['votes']} vote(s) and "
+        notice = (f"Erased on {found.name}: {done['comments']} comment(s) {verb}, {done['votes']} vote(s) and "
                   f"{done['subscriptions']} alert subscription(s) removed. Audit log: {target}.")
         return RedirectResponse("/admin/privacy?" + urlencode({"done": notice}), status_code=303)
 

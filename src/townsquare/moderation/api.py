@@ -17,6 +17,7 @@ from townsquare.domain.tokens import TokenError
 from townsquare.errors import Invalid, Unauthorized
 from townsquare.moderation import actions, audit, auth, public, queue, reports, site_words
 from townsquare.moderation.auth import Actor
+from townsquare.store.comments import Comment
 from townsquare.web.api import bearer, client, core
 
 router = APIRouter(prefix="/api/v1", tags=["moderation"])
@@ -254,6 +255,7 @@ def _engine(request: Request):
 def _act(request: Request, authorization: str | None, do, status: int = 200) -> Response:
     """Run `do(actor)` (an action, which opens its own transaction) as the key's owner."""
     result = do(_actor(request, authorization))
-    if isinstance(result, dict) and "id" in result:
-        result = {"comment": {k: result[k] for k in ("id", "status", "text", "html", "edited") if k in result}}
+    if isinstance(result, Comment):
+        result = {"comment": {"id": result.id, "status": result.status, "text": result.text, "html": result.html,
+                              "edited": result.edited}}
     return _json(result if result is not None else {"ok": True}, status)

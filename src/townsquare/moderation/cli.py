@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
 
 app = typer.Typer(help="Moderation: API keys, checking texts.", no_args_is_help=True)
 console = Console(stderr=True)
+
+if TYPE_CHECKING:
+    from townsquare.sites import Publication
 
 ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="TOML settings file", envvar="TOWNSQUARE_CONFIG")]
 DbOpt = Annotated[Optional[str], typer.Option("--db", help="Database URL")]
@@ -24,10 +27,10 @@ def _engine(config: Path | None, db: str | None):
     return settings, engine_for(settings)
 
 
-def _site(config: Path | None, db: str | None, name: str) -> dict:
+def _site(config: Path | None, db: str | None, name: str) -> Publication:
     """The site row with its effective settings, or a clear error and exit code 1."""
     from townsquare.errors import NotFound
-    from townsquare.moderation import sites
+    from townsquare import sites
 
     settings, engine = _engine(config, db)
     try:
@@ -92,7 +95,7 @@ def eval_command(
     if site is None:
         limits = ModerationRules().hold_thresholds
     else:
-        limits = for_site(_site(config, db, site)["settings_obj"]).hold_thresholds
+        limits = for_site(_site(config, db, site).rules).hold_thresholds
 
     try:
         with file.open(newline="", encoding="utf-8") as f:

@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from townsquare.errors import NotFound, TooMany
-from townsquare.moderation import reports, service, sites
-from townsquare.store import queries as q
+from townsquare import sites
+from townsquare.moderation import reports, service
+from townsquare.store import comments, threads
 from townsquare.store.db import Connection, writing
 
 if TYPE_CHECKING:
@@ -37,10 +38,9 @@ def check(core: Core, site_name: str, text: str, ip: str) -> dict[str, Any]:
 def report(core: Core, comment_id: int, *, reporter: str, ip: str, reason: str, note: str) -> dict[str, Any]:
     """One reader's report on a comment: `{reports, status}` (see `reports.report`)."""
     with writing(core.engine) as conn:
-        comment = q.comment_by_id(conn, comment_id)
+        comment = comments.by_id(conn, comment_id)
         if comment is None:
             raise NotFound(f"There is no comment {comment_id}.")
-        thread = q.thread_by_id(conn, comment["thread_id"])
-        site = sites.by_id(conn, core.settings, thread["site_id"])
+        site = sites.by_id(conn, core.settings, threads.by_id(conn, comment.thread_id).site_id)
         _limit(core, conn, "report", ip, REPORTS_PER_MINUTE)
         return reports.report(conn, site=site, comment_id=comment_id, reporter=reporter, reason=reason, note=note)

@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 
 from townsquare.config import Settings
-from townsquare.moderation import sites
+from townsquare import sites
 from townsquare.moderation.auth import Actor
 from townsquare.store import accounts
 from townsquare.store import queue as stored

@@ -11,41 +11,41 @@ from townsquare.domain import status
 from townsquare.errors import Conflict, NotFound
 from townsquare.moderation import audit
 from townsquare.moderation.settings import for_site
-from townsquare.store import queries as q
+from townsquare.sites import Publication
+from townsquare.store import comments, threads
 from townsquare.store import reports as stored
 from townsquare.store.db import Connection, now
 
 REASONS = ("spam", "abuse", "hate", "harassment", "personal_data", "off_topic", "other")
 
 
-def report(conn: Connection, *, site: dict[str, Any], comment_id: int, reporter: str, reason: str,
+def report(conn: Connection, *, site: Publication, comment_id: int, reporter: str, reason: str,
            note: str = "") -> dict[str, Any]:
     """Record one reader's report (a second report by the same reader changes nothing) and hold the
-    comment once it has `reports_to_hold` open reports. `site` carries `settings_obj`."""
-    comment = q.comment_by_id(conn, comment_id)
-    if comment is None or comment["status"] in ("deleted", "rejected"):
+    comment once it has `reports_to_hold` open reports."""
+    comment = comments.by_id(conn, comment_id)
+    if comment is None or comment.status in ("deleted", "rejected"):
         raise NotFound(f"There is no comment {comment_id}.")
-    thread = q.thread_by_id(conn, comment["thread_id"])
-    if thread["site_id"] != site["id"]:
-        raise NotFound(f"There is no comment {comment_id} on site '{site['name']}'.")
+    thread = threads.by_id(conn, comment.thread_id)
+    if thread.site_id != site.id:
+        raise NotFound(f"There is no comment {comment_id} on site '{site.name}'.")
     stored.add(conn, comment_id=comment_id, reporter=reporter, reason=reason, note=note, created=now())
     count = stored.open_count(conn, comment_id)
-    limit = for_site(site["settings_obj"]).reports_to_hold
-    held = comment["status"] == "published" and count >= limit
-    if held:
+    limit = for_site(site.rules).reports_to_hold
+    if comment.status == "published" and count >= limit:
         try:
-            status.require("reports", comment["status"], "pending")
+            status.require("reports", comment.status, "pending")
         except status.TransitionError as e:
             raise Conflict(str(e)) from None
-        decision = orjson.loads(comment["moderation"]) if comment["moderation"] else {}
+        decision = comment.decision()
         decision.setdefault("reasons", []).append(
             {"phase": "reports", "label": "reported", "detail": f"{count} reader reports", "spans": []}
         )
         decision.update(decision="hold", status="pending")
-        q.update_comment(conn, comment_id, status="pending", moderation=orjson.dumps(decision).decode())
-        q.touch_thread(conn, thread["id"], -1)
-        comment.update(status="pending")
+        comments.update_comment(conn, comment_id, status="pending", moderation=orjson.dumps(decision).decode())
+        threads.touch(conn, thread.id, -1)
+        comment = comments.by_id(conn, comment_id)
         alert_events.comment_held(conn, site=site, thread=thread, comment=comment)
-        audit.record(conn, site_id=site["id"], user_id=None, actor="readers", action="report_hold",
+        audit.record(conn, site_id=site.id, user_id=None, actor="readers", action="report_hold",
                      target=f"comment:{comment_id}", reason=f"{count} reports", details={"last_reason": reason})
-    return {"reports": count, "status": comment["status"]}
+    return {"reports": count, "status": comment.status}

@@ -17,7 +17,9 @@ from townsquare.moderation import audit
 from townsquare.moderation.phases import toxicity as toxicity_phase
 from townsquare.moderation.scoring import Scorer
 from townsquare.moderation.settings import for_site
-from townsquare.store import queries as q
+from townsquare.store import comments, threads
+from townsquare.store import sites as site_store
+from townsquare.store.sites import Site
 from townsquare.store import rescore as stored
 from townsquare.store.db import Connection, Engine, now, reading, writing
 
@@ -58,13 +60,13 @@ def rescore(engine: Engine, settings: Settings, site_name: str, scorer: Scorer, 
             statuses: tuple[str, ...] = ("published", "pending"), batch_size: int = 2000,
             progress: Callable[[int], None] = lambda n: None) -> RescoreReport:
     with reading(engine) as conn:
-        site = q.site_by_name(conn, site_name)
+        site = site_store.by_name(conn, site_name)
     if site is None:
         raise ValueError(f"There is no site named '{site_name}'.")
-    limits = for_site(site_settings(settings.site_defaults, site["settings"])).hold_thresholds
+    limits = for_site(site_settings(settings.site_defaults, site.settings)).hold_thresholds
     report = RescoreReport()
     started = time.perf_counter()
-    for batch in _batches(engine, site["id"], statuses, batch_size):
+    for batch in _batches(engine, site.id, statuses, batch_size):
         # The model runs between transactions; the write below reads each comment again, as a
         # moderator or its author may have changed it meanwhile.
         results = scorer.score_many([c.text for c in batch], spans=False)
@@ -78,7 +80,7 @@ def rescore(engine: Engine, settings: Settings, site_name: str, scorer: Scorer, 
     return report
 
 
-def _store_scores(conn: Connection, site: dict, c: stored.Scored | None, scored_text: str,
+def _store_scores(conn: Connection, site: Site, c: stored.Scored | None, scored_text: str,
                   scores: dict[str, float], limits, hold: bool, report: RescoreReport) -> None:
     if c is None or c.status == "deleted" or c.text != scored_text:
         return  # gone, or edited since it was scored (the edit was moderated with fresh scores)
@@ -89,21 +91,21 @@ def _store_scores(conn: Connection, site: dict, c: stored.Scored | None, scored_
     if crossed:
         report.over_threshold += 1
     if not (hold and crossed and c.status == "published"):
-        q.update_comment(conn, c.id, moderation=orjson.dumps(decision).decode())
+        comments.update_comment(conn, c.id, moderation=orjson.dumps(decision).decode())
         return
     status.require(ACTOR, c.status, "pending")
     decision["rescore_hold"] = crossed
-    q.update_comment(conn, c.id, status="pending", moderation=orjson.dumps(decision).decode())
+    comments.update_comment(conn, c.id, status="pending", moderation=orjson.dumps(decision).decode())
     _send_to_queue(conn, site, c, crossed)
     report.held += 1
     report.held_ids.append(c.id)
 
 
-def _send_to_queue(conn: Connection, site: dict, comment: stored.Scored, crossed: list[str]) -> None:
-    thread = q.thread_by_id(conn, comment.thread_id)
-    q.touch_thread(conn, thread["id"], -1)
-    held = q.comment_by_id(conn, comment.id)
+def _send_to_queue(conn: Connection, site: Site, comment: stored.Scored, crossed: list[str]) -> None:
+    thread = threads.by_id(conn, comment.thread_id)
+    threads.touch(conn, thread.id, -1)
+    held = comments.by_id(conn, comment.id)
     alert_events.comment_held(conn, site=site, thread=thread, comment=held)
-    audit.record(conn, site_id=site["id"], user_id=None, actor=ACTOR, action="rescore_hold",
+    audit.record(conn, site_id=site.id, user_id=None, actor=ACTOR, action="rescore_hold",
                  target=f"comment:{comment.id}", reason="new scores cross " + ", ".join(crossed),
                  details={"labels": crossed})

@@ -92,7 +92,7 @@ def check(site: dict[str, Any], text: str, scorer: Scorer | None = None, signer:
     With a `signer`, the answer also carries `check_token` (None when the text was not scored):
     posting the same text on this site within ten minutes reuses the result instead of scoring
     it again (`redeem_check`)."""
-    settings = for_site(site["settings_obj"])
+    settings = for_site(site.rules)
     text = normalize_text(text)  # as posting stores it, so the token's result is the post's
     d = Draft(text=text, created=now())
     facts = _with_scores(d, Facts(), settings, scorer)
@@ -104,7 +104,7 @@ def check(site: dict[str, Any], text: str, scorer: Scorer | None = None, signer:
         "reasons": decision.reasons(),
     }
     if signer is not None:
-        answer["check_token"] = (check_tokens.issue(signer, site["name"], text, facts.toxicity)
+        answer["check_token"] = (check_tokens.issue(signer, site.name, text, facts.toxicity)
                                  if facts.toxicity is not None else None)
     return answer
 

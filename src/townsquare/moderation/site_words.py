@@ -13,10 +13,12 @@ from pydantic import ValidationError
 
 from townsquare.config import Settings, SiteSettings, site_settings
 from townsquare.errors import Invalid, NotFound
-from townsquare.moderation import audit, sites
+from townsquare import sites
+from townsquare.moderation import audit
 from townsquare.moderation.auth import Actor
 from townsquare.moderation.settings import ModerationRules
-from townsquare.store import queries as q
+from townsquare.store import sites as site_store
+from townsquare.store.sites import Site
 from townsquare.store import site_settings as stored
 from townsquare.store.db import Connection, Engine, reading, writing
 
@@ -25,9 +27,9 @@ MAX_WORDS = 1000
 MAX_LENGTH = 100
 
 
-def current(defaults: SiteSettings, site: dict[str, Any]) -> dict[str, list[str]]:
+def current(defaults: SiteSettings, site: Site) -> dict[str, list[str]]:
     """The lists in force on the site: its own, or the instance defaults where it has none."""
-    rules = site_settings(defaults, site["settings"]).moderation_rules
+    rules = site_settings(defaults, site.settings).moderation_rules
     return {kind: list(getattr(rules, kind)) for kind in KINDS}
 
 
@@ -63,8 +65,8 @@ def in_force(engine: Engine, settings: Settings, actor: Actor, site_name: str) -
     """The lists in force on a site the actor moderates."""
     with reading(engine) as conn:
         site = sites.by_name(conn, settings, site_name)
-    actor.require(site["id"])
-    return current(settings.site_defaults, site)
+    actor.require(site.id)
+    return current(settings.site_defaults, site.site)
 
 
 def save(engine: Engine, actor: Actor, defaults: SiteSettings, site_name: str,
@@ -81,7 +83,7 @@ def _save(conn: Connection, actor: Actor, defaults: SiteSettings, site_name: str
     if site_id is None:
         raise NotFound(f"There is no site named '{site_name}'.", field="site")
     actor.require(site_id)
-    site = q.site_by_id(conn, site_id)
+    site = site_store.by_id(conn, site_id)
     new, old = clean(lists), current(defaults, site)
     changes = {}
     for kind in KINDS:
@@ -92,9 +94,9 @@ def _save(conn: Connection, actor: Actor, defaults: SiteSettings, site_name: str
         if removed:
             changes[f"{kind}_removed"] = removed
     if changes:
-        kept = dict(site["settings"])
+        kept = dict(site.settings)
         kept["moderation_rules"] = {**kept.get("moderation_rules", {}), **new}
-        q.update_site(conn, site["id"], settings=kept)
-        audit.record(conn, site_id=site["id"], user_id=actor.user_id, actor=actor.email, action="word_lists",
-                     target=f"site:{site['id']}", details=changes)
+        site_store.update_site(conn, site.id, settings=kept)
+        audit.record(conn, site_id=site.id, user_id=actor.user_id, actor=actor.email, action="word_lists",
+                     target=f"site:{site.id}", details=changes)
     return new

@@ -10,7 +10,7 @@ from townsquare.store.tables import metadata
 
 # Each area (alerts, moderation, importing…) keeps its tables in its own module here.
 for _mod in pkgutil.iter_modules(__path__):
-    if _mod.name not in {"db", "tables", "queries", "migrations"}:
+    if _mod.name not in {"db", "tables", "migrations"}:
         importlib.import_module(f"{__name__}.{_mod.name}")
 
 __all__ = ["metadata"]

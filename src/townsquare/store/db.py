@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from sqlalchemy import Connection, Engine, create_engine, event
 
 # Modules outside `store/` name these types through here and never import SQLAlchemy themselves.
-__all__ = ["Connection", "Engine", "make_engine", "migrate", "now", "reading", "writing"]
+__all__ = ["Connection", "Engine", "make_engine", "migrate", "now", "ping", "reading", "writing"]
 
 try:
     import fcntl
@@ -99,6 +99,12 @@ def _tune_sqlite(engine: Engine) -> None:
 def reader(engine: Engine):
     """A connection for read-only work (no write lock on SQLite)."""
     return engine.connect().execution_options(townsquare_readonly=True)
+
+
+def ping(engine: Engine) -> None:
+    """Raise if the database cannot be reached (liveness checks)."""
+    with engine.connect() as conn:
+        conn.exec_driver_sql("SELECT 1")
 
 
 @contextmanager

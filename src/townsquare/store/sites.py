@@ -57,11 +57,12 @@ def _site(row) -> Site:
                 settings=orjson.loads(row["settings"]), api_key_hash=row["api_key_hash"], created=row["created"])
 
 
-def create(conn: Connection, name: str, title: str, origins: list[str], settings: dict[str, Any]) -> int:
+def create(conn: Connection, name: str, title: str, origins: list[str], settings: dict[str, Any],
+           created: float | None = None) -> int:
     return conn.execute(
         insert(sites).values(
             name=name, title=title, origins=orjson.dumps(origins).decode(),
-            settings=orjson.dumps(settings).decode(), created=now(),
+            settings=orjson.dumps(settings).decode(), created=now() if created is None else created,
         )
     ).inserted_primary_key[0]
 

@@ -25,7 +25,6 @@ from townsquare import privacy
 from townsquare.domain.tokens import TokenError
 from townsquare.errors import Unauthorized
 from townsquare.privacy import Action
-from townsquare.store import queries
 from townsquare.store.db import writing
 from townsquare.web.api import bearer, client, core
 
