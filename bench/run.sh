@@ -9,6 +9,8 @@
 #           constant by uvicorn (2 workers) — what no real server can beat ($WORK/limit.jsonl)
 #   base    $ROUNDS x: fresh SQLite DB, start Townsquare, fixture, a_read, c_counts, b_write
 #           (+ the *_wrk cross-checks when wrk is installed); stop
+#   notox   $ROUNDS x: fresh SQLite DB with the toxicity model off in the bench site's rules,
+#           b_write only ($WORK/townsquare_notox.jsonl)
 #   scale   $SCALE_ROUNDS x: fresh DB, d_seed_direct (100,000 comments by direct SQL, server
 #           stopped), start Townsquare, $SCALE_SCENARIOS; stop
 #   ratios  bench/ratios.py: Townsquare/Isso and Townsquare/ceiling against the targets
@@ -47,6 +49,8 @@ ADAPTER=$ROOT/bench/adapters/townsquare.py
 RAW=$WORK/townsquare.jsonl
 BASE_URL=http://127.0.0.1:$PORT
 SITE_SETTINGS='{"moderation_rules": {"author_rate": 1000000, "ip_rate": 1000000, "min_submit_seconds": 0, "repeat_window": 0}}'
+# The same with the toxicity model switched off in the site's rules (phase notox).
+NOTOX_SETTINGS='{"moderation_rules": {"author_rate": 1000000, "ip_rate": 1000000, "min_submit_seconds": 0, "repeat_window": 0, "toxicity": false}}'
 EXTRA=()
 [ -n "$DURATION" ] && EXTRA=(--set "duration=$DURATION")
 
@@ -55,11 +59,11 @@ WORKER_PIDS=""
 DBDIR=""
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
-fresh_db() {
+fresh_db() {  # [site settings]
   DBDIR=$(mktemp -d "$WORK/db.XXXXXX")
   DB_URL="sqlite:///$DBDIR/townsquare.db"
   "$TS" migrate --db "$DB_URL" >/dev/null
-  "$TS" site add bench --origin '*' --db "$DB_URL" --settings "$SITE_SETTINGS" >/dev/null
+  "$TS" site add bench --origin '*' --db "$DB_URL" --settings "${1:-$SITE_SETTINGS}" >/dev/null
   log "fresh database $DB_URL"
 }
 
@@ -107,12 +111,12 @@ stop_server() {
 trap stop_server EXIT
 trap 'stop_server; exit 130' INT TERM
 
-load() {  # run-label scenario-list
-  local run=$1 only=$2
+load() {  # run-label scenario-list [results file]
+  local run=$1 only=$2 out=${3:-$RAW}
   local pidopt=()
   [ -n "$SERVER_PID" ] && pidopt=(--server-pid "$SERVER_PID")
   local cmd=("$PY" "$SHARED/load.py" run --base-url "$BASE_URL" --adapter "$ADAPTER"
-    --adapter-opt "db=$DB_URL" --label townsquare --run "$run" --only "$only" --out "$RAW"
+    --adapter-opt "db=$DB_URL" --label townsquare --run "$run" --only "$only" --out "$out"
     --quiet-wait "$QUIET_WAIT" "${pidopt[@]}" "${EXTRA[@]}")
   echo "${cmd[*]}" >> "$WORK/commands.log"
   "${cmd[@]}"
@@ -148,6 +152,14 @@ phase_base() {
   done
 }
 
+phase_notox() {  # posting with the toxicity model switched off in the site's rules
+  for r in $(seq 1 "$ROUNDS"); do
+    fresh_db "$NOTOX_SETTINGS"; start_server
+    load "r$r" b_write "$WORK/townsquare_notox.jsonl"
+    stop_server
+  done
+}
+
 phase_scale() {
   for r in $(seq 1 "$SCALE_ROUNDS"); do
     fresh_db
@@ -159,17 +171,18 @@ phase_scale() {
 }
 
 phase_ratios() {
-  "$PY" "$ROOT/bench/ratios.py" --townsquare "$RAW" --isso "$WORK/isso.jsonl" --limit "$WORK/limit.jsonl" \
+  "$PY" "$ROOT/bench/ratios.py" --townsquare "$RAW" --notox "$WORK/townsquare_notox.jsonl" \
+    --isso "$WORK/isso.jsonl" --limit "$WORK/limit.jsonl" \
     | tee "$WORK/ratios.md"
   log "ratios in $WORK/ratios.md; full tables: $SHARED/load.py report $RAW $WORK/isso.jsonl $WORK/limit.jsonl"
 }
 
 mkdir -p "$WORK"
 phases=("$@")
-[ ${#phases[@]} -eq 0 ] && phases=(isso limit base scale ratios)
+[ ${#phases[@]} -eq 0 ] && phases=(isso limit base notox scale ratios)
 for ph in "${phases[@]}"; do
   case $ph in
-    isso|limit|base|scale|ratios) "phase_$ph" ;;
-    *) echo "unknown phase $ph (isso limit base scale ratios)" >&2; exit 2 ;;
+    isso|limit|base|notox|scale|ratios) "phase_$ph" ;;
+    *) echo "unknown phase $ph (isso limit base notox scale ratios)" >&2; exit 2 ;;
   esac
 done

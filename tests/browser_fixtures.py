@@ -70,6 +70,17 @@ class DemoServer:
     def api(self) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=10)
 
+    def reject(self, comment_id: int, reason: str) -> None:
+        """A moderator of every site rejects the comment, as from the queue."""
+        from townsquare.moderation import actions
+        from townsquare.moderation.auth import Actor
+
+        engine = make_engine(self.db_url)
+        with engine.begin() as conn:
+            every = frozenset(s.id for s in site_store.every(conn))
+        actions.reject(engine, Actor(0, "mod@example.org", "admin", every), comment_id, reason)
+        engine.dispose()
+
 
 def _townsquare_command() -> list[str]:
     exe = shutil.which("townsquare", path=str(Path(sys.executable).parent))

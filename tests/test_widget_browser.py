@@ -311,6 +311,15 @@ def test_held_comment_shows_to_its_author_only(new_page, demo_server: DemoServer
     assert other.locator(ITEMS).count() == 0
     assert "No comments yet" in other.locator(".ts-note").inner_text()
 
+    # Declined by a moderator: its author is told, with the reason, and can no longer edit it.
+    demo_server.reject(int(held.get_attribute("id").removeprefix("ts-c")), "off topic")
+    author.reload()
+    declined = own_article(item(author, "Pat Pending", "Please approve me."))
+    author.wait_for_function("document.querySelector('.ts-reason') !== null")
+    assert "Not published" in declined.inner_text() and "off topic" in declined.inner_text()
+    assert declined.locator(".ts-edit").count() == 0
+    assert author.errors == []
+
 
 # -- appearance -------------------------------------------------------------------------------------------
 def boxes_overlap(a: dict, b: dict) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from contextlib import asynccontextmanager
 
+import anyio
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -43,6 +44,10 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        # Database and model work run in worker threads, never on the event loop; one thread per
+        # pooled connection, so a thread never waits for a connection, and the few reads the
+        # event loop makes itself (cached thread pages, counts) find one in the pool's overflow.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = core.engine.pool.size()
         async with background_worker(core.engine, settings):
             yield
 

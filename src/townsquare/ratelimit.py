@@ -18,10 +18,8 @@ class DatabaseLimiter:
     def __init__(self, engine: Engine):
         self.engine = engine
 
-    def allow(self, key: str, limit: int, period: int, conn=None) -> bool:
+    def allow(self, key: str, limit: int, period: int) -> bool:
         window = int(time.time() // period)
-        if conn is not None:
-            return ratelimits.count_hit(conn, f"{key}:{period}", window) <= limit
         with writing(self.engine) as conn:
             return ratelimits.count_hit(conn, f"{key}:{period}", window) <= limit
 
@@ -37,7 +35,7 @@ class RedisLimiter:
         self.redis = redis.Redis.from_url(url)
         self._hit = self.redis.register_script(_HIT)
 
-    def allow(self, key: str, limit: int, period: int, conn=None) -> bool:
+    def allow(self, key: str, limit: int, period: int) -> bool:
         window = int(time.time() // period)
         name = f"townsquare:rate:{key}:{period}:{window}"
         return self._hit(keys=[name], args=[period * 2]) <= limit

@@ -132,11 +132,11 @@ class Core:
         if not self.limiter.allow(key, per_minute, RATE_WINDOW):
             raise TooMany(f"Too many {what}s from this address; try again in a minute.", retry_after=RATE_WINDOW)
 
-    def _judge(self, place: Publication, draft: Draft, facts: Facts, settings: ModerationSettings,
+    def _judge(self, site: Publication, draft: Draft, facts: Facts, settings: ModerationSettings,
                check_token: str | None) -> Prepared:
         """Score (outside any transaction) and decide. A text just checked by the nudge brings
         its scores in a signed check token, so the model is not paid twice."""
-        prescored = moderation.redeem_check(self.signer, check_token, place.name, draft.text)
+        prescored = moderation.redeem_check(self.signer, check_token, site.name, draft.text)
         facts, fresh = moderation.score(draft, facts, settings, prescored=prescored)
         if fresh:
             # Scores of stored comments (imported ones have none) are kept, so they are paid once.
@@ -150,8 +150,8 @@ class Core:
         # Prepare: bound and validate before anything costs more than a read.
         author = body.get("author") or {}
         with reading(self.engine) as conn:
-            place = sites.by_name(conn, self.settings, body["site"])
-        site, rules = place, place.rules
+            site = sites.by_name(conn, self.settings, body["site"])
+        rules = site.rules
         self._check_origin(site, client)
         text = validate.clean_text(body["text"], rules)
         name = validate.clean_name(author.get("name") or "", rules)
@@ -190,7 +190,7 @@ class Core:
             )
             settings = for_site(rules)
             facts = moderation.gather(conn, site_id=site.id, thread=thread, draft=draft, settings=settings)
-        prepared = self._judge(place, draft, facts, settings, body.get("check_token"))
+        prepared = self._judge(site, draft, facts, settings, body.get("check_token"))
         html = render_markdown(text, quote, parent.author_name if parent else None)
 
         # Commit: one short transaction.
@@ -223,19 +223,19 @@ class Core:
 
     def edit_comment(self, comment_id: int, body: dict[str, Any], token: str | None, client: Client) -> dict[str, Any]:
         with reading(self.engine) as conn:
-            comment, thread, place = self._own_comment(conn, comment_id, token, client)
+            comment, thread, site = self._own_comment(conn, comment_id, token, client)
             if comment.status not in status.EDITABLE:
                 raise Conflict(status.refusal("author", comment.status, "published"), comment_status=comment.status)
-            text = validate.clean_text(body["text"], place.rules)
+            text = validate.clean_text(body["text"], site.rules)
             parent = comment_store.by_id(conn, comment.parent_id) if comment.parent_id is not None else None
             draft = Draft(
                 text=text, created=now(), author_name=comment.author_name, author_email=comment.author_email,
                 author_key=comment.author_key, ip_hash=self.signer.hash("ip", client.ip), thread_id=thread.id,
                 parent_id=comment.parent_id, is_edit=True, comment_id=comment_id,
             )
-            settings = for_site(place.rules)
-            facts = moderation.gather(conn, site_id=place.id, thread=thread, draft=draft, settings=settings)
-        prepared = self._judge(place, draft, facts, settings, body.get("check_token"))
+            settings = for_site(site.rules)
+            facts = moderation.gather(conn, site_id=site.id, thread=thread, draft=draft, settings=settings)
+        prepared = self._judge(site, draft, facts, settings, body.get("check_token"))
         decision = prepared.decision
         html = render_markdown(text, comment.quote, parent.author_name if parent else None)
         becomes = status.after_author_edit(comment.status, decision.status)
@@ -252,16 +252,16 @@ class Core:
             moderation.record(conn, thread.id, prepared.heated, prepared.draft.created, prepared.settings)
             comment = comment_store.by_id(conn, comment_id)
             if becomes != current.status:
-                audit.record(conn, site_id=place.id, user_id=None, actor="author", action="author_edit",
+                audit.record(conn, site_id=site.id, user_id=None, actor="author", action="author_edit",
                              target=f"comment:{comment_id}", reason="the edited text was held by moderation",
                              details={"from": current.status, "to": becomes, "reasons": decision.reasons()})
-                alert_events.comment_held(conn, site=place, thread=thread, comment=comment)
+                alert_events.comment_held(conn, site=site, thread=thread, comment=comment)
         return {"comment": public_comment(comment),
                 "moderation": stored if becomes != "published" else None}
 
     def delete_comment(self, comment_id: int, token: str | None, client: Client) -> None:
         with reading(self.engine) as conn:
-            comment, thread, place = self._own_comment(conn, comment_id, token, client)
+            comment, thread, site = self._own_comment(conn, comment_id, token, client)
         status.require("author", comment.status, "deleted")
         with writing(self.engine) as conn:
             current = comment_store.by_id(conn, comment_id)
@@ -271,7 +271,7 @@ class Core:
             # the author's words and identity.
             comment_store.scrub(conn, comment_id, name=DELETED_NAME)
             thread_store.touch(conn, thread.id, -1 if current.status == "published" else 0)
-            audit.record(conn, site_id=place.id, user_id=None, actor="author", action="author_delete",
+            audit.record(conn, site_id=site.id, user_id=None, actor="author", action="author_delete",
                          target=f"comment:{comment_id}", details={"from": current.status, "to": "deleted"})
 
     def own_comment(self, comment_id: int, token: str | None) -> dict[str, Any]:
@@ -287,11 +287,11 @@ class Core:
             comment = comment_store.by_id(conn, comment_id)
             if comment is None:
                 raise NotFound(f"There is no comment {comment_id}.")
-            place = sites.by_id(conn, self.settings, thread_store.by_id(conn, comment.thread_id).site_id)
+            site = sites.by_id(conn, self.settings, thread_store.by_id(conn, comment.thread_id).site_id)
         shown = public_comment(comment)
         shown["status"] = comment.status
         reasons = None
-        if comment.status == "rejected" and place.rules.tell_authors_why:
+        if comment.status == "rejected" and site.rules.tell_authors_why:
             decision = comment.decision()
             review = decision.get("review") or {}
             reasons = {"reason": review.get("reason") or "", "reasons": decision.get("reasons", [])}
@@ -302,17 +302,17 @@ class Core:
         if comment is None or comment.status == "deleted":
             raise NotFound(f"There is no comment {comment_id}.")
         thread = thread_store.by_id(conn, comment.thread_id)
-        place = sites.by_id(conn, self.settings, thread.site_id)
-        self._check_origin(place, client)
+        site = sites.by_id(conn, self.settings, thread.site_id)
+        self._check_origin(site, client)
         if not token:
             raise Unauthorized("Send the comment's edit token as 'Authorization: Bearer <token>'.")
         try:
-            self.signer.check_edit_token(token, comment.id, place.rules.edit_window)
+            self.signer.check_edit_token(token, comment.id, site.rules.edit_window)
         except TokenError as e:
             raise Unauthorized(str(e)) from None
         if thread.closed:
             raise Forbidden("This discussion is closed.")
-        return comment, thread, place
+        return comment, thread, site
 
     def vote(self, comment_id: int, value: int, client: Client) -> dict[str, Any]:
         if value not in (-1, 0, 1):
@@ -374,8 +374,8 @@ class Core:
     def list_threads(self, site: str, limit: int = 50, cursor: str | None = None) -> dict[str, Any]:
         after = tree.decode_cursor(cursor, 2) if cursor else None
         with reading(self.engine) as conn:
-            place = sites.by_name(conn, self.settings, site)
-            rows = thread_store.newest(conn, place.id, limit + 1, after)
+            found = sites.by_name(conn, self.settings, site)
+            rows = thread_store.newest(conn, found.id, limit + 1, after)
         more = len(rows) > limit
         rows = rows[:limit]
         return {
@@ -409,7 +409,7 @@ def _edited_decision(comment: Comment, decision: Decision, becomes: str) -> dict
 
 
 def public_comment(c: Any, replies: list | None = None) -> dict[str, Any]:
-    """The API shape of one comment; placeholders keep their place but show nothing."""
+    """The API shape of one comment; placeholders keep their site but show nothing."""
     # Reads only ever hold published comments and placeholders; a pending one appears only in the
     # answer to its own author, who may see their words.
     shown = c.status in ("published", "pending")

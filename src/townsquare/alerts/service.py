@@ -63,6 +63,9 @@ def publisher_site(conn: Connection, name: str, api_key: str) -> Site:
 def sign_up(core: Core, request: SignUp, *, api_key: str, origin: str | None, ip: str,
             confirmations_per_day: int) -> None:
     """Subscribe, queueing the confirmation message; raises SubscriptionError for a bad address."""
+    if core.settings.rate_limits == "on" and not core.limiter.allow(
+            f"{request.site}:subscribe:{core.signer.hash('ip', ip)}", SUBSCRIBE_PER_MINUTE, 60):
+        raise TooMany("Too many sign-ups from this address; try again in a minute.", retry_after=60)
     with writing(core.engine) as conn:
         if request.kind == "moderator":
             the_site = publisher_site(conn, request.site, api_key)
@@ -72,9 +75,6 @@ def sign_up(core: Core, request: SignUp, *, api_key: str, origin: str | None, ip
                 raise Forbidden(f"The origin {origin} may not sign up for alerts of site '{the_site.name}'.")
         if request.channel == "whatsapp" and not request.consent:
             raise Invalid("WhatsApp alerts need the reader's consent (tick the box).", field="consent")
-        if core.settings.rate_limits == "on" and not core.limiter.allow(
-                f"{the_site.id}:subscribe:{core.signer.hash('ip', ip)}", SUBSCRIBE_PER_MINUTE, 60, conn):
-            raise TooMany("Too many sign-ups from this address; try again in a minute.", retry_after=60)
         scope = ""
         if request.kind == "thread":
             if not request.uri:

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from townsquare.domain import validate
 from townsquare.errors import NotFound, TooMany
 from townsquare import sites
 from townsquare.moderation import reports, service
 from townsquare.store import comments, threads
-from townsquare.store.db import Connection, writing
+from townsquare.store.db import reading, writing
 
 if TYPE_CHECKING:
     from townsquare.services import Core
@@ -18,29 +19,31 @@ CHECKS_PER_MINUTE = 30
 REPORTS_PER_MINUTE = 10
 
 
-def _limit(core: Core, conn: Connection, what: str, ip: str, per_minute: int) -> None:
+def _limit(core: Core, what: str, ip: str, per_minute: int) -> None:
     if core.settings.rate_limits == "off":
         return
-    if not core.limiter.allow(f"moderation:{what}:{core.signer.hash('ip', ip)}", per_minute, 60, conn):
+    if not core.limiter.allow(f"moderation:{what}:{core.signer.hash('ip', ip)}", per_minute, 60):
         raise TooMany(f"Too many {what} requests from this address; try again in a minute.", retry_after=60)
 
 
 def check(core: Core, site_name: str, text: str, ip: str) -> dict[str, Any]:
     """What moderation would decide for this text from a new author on the site; stores nothing
     (but the rate-limit count)."""
-    with writing(core.engine) as conn:
+    with reading(core.engine) as conn:
         site = sites.by_name(conn, core.settings, site_name)
-        _limit(core, conn, "check", ip, CHECKS_PER_MINUTE)
-    # Score outside the transaction: the model must never run while holding the write lock.
+    # Bounded before the model sees a word: a text the site would refuse is not scored.
+    text = validate.clean_text(text, site.rules)
+    _limit(core, "check", ip, CHECKS_PER_MINUTE)
+    # Score outside any transaction: the model must never run while holding the write lock.
     return service.check(site, text, signer=core.signer)
 
 
 def report(core: Core, comment_id: int, *, reporter: str, ip: str, reason: str, note: str) -> dict[str, Any]:
     """One reader's report on a comment: `{reports, status}` (see `reports.report`)."""
+    _limit(core, "report", ip, REPORTS_PER_MINUTE)
     with writing(core.engine) as conn:
         comment = comments.by_id(conn, comment_id)
         if comment is None:
             raise NotFound(f"There is no comment {comment_id}.")
         site = sites.by_id(conn, core.settings, threads.by_id(conn, comment.thread_id).site_id)
-        _limit(core, conn, "report", ip, REPORTS_PER_MINUTE)
         return reports.report(conn, site=site, comment_id=comment_id, reporter=reporter, reason=reason, note=note)

@@ -25,6 +25,7 @@
       reply: "Reply", quote: "Quote", edit: "Edit", del: "Delete", keep: "Keep",
       confirmDel: "Delete this comment for good?", replyTo: "Reply to {name}", quoted: "Quoted passage (shorten it if you like)",
       editing: "Edit your comment", pending: "Awaiting moderation: only you can see this comment.",
+      rejected: "Not published: the moderators declined this comment.", because: "Reason: {reason}",
       deleted: "This comment was deleted.", edited: "edited", up: "Like", down: "Dislike", score: "Score",
       more: "Load more comments", moreReplies: { one: "Load {n} more reply", other: "Load {n} more replies" },
       moreRepliesAny: "Load more replies", continue: "Continue this thread", back: "Back to the full thread",
@@ -48,6 +49,7 @@
       reply: "Répondre", quote: "Citer", edit: "Modifier", del: "Supprimer", keep: "Conserver",
       confirmDel: "Supprimer définitivement ce commentaire ?", replyTo: "Réponse à {name}", quoted: "Passage cité (vous pouvez le raccourcir)",
       editing: "Modifier votre commentaire", pending: "En attente de modération : vous seul voyez ce commentaire.",
+      rejected: "Non publié : les modérateurs ont refusé ce commentaire.", because: "Motif : {reason}",
       deleted: "Ce commentaire a été supprimé.", edited: "modifié", up: "J’aime", down: "Je n’aime pas", score: "Score",
       more: "Afficher plus de commentaires", moreReplies: { one: "Afficher {n} autre réponse", other: "Afficher {n} autres réponses" },
       moreRepliesAny: "Afficher plus de réponses", continue: "Continuer cette discussion", back: "Revenir à toute la discussion",
@@ -71,6 +73,7 @@
       reply: "Ответить", quote: "Цитировать", edit: "Изменить", del: "Удалить", keep: "Оставить",
       confirmDel: "Удалить этот комментарий навсегда?", replyTo: "Ответ для {name}", quoted: "Цитата (можно сократить)",
       editing: "Изменить комментарий", pending: "Ожидает модерации: этот комментарий видите только вы.",
+      rejected: "Не опубликован: модераторы отклонили этот комментарий.", because: "Причина: {reason}",
       deleted: "Комментарий удалён.", edited: "изменён", up: "Нравится", down: "Не нравится", score: "Рейтинг",
       more: "Показать ещё комментарии", moreReplies: { one: "Показать ещё {n} ответ", few: "Показать ещё {n} ответа", other: "Показать ещё {n} ответов" },
       moreRepliesAny: "Показать ещё ответы", continue: "Продолжить ветку", back: "Вернуться ко всему обсуждению",
@@ -202,18 +205,21 @@
       const meta = h("header", { class: "ts-meta" }, name,
         h("a", { class: "ts-when", href: "#ts-c" + c.id }, h("time", { datetime: when.toISOString(), title: when.toLocaleString(lang) }, ago(c.created))),
         c.edited && !blank(c) ? h("span", { class: "ts-edited" }, t("edited")) : null,
-        c.status === "pending" ? h("span", { class: "ts-badge" }, t("pending")) : null);
+        c.status === "pending" ? h("span", { class: "ts-badge" }, t("pending")) : null,
+        c.status === "rejected" ? h("span", { class: "ts-badge ts-badge-rejected" }, t("rejected")) : null,
+        c.status === "rejected" && c._reason ? h("span", { class: "ts-reason" }, t("because", { reason: c._reason })) : null);
       const body = h("div", { class: "ts-body" });
       if (blank(c)) body.append(h("em", null, t("deleted")));
       else if (c.html == null) body.append(...c.text.split(/\n\s*\n/).map((p) => h("p", null, p)));
       else body.innerHTML = c.html; // sanitised by the server when the comment was written
-      return h("article", { class: "ts-c" + (c.status === "pending" ? " ts-pending" : "") }, meta, body, actions(c));
+      const held = c.status === "pending" || c.status === "rejected";
+      return h("article", { class: "ts-c" + (held ? " ts-pending" : "") }, meta, body, actions(c));
     };
 
     const actions = (c) => {
       const bar = h("div", { class: "ts-actions" });
       if (blank(c)) return bar;
-      if (c.status !== "pending") {
+      if (c.status !== "pending" && c.status !== "rejected") {
         const mine = votes[c.id] || 0;
         const voteBtn = (value, glyph, label) => button(glyph, () => vote(c, mine === value ? 0 : value, value), `ts-vote ts-v${value}`, { "aria-pressed": String(mine === value), "aria-label": label });
         bar.append(voteBtn(1, "▲", t("up")), h("span", { class: "ts-score", title: t("score") }, String(c.votes || 0)), voteBtn(-1, "▼", t("down")));
@@ -223,7 +229,11 @@
             button(t("quote"), () => { openReply(c, picked || quoteOf(c)); picked = null; }, "ts-btn", { onpointerdown: () => { picked = quoteOf(c); } }));
         }
       }
-      if (isOwn(c)) bar.append(button(t("edit"), () => openEdit(c), "ts-btn ts-edit"), button(t("del"), () => confirmDelete(c, bar), "ts-btn ts-delete"));
+      if (isOwn(c)) {
+        // A declined comment can no longer be edited (a moderator decided), only deleted.
+        if (c.status !== "rejected") bar.append(button(t("edit"), () => openEdit(c), "ts-btn ts-edit"));
+        bar.append(button(t("del"), () => confirmDelete(c, bar), "ts-btn ts-delete"));
+      }
       const kids = c._group && c._group.children.length;
       if (kids) {
         const open = !c._group.hidden;
@@ -299,10 +309,29 @@
         if (p.parent_id != null && !parent) continue;
         const list = parent ? (parent.replies = parent.replies || []) : state.list;
         if (!list.includes(p)) list[parent || state.sort !== "newest" ? "push" : "unshift"](p);
-        p.status = "pending";
+        if (p.status !== "rejected") p.status = "pending";
         byId.set(p.id, p);
       }
       savePending();
+    };
+    // A held comment may since have been published, or declined: its author is told which.
+    const checkHeld = async () => {
+      let changed = false;
+      for (const p of pending.filter((x) => own[x.id]).slice(0, 20)) {
+        try {
+          const res = await api("GET", "/comments/" + p.id, null, own[p.id].token);
+          const now = res.comment.status;
+          if (now === "rejected") {
+            const reason = (res.moderation && res.moderation.reason) || "";
+            changed = changed || p.status !== "rejected" || p._reason !== reason;
+            Object.assign(p, { status: "rejected", _reason: reason });
+          } else if (now === "published" || now === "deleted") {
+            pending.splice(pending.indexOf(p), 1);
+            changed = true;
+          }
+        } catch { /* offline or token expired: keep what we know */ }
+      }
+      if (changed) { savePending(); renderTree(); }
     };
     const index = (list) => {
       for (const c of list) { byId.set(c.id, c); index(c.replies || []); }
@@ -328,6 +357,7 @@
       mergePending();
       renderTree();
       if (!topForm.firstChild && !state.closed) topForm.append(composer({}));
+      checkHeld();
       const target = location.hash.startsWith("#ts-c") && byId.get(Number(location.hash.slice(5)));
       if (target && target._li) target._li.scrollIntoView();
     };

@@ -1,0 +1,92 @@
+"""The write path's two steps: input is bounded before the model runs, and the model never runs
+while the database's writer lock is held."""
+
+from __future__ import annotations
+
+import threading
+from types import SimpleNamespace
+
+import pytest
+
+from townsquare.moderation import service
+from townsquare.store import threads
+from townsquare.store.db import writing
+
+from .moderation_support import ORIGIN
+from .store_support import insert_comment
+
+
+class Watching:
+    """A stand-in model that records each call and whether a writer could get in meanwhile."""
+
+    def __init__(self, engine):
+        self.engine, self.calls, self.writer_waited = engine, 0, False
+
+    def score(self, text, limits=None):
+        self.calls += 1
+        done = threading.Event()
+
+        def write():
+            with writing(self.engine):
+                done.set()
+
+        t = threading.Thread(target=write, daemon=True)
+        t.start()
+        # Another writer gets in at once: nobody holds the writer lock while the model runs.
+        self.writer_waited |= not done.wait(timeout=5)
+        return SimpleNamespace(scores={"toxicity": 0.01, "insult": 0.01, "identity_attack": 0.01, "threat": 0.01,
+                                       "profanity": 0.01}, spans=[])
+
+    def score_many(self, texts, spans=True, limits=None):
+        return [self.score(t) for t in texts]
+
+
+@pytest.fixture
+def model(monkeypatch, engine):
+    watching = Watching(engine)
+    monkeypatch.setattr(service, "default_scorer", lambda: watching)
+    return watching
+
+
+def _count(client):
+    return client.get("/api/v1/threads", params={"site": "daily", "uri": "/w"}).json()["total"]
+
+
+def test_a_huge_comment_is_refused_before_the_model_and_stores_nothing(client, model):
+    huge = "word " * (250 * 1024 // 5)
+    resp = client.post("/api/v1/comments", headers=ORIGIN,
+                       json={"site": "daily", "uri": "/w", "text": huge, "author": {"name": "Big"}})
+    assert resp.status_code == 422 and resp.headers["content-type"] == "application/problem+json"
+    assert "this site allows" in resp.json()["detail"]
+    check = client.post("/api/v1/moderation/check", json={"site": "daily", "text": "word " * 20_000})
+    assert check.status_code == 422
+    assert model.calls == 0 and _count(client) == 0
+
+
+def test_the_model_runs_with_no_writer_lock_held(client, model):
+    first = client.post("/api/v1/comments", headers=ORIGIN,
+                        json={"site": "daily", "uri": "/w", "text": "A first remark.", "author": {"name": "Ann"}})
+    assert first.status_code == 201, first.text
+    reply = client.post("/api/v1/comments", headers=ORIGIN, json={
+        "site": "daily", "uri": "/w", "text": "A reply.", "author": {"name": "Bob"},
+        "parent_id": first.json()["comment"]["id"]})
+    assert reply.status_code == 201, reply.text
+    assert model.calls >= 2 and not model.writer_waited
+
+
+def test_a_stored_comment_without_scores_is_scored_once(client, model, engine):
+    """Imported comments carry no scores; the first reply under one pays for them, once."""
+    with writing(engine) as conn:
+        thread = threads.get_or_create(conn, 1, "/w", "", "")
+        imported = insert_comment(conn, {"thread_id": thread.id, "author_name": "Old", "text": "An imported remark."})
+        threads.touch(conn, thread.id, 1)
+
+    def reply(text):
+        resp = client.post("/api/v1/comments", headers=ORIGIN, json={
+            "site": "daily", "uri": "/w", "text": text, "author": {"name": "Bob"}, "parent_id": imported})
+        assert resp.status_code == 201, resp.text
+
+    reply("A first reply.")
+    assert model.calls == 2  # the reply and the imported comment above it
+    reply("A second reply.")
+    assert model.calls == 3  # only the new reply: the imported comment's scores were kept
