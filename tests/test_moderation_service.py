@@ -22,6 +22,7 @@ from townsquare.store.alerts import alert_outbox
 from townsquare.store.tables import comments, threads
 
 from .moderation_support import add_moderator, add_site, moderation_app, post
+from .test_alerts_support import follower
 
 LABELS = {"toxicity", "insult", "identity_attack", "threat", "profanity"}
 
@@ -152,6 +153,7 @@ def test_moderator_api_approve_reject_edit_and_audit(app_client, engine):
     assert queue["items"][0]["decision"]["reasons"][0]["spans"] == [[12, 26]]
 
     version = thread_row(app_client)["version"]
+    follower(engine, thread_row(app_client)["site_id"], "reader@example.org")  # someone to alert
     with engine.connect() as conn:
         outbox_before = len(conn.execute(select(alert_outbox.c.id)).all())
     resp = app_client.post(f"/api/v1/moderation/comments/{held}/approve", json={}, headers=auth(key))

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import orjson
+
 from townsquare.config import Settings, SiteSettings, site_settings
 from townsquare.errors import NotFound
 from townsquare.store import sites as site_store
@@ -36,8 +38,21 @@ class Publication:
         return self.site.origins
 
 
+# Validating a site's rules costs more than reading its row, and every request needs them: keep
+# the result for each (instance defaults, stored settings) pair. A changed site has other stored
+# settings, so it is validated afresh on its next request, in every process.
+_RULES: dict[tuple[int, bytes], tuple[SiteSettings, SiteSettings]] = {}
+
+
 def with_rules(settings: Settings, site: Site) -> Publication:
-    return Publication(site, site_settings(settings.site_defaults, site.settings))
+    defaults = settings.site_defaults
+    key = (id(defaults), orjson.dumps(site.settings, option=orjson.OPT_SORT_KEYS))
+    found = _RULES.get(key)
+    if found is None or found[0] is not defaults:
+        if len(_RULES) > 10_000:
+            _RULES.clear()
+        found = _RULES[key] = (defaults, site_settings(defaults, site.settings))
+    return Publication(site, found[1])
 
 
 def by_name(conn: Connection, settings: Settings, name: str) -> Publication:

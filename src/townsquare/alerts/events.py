@@ -1,5 +1,6 @@
 """Events that cause alerts. Each call runs inside the caller's transaction and writes one
-fan-out row, so the alert commits (or rolls back) with the change that caused it.
+fan-out row (when anyone is subscribed to hear of it), so the alert commits (or rolls back) with the
+change that caused it.
 
 The core calls `comment_published` whenever a comment becomes published (posted published, or
 approved from the queue) and `comment_held` when a comment enters the moderation queue.
@@ -15,6 +16,7 @@ import nh3
 
 from townsquare.alerts import outbox
 from townsquare.domain.render import render_markdown
+from townsquare.store import subscriptions as subscription_rows
 from townsquare.store.articles import Article
 from townsquare.store.comments import Comment
 from townsquare.store.db import Connection
@@ -32,6 +34,13 @@ def plain_text(markdown: str) -> str:
 def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _anyone(conn: Connection, site_id: int, match: list[list[str]]) -> bool:
+    """Whether any confirmed subscription (or webhook) would receive the event. Most comments
+    have none to alert, and an event with no one to tell is not worth a row and a worker's turn."""
+    return bool(subscription_rows.confirmed_recipients(conn, site_id=site_id, match=[tuple(m) for m in match],
+                                                       after_id=0, limit=1))
 
 
 def _site(site: Any) -> dict[str, Any]:
@@ -56,10 +65,12 @@ def comment_published(conn: Connection, *, site: Any, thread: Thread, comment: C
     `site` is a store `Site` or a `sites.Publication`."""
     if comment.status != "published":
         raise ValueError(f"comment {comment.id} is {comment.status}, not published")
-    payload = _comment_event("comment.published", site, thread, comment)
     match = [["thread", f"thread:{thread.id}"], ["thread", ""]]
     if comment.parent_id:
         match.insert(0, ["reply", f"comment:{comment.parent_id}"])
+    if not _anyone(conn, site.id, match):
+        return
+    payload = _comment_event("comment.published", site, thread, comment)
     payload["match"] = match
     # Nobody is alerted about their own comment.
     payload["exclude"] = [comment.author_email.lower()] if comment.author_email else []
@@ -73,6 +84,8 @@ def comment_held(conn: Connection, *, site: Any, thread: Thread, comment: Commen
     """Queue moderator alerts for a comment that entered the moderation queue."""
     if comment.status != "pending":
         raise ValueError(f"comment {comment.id} is {comment.status}, not pending")
+    if not _anyone(conn, site.id, [["moderator", ""]]):
+        return
     payload = _comment_event("comment.held", site, thread, comment)
     payload["match"] = [["moderator", ""]]
     now = clock()

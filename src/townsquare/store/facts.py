@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, and_, case, func, literal, or_, select
+from sqlalchemy import Connection, and_, bindparam, case, func, literal, or_, select
 
 from townsquare.store.moderation import bans, thread_state, trusted_authors
 from townsquare.store.tables import comments, threads, user_sites, users
@@ -43,70 +43,79 @@ class BranchComment:
     moderation: str | None  # the stored decision (JSON)
 
 
-def _site_comments(site_id: int):
-    return comments.join(threads, threads.c.id == comments.c.thread_id), threads.c.site_id == site_id
+# Built once, with bound parameters: on the write path, building a statement costs more than
+# running it on an indexed table.
+_ON_SITE = comments.join(threads, threads.c.id == comments.c.thread_id)
+_RECENT_COLUMNS = (comments.c.text, comments.c.created, comments.c.status, comments.c.thread_id)
+
+
+def _recent_by(who):
+    return (
+        select(*_RECENT_COLUMNS).select_from(_ON_SITE)
+        .where(threads.c.site_id == bindparam("site_id"), who == bindparam("who"), comments.c.status != "deleted",
+               comments.c.id != bindparam("excluding"))
+        .order_by(comments.c.created.desc())
+        .limit(bindparam("limit"))
+    )
+
+
+_RECENT_BY_AUTHOR = _recent_by(comments.c.author_key)
+_RECENT_BY_IP = _recent_by(comments.c.ip_hash)
+_AUTHOR_COUNTS = (
+    select(
+        func.count(),
+        func.coalesce(func.sum(case((comments.c.status == "published", 1), else_=0)), 0),
+        func.coalesce(func.sum(case((comments.c.status == "rejected", 1), else_=0)), 0),
+    )
+    .select_from(_ON_SITE)
+    .where(threads.c.site_id == bindparam("site_id"), comments.c.author_key == bindparam("author_key"),
+           comments.c.status != "deleted")
+)
+# Counted on the (ip_hash, created) index alone, across the installation's sites: joining each
+# row to its thread to keep one site's made the count grow with every comment in the window (an
+# address flooding several sites of one installation is one flood anyway).
+_IP_WINDOW = (
+    select(comments.c.id)
+    .where(comments.c.ip_hash == bindparam("ip_hash"), comments.c.created > bindparam("since"))
+    .limit(bindparam("limit"))
+    .subquery()
+)
+_IP_POSTS = select(func.count()).select_from(_IP_WINDOW)
+_SLOW_MODE = select(thread_state.c.slow_mode).where(thread_state.c.thread_id == bindparam("thread_id"))
+_TRUSTED = select(trusted_authors.c.author_key).where(
+    trusted_authors.c.site_id == bindparam("site_id"), trusted_authors.c.author_key == bindparam("author_key"))
 
 
 def recent(conn: Connection, site_id: int, *, author_key: str | None, ip_hash: str | None, limit: int,
            excluding: int | None = None) -> list[RecentComment]:
     """The author's newest comments on the site (by hashed IP for an author without a key)."""
-    if author_key:
-        who = comments.c.author_key == author_key
-    elif ip_hash:
-        who = comments.c.ip_hash == ip_hash
-    else:
+    if not author_key and not ip_hash:
         return []
-    joined, on_site = _site_comments(site_id)
-    q = (
-        select(comments.c.text, comments.c.created, comments.c.status, comments.c.thread_id)
-        .select_from(joined)
-        .where(on_site, who, comments.c.status != "deleted")
-        .order_by(comments.c.created.desc())
-        .limit(limit)
-    )
-    if excluding is not None:
-        q = q.where(comments.c.id != excluding)
-    return [RecentComment(**row) for row in conn.execute(q).mappings()]
+    stmt = _RECENT_BY_AUTHOR if author_key else _RECENT_BY_IP
+    params = {"site_id": site_id, "who": author_key or ip_hash, "limit": limit,
+              "excluding": -1 if excluding is None else excluding}
+    return [RecentComment(*row) for row in conn.execute(stmt, params)]
 
 
 def author_counts(conn: Connection, site_id: int, author_key: str) -> AuthorCounts:
-    joined, on_site = _site_comments(site_id)
-    row = conn.execute(
-        select(
-            func.count(),
-            func.coalesce(func.sum(case((comments.c.status == "published", 1), else_=0)), 0),
-            func.coalesce(func.sum(case((comments.c.status == "rejected", 1), else_=0)), 0),
-        )
-        .select_from(joined)
-        .where(on_site, comments.c.author_key == author_key, comments.c.status != "deleted")
-    ).one()
+    row = conn.execute(_AUTHOR_COUNTS, {"site_id": site_id, "author_key": author_key}).one()
     return AuthorCounts(int(row[0]), int(row[1]), int(row[2]))
 
 
 def ip_posts(conn: Connection, site_id: int, ip_hash: str, since: float, limit: int) -> int:
-    """How many comments the address posted since `since`, counted by the database and only up to
-    `limit`: a site behind a shared address may set a high limit, and this runs inside the write
-    transaction."""
-    joined, on_site = _site_comments(site_id)
-    window = (
-        select(comments.c.id).select_from(joined)
-        .where(on_site, comments.c.ip_hash == ip_hash, comments.c.created > since)
-        .limit(limit)
-        .subquery()
-    )
-    return conn.execute(select(func.count()).select_from(window)).scalar_one()
+    """How many comments the address posted since `since` (on any site of the installation),
+    counted by the database and only up to `limit`: a site behind a shared address may set a
+    high limit."""
+    return conn.execute(_IP_POSTS, {"ip_hash": ip_hash, "since": since, "limit": limit}).scalar_one()
 
 
 def slow_mode(conn: Connection, thread_id: int) -> int:
     """The thread's slow mode in seconds (0: none)."""
-    return conn.execute(select(thread_state.c.slow_mode).where(thread_state.c.thread_id == thread_id)).scalar() or 0
+    return conn.execute(_SLOW_MODE, {"thread_id": thread_id}).scalar() or 0
 
 
 def trusted(conn: Connection, site_id: int, author_key: str) -> bool:
-    q = select(trusted_authors.c.author_key).where(
-        trusted_authors.c.site_id == site_id, trusted_authors.c.author_key == author_key
-    )
-    return conn.execute(q).first() is not None
+    return conn.execute(_TRUSTED, {"site_id": site_id, "author_key": author_key}).first() is not None
 
 
 def staff(conn: Connection, site_id: int, user_id: int) -> bool:
@@ -119,26 +128,24 @@ def staff(conn: Connection, site_id: int, user_id: int) -> bool:
     return conn.execute(q).first() is not None
 
 
+_ACTIVE_BANS = select(bans.c.kind, bans.c.reason, bans.c.expires).where(
+    bans.c.site_id == bindparam("site_id"),
+    bans.c.lifted.is_(None),
+    or_(bans.c.expires.is_(None), bans.c.expires > bindparam("at")),
+    # An e-mail ban stores the same keyed hash of the address that author keys are made of. A
+    # missing key or address is NULL, which matches nothing.
+    or_(and_(bans.c.kind.in_(("author", "email")), bans.c.value == bindparam("author_key")),
+        and_(bans.c.kind == "ip", bans.c.value == bindparam("ip_hash"))),
+)
+
+
 def active_bans(conn: Connection, site_id: int, *, author_key: str | None, ip_hash: str | None,
                 at: float) -> tuple[ActiveBan, ...]:
     """The bans in force at `at` on this author key (as author or e-mail ban) or address."""
-    matches = []
-    if author_key:
-        # An e-mail ban stores the same keyed hash of the address that author keys are made of.
-        matches.append(and_(bans.c.kind.in_(("author", "email")), bans.c.value == author_key))
-    if ip_hash:
-        matches.append(and_(bans.c.kind == "ip", bans.c.value == ip_hash))
-    if not matches:
+    if not author_key and not ip_hash:
         return ()
-    rows = conn.execute(
-        select(bans.c.kind, bans.c.reason, bans.c.expires).where(
-            bans.c.site_id == site_id,
-            bans.c.lifted.is_(None),
-            or_(bans.c.expires.is_(None), bans.c.expires > at),
-            or_(*matches),
-        )
-    ).mappings()
-    return tuple(ActiveBan(**row) for row in rows)
+    rows = conn.execute(_ACTIVE_BANS, {"site_id": site_id, "at": at, "author_key": author_key, "ip_hash": ip_hash})
+    return tuple(ActiveBan(*row) for row in rows)
 
 
 def branch(conn: Connection, parent_id: int, max_depth: int) -> tuple[BranchComment, ...]:
