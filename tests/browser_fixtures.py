@@ -72,13 +72,16 @@ class DemoServer:
 
     def reject(self, comment_id: int, reason: str) -> None:
         """A moderator of every site rejects the comment, as from the queue."""
+        from townsquare import accounts
         from townsquare.moderation import actions
         from townsquare.moderation.auth import Actor
 
         engine = make_engine(self.db_url)
+        user_id = accounts.create_user(engine, email=f"mod{comment_id}@example.org", password="correct horse battery",
+                                       role="admin")
         with engine.begin() as conn:
             every = frozenset(s.id for s in site_store.every(conn))
-        actions.reject(engine, Actor(0, "mod@example.org", "admin", every), comment_id, reason)
+        actions.reject(engine, Actor(user_id, f"mod{comment_id}@example.org", "admin", every), comment_id, reason)
         engine.dispose()
 
 

@@ -90,3 +90,15 @@ def test_a_stored_comment_without_scores_is_scored_once(client, model, engine):
     assert model.calls == 2  # the reply and the imported comment above it
     reply("A second reply.")
     assert model.calls == 3  # only the new reply: the imported comment's scores were kept
+
+
+def test_no_alert_row_when_nobody_is_subscribed(client, engine):
+    from sqlalchemy import select
+
+    from townsquare.store.alerts import alert_outbox
+
+    resp = client.post("/api/v1/comments", headers=ORIGIN,
+                       json={"site": "daily", "uri": "/w", "text": "Nobody follows this yet.", "author": {"name": "A"}})
+    assert resp.status_code == 201
+    with engine.connect() as conn:
+        assert conn.execute(select(alert_outbox.c.id)).all() == []
