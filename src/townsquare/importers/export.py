@@ -22,7 +22,9 @@ from lxml import etree
 
 from townsquare.store import export as stored
 from townsquare.store.db import Connection, Engine, reading
-from townsquare.store.export import ExportComment, ExportSite, ExportThread
+from townsquare.store.comments import Comment
+from townsquare.store.sites import Site
+from townsquare.store.threads import Thread
 
 FORMAT = "townsquare"
 VERSION = 1
@@ -42,7 +44,7 @@ class UnknownSite(LookupError):
     pass
 
 
-def comment_ref(uri: str, row: ExportComment) -> str:
+def comment_ref(uri: str, row: Comment) -> str:
     """A comment's id in an export: stable across databases, different for different comments."""
     parts = (uri, repr(float(row.created)), row.author_name, row.author_email or "", row.text, row.quote or "")
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:24]
@@ -56,7 +58,7 @@ def export_jsonl(engine: Engine, out: IO[bytes], site: str | None = None) -> Exp
         for site_row in _sites(conn, site):
             counts.sites += 1
             _line(out, {
-                "type": "site", "name": site_row.name, "title": site_row.title, "origins": site_row.origins,
+                "type": "site", "name": site_row.name, "title": site_row.title, "origins": list(site_row.origins),
                 "settings": site_row.settings, "created": site_row.created,
             })
             for thread in stored.site_threads(conn, site_row.id, order_by_uri=True):
@@ -71,7 +73,7 @@ def export_jsonl(engine: Engine, out: IO[bytes], site: str | None = None) -> Exp
     return counts
 
 
-def _thread_comment_lines(conn: Connection, site_name: str, thread: ExportThread) -> Iterator[dict[str, Any]]:
+def _thread_comment_lines(conn: Connection, site_name: str, thread: Thread) -> Iterator[dict[str, Any]]:
     rows = stored.thread_comments(conn, thread.id)
     refs: dict[int, str] = {}
     taken: set[str] = set()
@@ -95,7 +97,7 @@ def _thread_comment_lines(conn: Connection, site_name: str, thread: ExportThread
                        "website": row.author_website, "key": row.author_key},
             "ip_hash": row.ip_hash, "text": row.text, "quote": row.quote, "html": row.html,
             "status": row.status, "created": row.created, "edited": row.edited,
-            "likes": row.likes, "dislikes": row.dislikes, "moderation": row.moderation,
+            "likes": row.likes, "dislikes": row.dislikes, "moderation": row.decision() or None,
             "votes": sorted(voted.get(row.id, []), key=lambda v: v["voter"]),
         }
 
@@ -104,7 +106,7 @@ def _line(out: IO[bytes], value: dict[str, Any]) -> None:
     out.write(orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE))
 
 
-def _sites(conn: Connection, name: str | None) -> list[ExportSite]:
+def _sites(conn: Connection, name: str | None) -> list[Site]:
     found = stored.export_sites(conn, name)
     if name is not None and not found:
         raise UnknownSite(f"There is no site named '{name}'.")
@@ -131,7 +133,7 @@ def export_disqus(engine: Engine, out: IO[bytes], site: str) -> ExportCounts:
     return counts
 
 
-def _disqus_thread(site: str, t: ExportThread) -> etree._Element:
+def _disqus_thread(site: str, t: Thread) -> etree._Element:
     return _el(
         "thread", {_DSQ_ID: str(t.id)},
         _el("id", text=t.uri), _el("forum", text=site), _el("category", {_DSQ_ID: "1"}),
@@ -141,7 +143,7 @@ def _disqus_thread(site: str, t: ExportThread) -> etree._Element:
     )
 
 
-def _disqus_post(c: ExportComment) -> etree._Element:
+def _disqus_post(c: Comment) -> etree._Element:
     children = [
         _el("id"), _el("message", text=c.html), _el("createdAt", text=_disqus_time(c.created)),
         _el("isDeleted", text=_bool(c.status == "deleted")), _el("isSpam", text=_bool(c.status == "rejected")),

@@ -85,7 +85,9 @@ _VIEW = (comments.c.id, comments.c.parent_id, comments.c.author_name, comments.c
 
 # Statements are built once: on the write path, building one costs more than running it.
 _THREAD_VIEWS = select(*_VIEW).where(comments.c.thread_id == bindparam("thread_id"))
-_BY_ID = select(*(comments.c[name] for name in Comment.__slots__)).where(comments.c.id == bindparam("id"))
+# The columns of a `Comment`, in its fields' order: `Comment(*row)` for a row selected with them.
+COLUMNS = tuple(comments.c[name] for name in Comment.__slots__)
+_BY_ID = select(*COLUMNS).where(comments.c.id == bindparam("id"))
 _INSERT = insert(comments)
 
 

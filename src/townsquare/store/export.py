@@ -4,53 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
-import orjson
 from sqlalchemy import Connection, select
 
-from townsquare.store.tables import comments, sites, threads, votes
-
-
-@dataclass(frozen=True)
-class ExportSite:
-    id: int
-    name: str
-    title: str
-    origins: list[str]
-    settings: dict[str, Any]
-    created: float
-
-
-@dataclass(frozen=True)
-class ExportThread:
-    id: int
-    uri: str
-    title: str
-    url: str
-    closed: bool
-    created: float
-
-
-@dataclass(frozen=True)
-class ExportComment:
-    id: int
-    thread_id: int
-    parent_id: int | None
-    author_name: str
-    author_email: str | None
-    author_website: str | None
-    author_key: str | None
-    ip_hash: str | None
-    text: str
-    quote: str | None
-    html: str
-    status: str
-    created: float
-    edited: float | None
-    likes: int
-    dislikes: int
-    moderation: dict[str, Any] | None
+from townsquare.store import sites as site_store
+from townsquare.store import threads as thread_store
+from townsquare.store.comments import COLUMNS, Comment
+from townsquare.store.sites import Site
+from townsquare.store.tables import comments, threads, votes
+from townsquare.store.threads import Thread
 
 
 @dataclass(frozen=True)
@@ -61,27 +23,22 @@ class ExportVote:
     created: float
 
 
-def export_sites(conn: Connection, name: str | None = None) -> list[ExportSite]:
+def export_sites(conn: Connection, name: str | None = None) -> list[Site]:
     """Every site by name, or the one named (none if there is no such site)."""
-    query = select(sites).order_by(sites.c.name)
-    if name is not None:
-        query = query.where(sites.c.name == name)
-    return [
-        ExportSite(id=r["id"], name=r["name"], title=r["title"], origins=orjson.loads(r["origins"]),
-                   settings=orjson.loads(r["settings"]), created=r["created"])
-        for r in conn.execute(query).mappings()
-    ]
+    if name is None:
+        return site_store.every(conn)
+    found = site_store.by_name(conn, name)
+    return [found] if found else []
 
 
-def site_threads(conn: Connection, site_id: int, *, order_by_uri: bool = False) -> Iterator[ExportThread]:
+def site_threads(conn: Connection, site_id: int, *, order_by_uri: bool = False) -> Iterator[Thread]:
     order = threads.c.uri if order_by_uri else threads.c.id
     for r in conn.execute(select(threads).where(threads.c.site_id == site_id).order_by(order)).mappings():
-        yield ExportThread(id=r["id"], uri=r["uri"], title=r["title"], url=r["url"], closed=bool(r["closed"]),
-                           created=r["created"])
+        yield thread_store.from_row(r)
 
 
-def thread_comments(conn: Connection, thread_id: int) -> list[ExportComment]:
-    return [_comment(r) for r in conn.execute(select(comments).where(comments.c.thread_id == thread_id)).mappings()]
+def thread_comments(conn: Connection, thread_id: int) -> list[Comment]:
+    return [Comment(*r) for r in conn.execute(select(*COLUMNS).where(comments.c.thread_id == thread_id))]
 
 
 def thread_votes(conn: Connection, thread_id: int) -> Iterator[ExportVote]:
@@ -92,19 +49,9 @@ def thread_votes(conn: Connection, thread_id: int) -> Iterator[ExportVote]:
         yield ExportVote(comment_id=v["comment_id"], voter=v["voter"], value=v["value"], created=v["created"])
 
 
-def site_comments(conn: Connection, site_id: int) -> Iterator[ExportComment]:
+def site_comments(conn: Connection, site_id: int) -> Iterator[Comment]:
     """Every comment of the site in id order, streamed: a large site is never held in memory."""
-    query = (select(comments).join(threads, threads.c.id == comments.c.thread_id)
+    query = (select(*COLUMNS).join(threads, threads.c.id == comments.c.thread_id)
              .where(threads.c.site_id == site_id).order_by(comments.c.id))
-    for r in conn.execution_options(stream_results=True, yield_per=1000).execute(query).mappings():
-        yield _comment(r)
-
-
-def _comment(r) -> ExportComment:
-    return ExportComment(
-        id=r["id"], thread_id=r["thread_id"], parent_id=r["parent_id"], author_name=r["author_name"],
-        author_email=r["author_email"], author_website=r["author_website"], author_key=r["author_key"],
-        ip_hash=r["ip_hash"], text=r["text"], quote=r["quote"], html=r["html"], status=r["status"],
-        created=r["created"], edited=r["edited"], likes=r["likes"], dislikes=r["dislikes"],
-        moderation=orjson.loads(r["moderation"]) if r["moderation"] else None,
-    )
+    for r in conn.execution_options(stream_results=True, yield_per=1000).execute(query):
+        yield Comment(*r)

@@ -52,7 +52,7 @@ class ThreadSummary:
     created: float
 
 
-def _thread(row) -> Thread:
+def from_row(row) -> Thread:
     return Thread(id=row["id"], site_id=row["site_id"], uri=row["uri"], title=row["title"], url=row["url"],
                   closed=bool(row["closed"]), created=row["created"], comment_count=row["comment_count"],
                   version=row["version"])
@@ -86,12 +86,12 @@ _TOUCH = (update(threads).where(threads.c.id == bindparam("tid"))
 
 def by_uri(conn: Connection, site_id: int, uri: str) -> Thread | None:
     row = conn.execute(_BY_URI, {"site_id": site_id, "uri": uri}).mappings().first()
-    return _thread(row) if row else None
+    return from_row(row) if row else None
 
 
 def by_id(conn: Connection, thread_id: int) -> Thread | None:
     row = conn.execute(_BY_ID, {"id": thread_id}).mappings().first()
-    return _thread(row) if row else None
+    return from_row(row) if row else None
 
 
 def get_or_create(conn: Connection, site_id: int, uri: str, title: str, url: str) -> Thread:
