@@ -174,6 +174,10 @@ def test_author_gets_a_signed_link_by_mail_and_erases_after_confirming(api, engi
     assert done.status_code == 200 and "1 comment(s) deleted" in done.text
     assert "MirM" not in by_author(stored(engine))
     assert c.post("/api/v1/privacy/erase", data={"token": token + "x"}).status_code == 401
+    with engine.connect() as conn:  # the statuses it changed are in the audit log, by author key
+        logged = conn.execute(select(audit_log.c.action, audit_log.c.actor, audit_log.c.target)).all()
+    assert [(a, who) for a, who, _ in logged] == [("privacy_erase", "author")]
+    assert "mirm" not in logged[0][2].lower()
 
 
 def test_author_export_link(api, engine):

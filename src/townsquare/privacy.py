@@ -26,7 +26,7 @@ from townsquare.domain import status
 from townsquare.domain.tokens import Signer
 from townsquare.errors import NotFound, Unauthorized
 from townsquare.moderation import audit, auth
-from townsquare.sites import by_id, by_name
+from townsquare.sites import Publication, by_id, by_name
 from townsquare.store import privacy as stored
 from townsquare.store import sites as site_store
 from townsquare.store import threads
@@ -131,7 +131,7 @@ def _staff_site(conn: Connection, settings: Settings, api_key: str | None, site:
     return found, actor
 
 
-def _audit(conn: Connection, signer: Signer, site: dict, actor, action: str, email: str, details: dict) -> None:
+def _audit(conn: Connection, signer: Signer, site: Publication, actor, action: str, email: str, details: dict) -> None:
     """Every staff export and erasure is logged; the target is the author's key, not the address."""
     audit.record(conn, site_id=site.id, user_id=actor.user_id, actor=actor.email, action=action,
                  target="author:" + signer.hash("email", _normalize(email)),
@@ -198,7 +198,12 @@ def erase_by_link(engine: Engine, settings: Settings, signer: Signer, claim: Lin
     with writing(engine) as conn:
         _require_site(conn, claim)
         mode = by_id(conn, settings, claim.site_id).rules.erasure
-        return mode, erase_author(conn, signer, claim.email, mode=mode, site_id=claim.site_id, voters=voters)
+        done = erase_author(conn, signer, claim.email, mode=mode, site_id=claim.site_id, voters=voters)
+        # The author's own request changes comment statuses too: the log keeps it, by author key.
+        audit.record(conn, site_id=claim.site_id, user_id=None, actor="author", action="privacy_erase",
+                     target="author:" + signer.hash("email", _normalize(claim.email)),
+                     reason="the author's own request (signed link)", details={"mode": mode, **done})
+        return mode, done
 
 
 def _require_site(conn: Connection, claim: LinkClaim) -> None:
