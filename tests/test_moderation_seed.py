@@ -16,9 +16,9 @@ from townsquare.moderation.inputs import Draft
 from townsquare.moderation.toxicity import DEFAULT_MODEL_DIR
 from townsquare.store import sites as site_store
 from townsquare.store import threads as thread_store
-from .store_support import insert_comment
-from townsquare.store import threads as thread_store
 from townsquare.store.db import make_engine, migrate, now
+
+from .store_support import insert_comment
 
 SEED = Path(__file__).parent / "fixtures" / "import" / "seed_000.txt"
 

@@ -13,15 +13,14 @@ from starlette.testclient import TestClient
 from townsquare.moderation import facts, queue, service
 from townsquare.moderation.inputs import Draft
 from townsquare.moderation.settings import ModerationRules, ModerationSettings
-from townsquare.store import sites as site_store
 from townsquare.store import comments as comment_store
-from townsquare.store import threads as thread_store
-from .store_support import insert_comment
 from townsquare.store import thread_state
+from townsquare.store import threads as thread_store
 from townsquare.store.alerts import alert_outbox
 from townsquare.store.tables import comments, threads
 
 from .moderation_support import add_moderator, add_site, moderation_app, post
+from .store_support import insert_comment
 from .test_alerts_support import follower
 
 LABELS = {"toxicity", "insult", "identity_attack", "threat", "profanity"}

@@ -11,7 +11,7 @@ Status changes follow `domain.status`; moderation and alerts are called at their
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from threading import Lock
 from typing import Any
 

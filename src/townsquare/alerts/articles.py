@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import urlsplit
 
 from townsquare.alerts import events

@@ -7,7 +7,7 @@ the database on every post, so a change applies to the next comment on every ser
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Iterable
 
 from pydantic import ValidationError
 
