@@ -149,6 +149,8 @@ def test_moderator_api_approve_reject_edit_and_audit(app_client, engine):
 
     queue = app_client.get("/api/v1/moderation/queue", headers=auth(key)).json()
     assert [i["id"] for i in queue["items"]] == [held]
+    one_site = app_client.get("/api/v1/moderation/queue", params={"site": "daily"}, headers=auth(key))
+    assert one_site.status_code == 200 and [i["id"] for i in one_site.json()["items"]] == [held]
     assert queue["items"][0]["decision"]["reasons"][0]["spans"] == [[12, 26]]
 
     version = thread_row(app_client)["version"]

@@ -90,6 +90,6 @@ def for_actor(engine: Engine, settings: Settings, actor: Actor, tab: str, *, sit
         site_ids = actor.site_ids
         if site_name:
             found = sites.by_name(conn, settings, site_name)
-            actor.require(found["id"])
-            site_ids = frozenset({found["id"]})
+            actor.require(found.id)
+            site_ids = frozenset({found.id})
         return page(conn, site_ids, tab, before=before, limit=limit)
