@@ -44,6 +44,15 @@ def _normalize(email: str) -> str:
 
 
 # -- in the caller's transaction ------------------------------------------------------------------
+def _exported_comment(found: stored.AuthorComment) -> dict[str, Any]:
+    c = found.comment
+    return {"site": found.site, "thread": {"uri": found.thread_uri, "title": found.thread_title}, "id": c.id,
+            "parent_id": c.parent_id, "author": {"name": c.author_name, "email": c.author_email,
+                                                 "website": c.author_website},
+            "text": c.text, "quote": c.quote, "html": c.html, "status": c.status,
+            "created": c.created, "edited": c.edited, "likes": c.likes, "dislikes": c.dislikes}
+
+
 def export_author(conn: Connection, signer: Signer, email: str, site_id: int | None = None) -> dict[str, Any]:
     """All data stored about the author with this address (on one site, or every site), as JSON."""
     address = _normalize(email)
@@ -54,12 +63,7 @@ def export_author(conn: Connection, signer: Signer, email: str, site_id: int | N
         "email": address,
         "exported": now(),
         "comments": [
-            {"site": c.site, "thread": {"uri": c.thread_uri, "title": c.thread_title}, "id": c.id,
-             "parent_id": c.parent_id, "author": {"name": c.author_name, "email": c.author_email,
-                                                  "website": c.author_website},
-             "text": c.text, "quote": c.quote, "html": c.html, "status": c.status,
-             "created": c.created, "edited": c.edited, "likes": c.likes, "dislikes": c.dislikes}
-            for c in found
+            _exported_comment(f) for f in found
         ],
         "subscriptions": [asdict(s) for s in subscriptions],
         "account": asdict(account) if account else None,

@@ -6,15 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
-from townsquare.config import Settings
 from townsquare import sites
+from townsquare.config import Settings
 from townsquare.moderation.auth import Actor
 from townsquare.store import accounts
 from townsquare.store import queue as stored
 from townsquare.store import reports as stored_reports
 from townsquare.store import thread_state, trusted
+from townsquare.store.comments import Comment
 from townsquare.store.db import Connection, Engine, reading
 
 TABS = stored.TABS
@@ -41,29 +40,33 @@ def page(conn: Connection, site_ids: frozenset[int], tab: str, *, before: int | 
     rows = rows[:limit]
     if not rows:
         return Page([], None)
-    parents = stored.parents(conn, [r.parent_id for r in rows if r.parent_id])
-    history = stored.history(conn, [r.author_key for r in rows if r.author_key], site_ids, HISTORY + 1)
-    open_reports = stored_reports.open_reports(conn, [r.id for r in rows])
-    states = thread_state.many(conn, list({r.thread_id for r in rows}))
-    trusted_pairs = trusted.trusted_pairs(conn, {(r.site_id, r.author_key) for r in rows if r.author_key})
+    comments = [r.comment for r in rows]
+    parents = stored.parents(conn, [c.parent_id for c in comments if c.parent_id])
+    history = stored.history(conn, [c.author_key for c in comments if c.author_key], site_ids, HISTORY + 1)
+    open_reports = stored_reports.open_reports(conn, [c.id for c in comments])
+    states = thread_state.many(conn, list({c.thread_id for c in comments}))
+    trusted_pairs = trusted.trusted_pairs(conn, {(r.site_id, r.comment.author_key) for r in rows if r.comment.author_key})
     items = []
     for r in rows:
-        decision = orjson.loads(r.moderation) if r.moderation else {}
-        state = states.get(r.thread_id) or thread_state.ThreadState(r.thread_id)
-        heated = r.id in state.heated_comments or any(
+        c = r.comment
+        decision = c.decision()
+        state = states.get(c.thread_id) or thread_state.ThreadState(c.thread_id)
+        heated = c.id in state.heated_comments or any(
             reason.get("phase") == "heat" for reason in decision.get("reasons", [])
         )
         items.append({
-            **vars(r),
+            **{name: getattr(c, name) for name in Comment.__slots__},
+            "uri": r.uri, "thread_title": r.thread_title, "thread_url": r.thread_url,
+            "thread_closed": r.thread_closed, "site_id": r.site_id, "site_name": r.site_name,
             "decision": decision,
-            "parent": parents.get(r.parent_id),
-            "history": [h for h in history.get(r.author_key, []) if h.id != r.id][:HISTORY],
-            "reports": open_reports[r.id],
+            "parent": parents.get(c.parent_id),
+            "history": [h for h in history.get(c.author_key, []) if h.id != c.id][:HISTORY],
+            "reports": open_reports[c.id],
             "heated": heated,
             "slow_mode": state.slow_mode,
-            "trusted": (r.site_id, r.author_key) in trusted_pairs,
+            "trusted": (r.site_id, c.author_key) in trusted_pairs,
         })
-    return Page(items, rows[-1].id if more else None)
+    return Page(items, rows[-1].comment.id if more else None)
 
 
 @dataclass(frozen=True)

@@ -13,27 +13,18 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, and_, delete, func, or_, select, update
 
 from townsquare.store.alerts import alert_outbox, alert_subscriptions
+from townsquare.store.comments import COLUMNS, Comment
 from townsquare.store.tables import comments, sites, threads, users, votes
 
 
 @dataclass(frozen=True)
 class AuthorComment:
+    """One of an author's comments, with the site and thread it is on."""
+
+    comment: Comment
     site: str
     thread_uri: str
     thread_title: str
-    id: int
-    parent_id: int | None
-    author_name: str
-    author_email: str | None
-    author_website: str | None
-    text: str
-    quote: str | None
-    html: str
-    status: str
-    created: float
-    edited: float | None
-    likes: int
-    dislikes: int
 
 
 @dataclass(frozen=True)
@@ -82,23 +73,13 @@ def _email_subscriptions(address: str, site_id: int | None):
 def author_comments(conn: Connection, author_key: str, address: str, site_id: int | None) -> list[AuthorComment]:
     """The author's comments with their site and thread, oldest first."""
     rows = conn.execute(
-        select(comments.c.id, comments.c.parent_id, comments.c.author_name, comments.c.author_email,
-               comments.c.author_website, comments.c.text, comments.c.quote, comments.c.html, comments.c.status,
-               comments.c.created, comments.c.edited, comments.c.likes, comments.c.dislikes,
-               sites.c.name.label("site"), threads.c.uri, threads.c.title.label("thread_title"))
+        select(*COLUMNS, sites.c.name, threads.c.uri, threads.c.title)
         .join(threads, threads.c.id == comments.c.thread_id).join(sites, sites.c.id == threads.c.site_id)
         .where(_authored_by(author_key, address), _in_site(site_id))
         .order_by(comments.c.created, comments.c.id)
-    ).mappings()
-    return [
-        AuthorComment(
-            site=r["site"], thread_uri=r["uri"], thread_title=r["thread_title"], id=r["id"], parent_id=r["parent_id"],
-            author_name=r["author_name"], author_email=r["author_email"], author_website=r["author_website"],
-            text=r["text"], quote=r["quote"], html=r["html"], status=r["status"], created=r["created"],
-            edited=r["edited"], likes=r["likes"], dislikes=r["dislikes"],
-        )
-        for r in rows
-    ]
+    )
+    n = len(COLUMNS)
+    return [AuthorComment(Comment(*r[:n]), *r[n:]) for r in rows]
 
 
 def author_subscriptions(conn: Connection, address: str, site_id: int | None) -> list[AuthorSubscription]:

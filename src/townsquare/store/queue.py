@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, and_, exists, func, select
 
+from townsquare.store.comments import COLUMNS, Comment
 from townsquare.store.moderation import reports
 from townsquare.store.tables import comments, sites, threads
 
@@ -17,23 +18,7 @@ TABS = ("pending", "reported", "rejected", "published", "all")
 class QueueRow:
     """A comment with the thread and site it is on."""
 
-    id: int
-    thread_id: int
-    parent_id: int | None
-    author_name: str
-    author_email: str | None
-    author_website: str | None
-    author_key: str | None
-    ip_hash: str | None
-    text: str
-    quote: str | None
-    html: str
-    status: str
-    created: float
-    edited: float | None
-    likes: int
-    dislikes: int
-    moderation: str | None  # the stored decision (JSON)
+    comment: Comment
     uri: str
     thread_title: str
     thread_url: str
@@ -82,8 +67,8 @@ def rows(conn: Connection, site_ids: frozenset[int], tab: str, *, before: int | 
     if tab not in TABS:
         raise ValueError(tab)
     q = (
-        select(comments, threads.c.uri, threads.c.title.label("thread_title"), threads.c.url.label("thread_url"),
-               threads.c.closed.label("thread_closed"), threads.c.site_id, sites.c.name.label("site_name"))
+        select(*COLUMNS, threads.c.uri, threads.c.title, threads.c.url, threads.c.closed, threads.c.site_id,
+               sites.c.name)
         .select_from(comments.join(threads, threads.c.id == comments.c.thread_id).join(sites, sites.c.id == threads.c.site_id))
         .where(threads.c.site_id.in_(site_ids), _tab_filter(tab))
         .order_by(comments.c.id.desc())
@@ -93,7 +78,8 @@ def rows(conn: Connection, site_ids: frozenset[int], tab: str, *, before: int | 
         q = q.where(comments.c.id < before)
     if comment_ids is not None:
         q = q.where(comments.c.id.in_(comment_ids))
-    return [QueueRow(**r) for r in conn.execute(q).mappings()]
+    n = len(COLUMNS)
+    return [QueueRow(Comment(*r[:n]), *r[n:]) for r in conn.execute(q)]
 
 
 def parents(conn: Connection, ids: list[int]) -> dict[int, Parent]:
