@@ -95,7 +95,7 @@ def check(site: dict[str, Any], text: str, scorer: Scorer | None = None, signer:
     settings = for_site(site.rules)
     text = normalize_text(text)  # as posting stores it, so the token's result is the post's
     d = Draft(text=text, created=now())
-    facts = _with_scores(d, Facts(), settings, scorer)
+    facts, _ = score(d, Facts(), settings, scorer=scorer)
     decision = moderate(d, facts, settings)
     answer = {
         "decision": decision.decision,
@@ -107,11 +107,6 @@ def check(site: dict[str, Any], text: str, scorer: Scorer | None = None, signer:
         answer["check_token"] = (check_tokens.issue(signer, site.name, text, facts.toxicity)
                                  if facts.toxicity is not None else None)
     return answer
-
-
-def _with_scores(draft: Draft, facts: Facts, settings: ModerationSettings, scorer: Scorer | None,
-                 prescored: ToxicityResult | None = None) -> Facts:
-    return score(draft, facts, settings, scorer=scorer, prescored=prescored)[0]
 
 
 class _Near:

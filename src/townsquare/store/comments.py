@@ -138,10 +138,6 @@ def save_scores(conn: Connection, scores: dict[int, dict[str, float]]) -> None:
                      .values(moderation=orjson.dumps(decision).decode()))
 
 
-def has_replies(conn: Connection, comment_id: int) -> bool:
-    return conn.execute(select(comments.c.id).where(comments.c.parent_id == comment_id).limit(1)).first() is not None
-
-
 def max_id(conn: Connection) -> int:
     return conn.execute(select(func.max(comments.c.id))).scalar() or 0
 
