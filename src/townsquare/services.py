@@ -11,7 +11,7 @@ Status changes follow `domain.status`; moderation and alerts are called at their
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from threading import Lock
 from typing import Any
 
@@ -195,6 +195,7 @@ class Core:
 
         # Commit: one short transaction.
         decision = prepared.decision
+        stored = decision.as_json()
         with writing(self.engine) as conn:
             thread = thread_store.get_or_create(conn, site.id, uri, title, url)
             if thread.closed:
@@ -203,8 +204,7 @@ class Core:
             comment = comment_store.insert_comment(conn, NewComment(
                 thread_id=thread.id, parent_id=parent_id, author_name=name, author_email=email,
                 author_website=website, author_key=author_key, ip_hash=draft.ip_hash, text=text, quote=quote,
-                html=html, status=decision.status, moderation=orjson.dumps(decision.as_json()).decode(),
-                created=draft.created))
+                html=html, status=decision.status, moderation=orjson.dumps(stored).decode(), created=draft.created))
             reply_alerts = None
             if body.get("notify_replies"):
                 reply_alerts = subscriptions.subscribe_replies(
@@ -219,7 +219,7 @@ class Core:
         COMMENTS_CREATED.labels(decision.status).inc()
         return {"comment": public_comment(comment), "edit_token": self.signer.edit_token(comment.id),
                 "edit_until": comment.created + rules.edit_window, "reply_alerts": reply_alerts,
-                "moderation": decision.as_json() if decision.status != "published" else None}
+                "moderation": stored if decision.status != "published" else None}
 
     def edit_comment(self, comment_id: int, body: dict[str, Any], token: str | None, client: Client) -> dict[str, Any]:
         with reading(self.engine) as conn:
@@ -246,11 +246,12 @@ class Core:
             if current is None or current.status != comment.status:
                 # A moderator (or the readers' reports) acted while this edit was being checked.
                 raise Conflict("This comment changed while you were editing it; reload and try again.")
-            comment_store.update_comment(conn, comment_id, text=text, html=html, edited=now(), status=becomes,
-                                         moderation=orjson.dumps(stored).decode())
-            thread_store.touch(conn, thread.id, (becomes == "published") - (comment.status == "published"))
+            moderation_json = orjson.dumps(stored).decode()
+            comment = replace(current, text=text, html=html, edited=now(), status=becomes, moderation=moderation_json)
+            comment_store.update_comment(conn, comment_id, text=text, html=html, edited=comment.edited, status=becomes,
+                                         moderation=moderation_json)
+            thread_store.touch(conn, thread.id, (becomes == "published") - (current.status == "published"))
             moderation.record(conn, thread.id, prepared.heated, prepared.draft.created, prepared.settings)
-            comment = comment_store.by_id(conn, comment_id)
             if becomes != current.status:
                 audit.record(conn, site_id=site.id, user_id=None, actor="author", action="author_edit",
                              target=f"comment:{comment_id}", reason="the edited text was held by moderation",
