@@ -161,7 +161,7 @@ def test_sorts_and_paging(client):
         if not cursor:
             break
     assert seen == ids
-    problem(client.get("/api/v1/threads", params={"site": "daily", "uri": "/a", "cursor": "garbage!"}), 422)
+    problem(client.get("/api/v1/threads", params={"site": "daily", "uri": "/a", "cursor": "garbage!"}), 400)
 
 
 def test_load_more_replies(client):

@@ -129,7 +129,7 @@ def test_errors_are_pages_too(demo):
     r = demo.get("/t/nosuchsite/articles/x")
     assert r.status_code == 404 and "There is no site named" in r.text
     r = demo.get("/t/demo" + SEED, params={"cursor": "not-a-cursor"})
-    assert r.status_code == 422
+    assert r.status_code == 400
     assert doc(r).xpath("//a/@href") == ["/t/demo" + SEED]
 
 

@@ -64,6 +64,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.alerts_config = alerts_config_from(settings, core.engine)
     problems.install(app)
+    problems.document(app)
     app.include_router(api.router)
     app.include_router(moderation_api.router)
     moderation_admin.install(app)
@@ -100,6 +101,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         _serve_static(app, name)
 
     app.add_middleware(CachedThreadReads, core=core)
+    app.add_middleware(middleware.ControlCharacters)
     app.add_middleware(middleware.Cors)
     app.add_middleware(middleware.BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(middleware.Metrics)

@@ -22,6 +22,13 @@ class Invalid(Problem):
     title = "Invalid input"
 
 
+class BadCursor(Invalid):
+    """A paging cursor the server did not hand out (or one for another sort order)."""
+
+    status = 400
+    title = "Bad request"
+
+
 class NotFound(Problem):
     status = 404
     title = "Not found"

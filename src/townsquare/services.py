@@ -24,7 +24,7 @@ from townsquare.config import Settings
 from townsquare.domain import status, tree, validate
 from townsquare.domain.render import render_markdown
 from townsquare.domain.tokens import Signer, TokenError
-from townsquare.errors import Conflict, Forbidden, Invalid, NotFound, TooMany, Unauthorized
+from townsquare.errors import BadCursor, Conflict, Forbidden, Invalid, NotFound, TooMany, Unauthorized
 from townsquare.metrics import COMMENTS_CREATED
 from townsquare.moderation import audit
 from townsquare.moderation import service as moderation
@@ -373,7 +373,10 @@ class Core:
         return orjson.loads(self.read_thread_json(site, uri, **kwargs))
 
     def list_threads(self, site: str, limit: int = 50, cursor: str | None = None) -> dict[str, Any]:
-        after = tree.decode_cursor(cursor, 2) if cursor else None
+        try:
+            after = tree.decode_cursor(cursor, 2) if cursor else None
+        except tree.CursorError as e:
+            raise BadCursor(str(e), field="cursor") from None
         with reading(self.engine) as conn:
             found = sites.by_name(conn, self.settings, site)
             rows = thread_store.newest(conn, found.id, limit + 1, after)
@@ -456,7 +459,7 @@ def _shape_thread(site: str, head: ThreadHead, rows: list, sort: str, limit: int
     try:
         comments, next_cursor = tree.page(siblings, key, limit, cursor, reply_limit, shape)
     except tree.CursorError as e:
-        raise Invalid(str(e), field="cursor") from None
+        raise BadCursor(str(e), field="cursor") from None
     return {
         "thread": {"site": site, "uri": head.uri, "title": head.title, "url": head.url, "closed": head.closed},
         "total": total,

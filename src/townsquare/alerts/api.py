@@ -23,45 +23,47 @@ from townsquare.alerts.subscriptions import SubscriptionError
 from townsquare.alerts.templating import render
 from townsquare.errors import Invalid
 from townsquare.services import Core
+from townsquare.web.inputs import Line, PathId, Text
+from townsquare.domain.validate import MAX_ID
 
 router = APIRouter()
 
 
 class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class NewSubscription(Body):
-    site: str = Field(max_length=64)
+    site: Line = Field(max_length=64)
     kind: Literal["thread", "news", "moderator"]
     channel: Literal["email", "whatsapp"] = "email"
-    address: str = Field(max_length=320)
+    address: Line = Field(max_length=320)
     delivery: Literal["immediate", "hourly", "daily"] = "immediate"
-    uri: str | None = Field(None, max_length=2000, description="the article, for kind=thread")
-    title: str | None = Field(None, max_length=500)
-    url: str | None = Field(None, max_length=2000)
-    section: str | None = Field(None, max_length=200, description="only this section's articles (kind=news)")
+    uri: Line | None = Field(None, max_length=2000, description="the article, for kind=thread")
+    title: Line | None = Field(None, max_length=500)
+    url: Line | None = Field(None, max_length=2000)
+    section: Line | None = Field(None, max_length=200, description="only this section's articles (kind=news)")
     consent: bool = Field(False, description="the reader ticked the opt-in box (required for WhatsApp)")
 
 
 class NewArticle(Body):
-    site: str = Field(max_length=64)
-    url: str = Field(max_length=2000)
-    title: str = Field(max_length=500)
-    guid: str | None = Field(None, max_length=1000)
-    summary: str = Field("", max_length=5000)
-    section: str = Field("", max_length=200)
+    site: Line = Field(max_length=64)
+    url: Line = Field(max_length=2000)
+    title: Line = Field(max_length=500)
+    guid: Line | None = Field(None, max_length=1000)
+    summary: Text = Field("", max_length=5000)
+    section: Line = Field("", max_length=200)
 
 
 class ArticleFeed(Body):
-    site: str = Field(max_length=64)
-    url: str = Field(max_length=2000)
+    site: Line = Field(max_length=64)
+    url: Line = Field(max_length=2000)
     interval_minutes: int = Field(10, ge=1, le=1440)
 
 
 class NewWebhook(Body):
-    site: str = Field(max_length=64)
-    url: str = Field(max_length=2000)
+    site: Line = Field(max_length=64)
+    url: Line = Field(max_length=2000)
     events: list[Literal["thread", "news", "moderator"]] = Field(min_length=1)
 
 
@@ -135,7 +137,7 @@ def confirm_page(request: Request, token: str = Query(max_length=2000)) -> HTMLR
 
 
 @router.post("/alerts/confirm", include_in_schema=False)
-def confirm(request: Request, token: Annotated[str, Form(max_length=2000)]) -> HTMLResponse:
+def confirm(request: Request, token: Annotated[Line, Form(max_length=2000)]) -> HTMLResponse:
     links = alerts_config(request).links
     try:
         subscription_id = links.read_confirm(token)
@@ -191,7 +193,7 @@ def manage_page(request: Request, token: str = Query(max_length=2000)) -> HTMLRe
 
 @router.post("/alerts/manage", include_in_schema=False)
 def manage(request: Request, token: str = Query(max_length=2000),
-           subscription: Annotated[int, Form()] = 0,
+           subscription: Annotated[int, Form(ge=0, le=MAX_ID)] = 0,
            action: Annotated[Literal["delivery", "unsubscribe"], Form()] = "delivery",
            delivery: Annotated[Literal["immediate", "hourly", "daily"], Form()] = "immediate") -> Response:
     try:
@@ -253,7 +255,7 @@ def list_webhooks(request: Request, site: Annotated[str, Query(max_length=64)],
 
 
 @router.post("/api/v1/webhooks/{webhook_id}/rotate", tags=["alerts"])
-def rotate_webhook_secret(webhook_id: int, body: Rotation, request: Request,
+def rotate_webhook_secret(webhook_id: PathId, body: Rotation, request: Request,
                           site: Annotated[str, Query(max_length=64)],
                           authorization: Annotated[str | None, Header()] = None) -> Response:
     """Issue a new signing secret. Deliveries carry a signature for the old secrets too until
@@ -264,7 +266,7 @@ def rotate_webhook_secret(webhook_id: int, body: Rotation, request: Request,
 
 
 @router.delete("/api/v1/webhooks/{webhook_id}", status_code=204, tags=["alerts"])
-def delete_webhook(webhook_id: int, request: Request, site: Annotated[str, Query(max_length=64)],
+def delete_webhook(webhook_id: PathId, request: Request, site: Annotated[str, Query(max_length=64)],
                    authorization: Annotated[str | None, Header()] = None) -> Response:
     service.delete_webhook(core(request).engine, webhook_id, site_name=site, api_key=_api_key(authorization))
     return Response(status_code=204)

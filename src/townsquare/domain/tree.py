@@ -105,6 +105,9 @@ SORT_KEYS: dict[str, Callable[[Node], tuple]] = {
 }
 
 
+INT_BOUND, TIME_BOUND = 2**31 - 1, 2.0**53
+
+
 def encode_cursor(key: tuple) -> str:
     return base64.urlsafe_b64encode(orjson.dumps(list(key))).decode().rstrip("=")
 
@@ -116,6 +119,10 @@ def decode_cursor(cursor: str, width: int) -> tuple:
         raise CursorError("The cursor is not valid; start again without one.") from None
     if not isinstance(key, list) or len(key) != width or not all(isinstance(v, (int, float)) for v in key):
         raise CursorError("The cursor does not belong to this sort order; start again without one.")
+    # Every key part is a time (a float) or a count or id (an integer column, 32 bits on
+    # PostgreSQL): a number past these bounds was never handed out, and must not reach the database.
+    if not all(abs(v) <= (INT_BOUND if isinstance(v, int) else TIME_BOUND) for v in key):
+        raise CursorError("The cursor is not valid; start again without one.")
     return tuple(key)
 
 

@@ -84,3 +84,30 @@ def clean_quote(quote: str | None, parent_text: str) -> str | None:
     if quote not in " ".join(parent_text.split()):
         raise Invalid("The quote is not a passage of the comment being answered.", field="quote")
     return quote
+
+
+# -- input limits ---------------------------------------------------------------------------------
+# Ids are INTEGER columns, 32 bits on PostgreSQL: a larger number names nothing and must not reach
+# the driver, which would fail on it.
+MAX_ID = 2**31 - 1
+# Control characters belong in no name, address, key or query; PostgreSQL refuses NUL in text
+# outright. Comment-like text keeps tab, line feed and carriage return. (Also the JSON Schema
+# `pattern` of those fields, so clients see the rule in the OpenAPI document.)
+LINE_PATTERN = r"^[^\x00-\x1f\x7f]*$"
+TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+_LINE = re.compile(LINE_PATTERN)
+_TEXT = re.compile(TEXT_PATTERN)
+
+
+def has_control_characters(value: str, *, text: bool = False) -> bool:
+    return (_TEXT if text else _LINE).match(value) is None
+
+
+def refuse_control_characters(value: str, field: str, *, text: bool = False) -> str:
+    if has_control_characters(value, text=text):
+        raise Invalid("The value contains a control character (such as NUL), which is not allowed here.", field=field)
+    return value
+
+
+def is_id(value: int) -> bool:
+    return 1 <= value <= MAX_ID

@@ -28,6 +28,7 @@ from townsquare.store.threads import Thread
 
 BAN_KINDS = ("author", "email", "ip")
 MAX_SLOW_MODE = 24 * 3600
+MAX_BAN_SECONDS = 100 * 365 * 86400  # longer is "for good"; also keeps the number JSON and SQL can hold
 REVIEWS = ("approve", "reject")
 
 
@@ -127,8 +128,8 @@ def _ban(conn: Connection, actor: Actor, site_id: int, kind: str, value: str | N
         raise Invalid(f"A ban is by {', '.join(BAN_KINDS)}.", field="kind")
     if not value:
         raise Invalid(f"This comment has no {kind} to ban.", field="kind")
-    if seconds is not None and seconds <= 0:
-        raise Invalid("A ban lasts a positive number of seconds, or for good.", field="seconds")
+    if seconds is not None and not 0 < seconds <= MAX_BAN_SECONDS:
+        raise Invalid(f"A ban lasts 1 to {MAX_BAN_SECONDS} seconds, or for good.", field="seconds")
     at = now()
     ban_id = stored_bans.add(conn, site_id=site_id, kind=kind, value=value, reason=reason, created=at,
                              expires=at + seconds if seconds else None, created_by=actor.user_id)

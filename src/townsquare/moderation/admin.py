@@ -26,6 +26,7 @@ from townsquare.errors import Conflict, Forbidden, Invalid, NotFound, TooMany
 from townsquare.moderation import actions, audit, auth, personal_data, queue, site_words
 from townsquare.moderation.auth import Actor
 from townsquare.web.api import client, core
+from townsquare.web.inputs import FormId, Line, PathId, QueryId, Text
 from townsquare.web.templating import templates
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -54,16 +55,20 @@ def _check_csrf(request: Request, token: str | None, bound_to: str | None) -> No
     try:
         data = _serializer(request).loads(token or "", max_age=auth.SESSION_SECONDS)
     except BadSignature:
-        data = {}
-    if not bound_to or not hmac.compare_digest(str(data.get("csrf", "")), bound_to):
+        data = None
+    # Any value this key signed loads, the session cookie's plain string among them: only a
+    # form token's dict is one.
+    expected = data.get("csrf") if isinstance(data, dict) else None
+    if not bound_to or not isinstance(expected, str) or not hmac.compare_digest(expected, bound_to):
         raise Forbidden("The form expired or did not come from this site; reload the page and try again.")
 
 
 def _session_token(request: Request) -> str | None:
     try:
-        return _serializer(request).loads(request.cookies.get(SESSION_COOKIE, ""), max_age=auth.SESSION_SECONDS)
+        token = _serializer(request).loads(request.cookies.get(SESSION_COOKIE, ""), max_age=auth.SESSION_SECONDS)
     except BadSignature:
         return None
+    return token if isinstance(token, str) else None  # a form token's dict is no session
 
 
 def _signed_in(request: Request) -> tuple[Actor, str]:
@@ -106,8 +111,8 @@ def _login_page(request: Request, next: str, error: str = "", status: int = 200)
 
 
 @router.post("/login")
-def login(request: Request, email: Annotated[str, Form(max_length=320)], password: Annotated[str, Form(max_length=1000)],
-          csrf: Annotated[str, Form(max_length=500)] = "", next: Annotated[str, Form(max_length=500)] = "/admin/") -> Response:
+def login(request: Request, email: Annotated[Line, Form(max_length=320)], password: Annotated[Line, Form(max_length=1000)],
+          csrf: Annotated[Line, Form(max_length=500)] = "", next: Annotated[Line, Form(max_length=500)] = "/admin/") -> Response:
     try:
         _check_csrf(request, csrf, request.cookies.get(LOGIN_COOKIE))
     except Forbidden as e:
@@ -129,7 +134,7 @@ def login(request: Request, email: Annotated[str, Form(max_length=320)], passwor
 
 
 @router.post("/logout")
-def logout(request: Request, csrf: Annotated[str, Form(max_length=500)] = "") -> Response:
+def logout(request: Request, csrf: Annotated[Line, Form(max_length=500)] = "") -> Response:
     token = _session_token(request)
     _check_csrf(request, csrf, token)
     auth.sign_out(core(request).engine, token)
@@ -150,7 +155,7 @@ def home() -> Response:
 
 
 @router.get("/queue/{tab}")
-def queue_page(request: Request, tab: str, site: str = "", before: int | None = None, done: str = "") -> Response:
+def queue_page(request: Request, tab: str, site: str = "", before: QueryId | None = None, done: str = "") -> Response:
     if tab not in queue.TABS:
         raise NotFound(f"There is no tab '{tab}'.")
     actor, token = _signed_in(request)
@@ -161,7 +166,7 @@ def queue_page(request: Request, tab: str, site: str = "", before: int | None = 
 
 
 @router.get("/audit")
-def audit_page(request: Request, actor: str = "", action: str = "", target: str = "", before: int | None = None) -> Response:
+def audit_page(request: Request, actor: str = "", action: str = "", target: str = "", before: QueryId | None = None) -> Response:
     engine = core(request).engine
     who, token = _signed_in(request)
     rows = audit.entries(engine, audit.Filters(tuple(who.site_ids), actor or None, action or None, target or None,
@@ -210,9 +215,9 @@ def _act(request: Request, csrf: str, back: str, do, notice: str) -> Response:
     return RedirectResponse(f"{back}{sep}{urlencode({'done': notice})}", status_code=303)
 
 
-Csrf = Annotated[str, Form(max_length=500)]
-Back = Annotated[str, Form(max_length=500)]
-Why = Annotated[str, Form(max_length=2000)]
+Csrf = Annotated[Line, Form(max_length=500)]
+Back = Annotated[Line, Form(max_length=500)]
+Why = Annotated[Text, Form(max_length=2000)]
 
 
 def _engine(request: Request):
@@ -220,7 +225,7 @@ def _engine(request: Request):
 
 
 @router.post("/comments/{comment_id}/approve")
-def approve(request: Request, comment_id: int, csrf: Csrf = "", back: Back = "", reason: Why = "") -> Response:
+def approve(request: Request, comment_id: PathId, csrf: Csrf = "", back: Back = "", reason: Why = "") -> Response:
     def do(actor):
         actions.approve(_engine(request), actor, comment_id, reason)
 
@@ -228,7 +233,7 @@ def approve(request: Request, comment_id: int, csrf: Csrf = "", back: Back = "",
 
 
 @router.post("/comments/{comment_id}/reject")
-def reject(request: Request, comment_id: int, csrf: Csrf = "", back: Back = "", reason: Why = "") -> Response:
+def reject(request: Request, comment_id: PathId, csrf: Csrf = "", back: Back = "", reason: Why = "") -> Response:
     def do(actor):
         actions.reject(_engine(request), actor, comment_id, reason)
 
@@ -236,7 +241,7 @@ def reject(request: Request, comment_id: int, csrf: Csrf = "", back: Back = "", 
 
 
 @router.post("/comments/{comment_id}/edit")
-def edit(request: Request, comment_id: int, text: Annotated[str, Form(max_length=100_000)], csrf: Csrf = "",
+def edit(request: Request, comment_id: PathId, text: Annotated[Text, Form(max_length=100_000)], csrf: Csrf = "",
          back: Back = "", reason: Why = "") -> Response:
     def do(actor):
         actions.edit(_engine(request), actor, comment_id, text, reason)
@@ -245,7 +250,7 @@ def edit(request: Request, comment_id: int, text: Annotated[str, Form(max_length
 
 
 @router.post("/comments/{comment_id}/trust")
-def trust(request: Request, comment_id: int, trusted: Annotated[bool, Form()] = True, csrf: Csrf = "",
+def trust(request: Request, comment_id: PathId, trusted: Annotated[bool, Form()] = True, csrf: Csrf = "",
           back: Back = "", reason: Why = "") -> Response:
     def do(actor):
         actions.set_trusted(_engine(request), actor, comment_id, trusted, reason)
@@ -255,8 +260,8 @@ def trust(request: Request, comment_id: int, trusted: Annotated[bool, Form()] = 
 
 
 @router.post("/comments/{comment_id}/ban")
-def ban(request: Request, comment_id: int, kind: Annotated[str, Form(max_length=16)] = "author",
-        duration: Annotated[str, Form(max_length=16)] = "forever", csrf: Csrf = "", back: Back = "",
+def ban(request: Request, comment_id: PathId, kind: Annotated[Line, Form(max_length=16)] = "author",
+        duration: Annotated[Line, Form(max_length=16)] = "forever", csrf: Csrf = "", back: Back = "",
         reason: Why = "") -> Response:
     def do(actor):
         if duration not in BAN_DURATIONS:
@@ -268,7 +273,7 @@ def ban(request: Request, comment_id: int, kind: Annotated[str, Form(max_length=
 
 
 @router.post("/bulk")
-def bulk(request: Request, action: Annotated[str, Form(max_length=16)], ids: Annotated[list[int] | None, Form()] = None,
+def bulk(request: Request, action: Annotated[Line, Form(max_length=16)], ids: Annotated[list[FormId] | None, Form()] = None,
          csrf: Csrf = "", back: Back = "", reason: Why = "") -> Response:
     def do(actor):
         actions.review_many(_engine(request), actor, action, ids or [], reason)
@@ -278,7 +283,7 @@ def bulk(request: Request, action: Annotated[str, Form(max_length=16)], ids: Ann
 
 
 @router.post("/threads/{thread_id}/close")
-def close(request: Request, thread_id: int, closed: Annotated[bool, Form()] = True, csrf: Csrf = "",
+def close(request: Request, thread_id: PathId, closed: Annotated[bool, Form()] = True, csrf: Csrf = "",
           back: Back = "", reason: Why = "") -> Response:
     def do(actor):
         actions.close_thread(_engine(request), actor, thread_id, closed, reason)
@@ -287,7 +292,7 @@ def close(request: Request, thread_id: int, closed: Annotated[bool, Form()] = Tr
 
 
 @router.post("/threads/{thread_id}/slow-mode")
-def slow_mode(request: Request, thread_id: int, seconds: Annotated[int, Form()], csrf: Csrf = "",
+def slow_mode(request: Request, thread_id: PathId, seconds: Annotated[int, Form(ge=0, le=actions.MAX_SLOW_MODE)], csrf: Csrf = "",
               back: Back = "", reason: Why = "") -> Response:
     def do(actor):
         actions.slow_mode(_engine(request), actor, thread_id, seconds, reason)
@@ -297,8 +302,8 @@ def slow_mode(request: Request, thread_id: int, seconds: Annotated[int, Form()],
 
 
 @router.post("/bans")
-def ban_email(request: Request, site: Annotated[str, Form(max_length=64)], email: Annotated[str, Form(max_length=320)],
-              duration: Annotated[str, Form(max_length=16)] = "forever", csrf: Csrf = "", reason: Why = "") -> Response:
+def ban_email(request: Request, site: Annotated[Line, Form(max_length=64)], email: Annotated[Line, Form(max_length=320)],
+              duration: Annotated[Line, Form(max_length=16)] = "forever", csrf: Csrf = "", reason: Why = "") -> Response:
     the_core = core(request)
 
     def do(actor):
@@ -314,7 +319,7 @@ def ban_email(request: Request, site: Annotated[str, Form(max_length=64)], email
 
 
 @router.post("/bans/{ban_id}/lift")
-def lift(request: Request, ban_id: int, csrf: Csrf = "", reason: Why = "") -> Response:
+def lift(request: Request, ban_id: PathId, csrf: Csrf = "", reason: Why = "") -> Response:
     def do(actor):
         actions.lift_ban(_engine(request), actor, ban_id, reason)
 
@@ -323,8 +328,8 @@ def lift(request: Request, ban_id: int, csrf: Csrf = "", reason: Why = "") -> Re
 
 # -- personal data ---------------------------------------------------------------------------------
 ERASURE_MODES = get_args(privacy.ErasureMode)
-Email = Annotated[str, Form(max_length=320)]
-SiteName = Annotated[str, Form(max_length=64)]
+Email = Annotated[Line, Form(max_length=320)]
+SiteName = Annotated[Line, Form(max_length=64)]
 
 
 @router.get("/privacy")
@@ -378,8 +383,8 @@ def privacy_export(request: Request, email: Email = "", site: SiteName = "", csr
 
 @router.post("/privacy/erase")
 def privacy_erase(request: Request, email: Email = "", site: SiteName = "", csrf: Csrf = "", reason: Why = "",
-                  mode: Annotated[str, Form(max_length=16)] = "",
-                  voter_tokens: Annotated[str, Form(max_length=50_000)] = "",
+                  mode: Annotated[Line, Form(max_length=16)] = "",
+                  voter_tokens: Annotated[Text, Form(max_length=50_000)] = "",
                   confirmed: Annotated[bool, Form()] = False) -> Response:
     """Erase the author's data on the site. Without `confirmed` this only shows what would be
     erased and asks for the choice (delete or anonymise the comments) and a confirmation."""
@@ -415,7 +420,7 @@ def _voters(signer, voter_tokens: str) -> tuple[str, ...]:
 
 
 # -- word lists ------------------------------------------------------------------------------------
-WordsText = Annotated[str, Form(max_length=200_000)]
+WordsText = Annotated[Text, Form(max_length=200_000)]
 
 
 def _words_page(request: Request, actor: Actor, token: str, names: list[str], site: str, lists: dict[str, str],

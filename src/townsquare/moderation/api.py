@@ -19,65 +19,66 @@ from townsquare.moderation import actions, audit, auth, public, queue, reports, 
 from townsquare.moderation.auth import Actor
 from townsquare.store.comments import Comment
 from townsquare.web.api import bearer, client, core
+from townsquare.web.inputs import Id, Line, PathId, QueryId, Text
 
 router = APIRouter(prefix="/api/v1", tags=["moderation"])
 
 
 class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class CheckBody(Body):
-    site: str = Field(max_length=64)
-    text: str = Field(max_length=100_000)
+    site: Line = Field(max_length=64)
+    text: Text = Field(max_length=100_000)
 
 
 class ReportBody(Body):
     reason: Literal[reports.REASONS] = "other"  # type: ignore[valid-type]
-    note: str = Field("", max_length=1000)
+    note: Text = Field("", max_length=1000)
 
 
 class Reason(Body):
-    reason: str = Field("", max_length=2000)
+    reason: Text = Field("", max_length=2000)
 
 
 class RejectBody(Body):
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: Text = Field(min_length=1, max_length=2000)
 
 
 class EditBody(Body):
-    text: str = Field(min_length=1, max_length=100_000)
-    reason: str = Field("", max_length=2000)
+    text: Text = Field(min_length=1, max_length=100_000)
+    reason: Text = Field("", max_length=2000)
 
 
 class BanBody(Body):
-    site: str | None = Field(None, max_length=64, description="with `email`")
-    comment_id: int | None = Field(None, description="ban this comment's author (by kind author or ip)")
+    site: Line | None = Field(None, max_length=64, description="with `email`")
+    comment_id: Id | None = Field(None, description="ban this comment's author (by kind author or ip)")
     kind: Literal["author", "email", "ip"] = "author"
-    email: str | None = Field(None, max_length=320, description="with kind email and no comment_id")
-    seconds: int | None = Field(None, gt=0, description="omit for a ban for good")
-    reason: str = Field("", max_length=2000)
+    email: Line | None = Field(None, max_length=320, description="with kind email and no comment_id")
+    seconds: int | None = Field(None, gt=0, le=actions.MAX_BAN_SECONDS, description="omit for a ban for good")
+    reason: Text = Field("", max_length=2000)
 
 
 class TrustBody(Body):
     trusted: bool = True
-    reason: str = Field("", max_length=2000)
+    reason: Text = Field("", max_length=2000)
 
 
 class CloseBody(Body):
     closed: bool = True
-    reason: str = Field("", max_length=2000)
+    reason: Text = Field("", max_length=2000)
 
 
 class SlowModeBody(Body):
     seconds: int = Field(ge=0, le=actions.MAX_SLOW_MODE)
-    reason: str = Field("", max_length=2000)
+    reason: Text = Field("", max_length=2000)
 
 
 class WordsBody(Body):
     # Counted and checked by site_words (the admin page shares the rules), after blanks and duplicates go.
-    banned_words: list[str]
-    suspect_words: list[str]
+    banned_words: list[Line]
+    suspect_words: list[Line]
 
 
 def _json(data, status: int = 200) -> Response:
@@ -97,7 +98,7 @@ def check(body: CheckBody, request: Request) -> Response:
 
 
 @router.post("/comments/{comment_id}/report")
-def report(comment_id: int, body: ReportBody, request: Request) -> Response:
+def report(comment_id: PathId, body: ReportBody, request: Request) -> Response:
     """Report a comment (`reason`: spam, abuse, hate, harassment, personal_data, off_topic, other).
     One report per reader counts; at the site's `reports_to_hold` the comment is held for review.
     The reader is the `X-Townsquare-Voter` token if sent, else the address."""
@@ -129,7 +130,7 @@ Auth = Annotated[str | None, Header()]
 def list_queue(request: Request, authorization: Auth = None,
                tab: Annotated[Literal[queue.TABS], Query()] = "pending",  # type: ignore[valid-type]
                site: Annotated[str | None, Query(max_length=64)] = None,
-               before: int | None = None, limit: Annotated[int, Query(ge=1, le=100)] = 25) -> Response:
+               before: QueryId | None = None, limit: Annotated[int, Query(ge=1, le=100)] = 25) -> Response:
     """One page of a queue tab (pending, reported, rejected, published, all), newest first; pass
     `before=<next_before>` for the next page. Each item has its decision (scores, reasons with
     spans), parent, the author's recent history, open reports and whether its branch is heated."""
@@ -156,25 +157,25 @@ def _item(item: dict) -> dict:
 
 
 @router.post("/moderation/comments/{comment_id}/approve")
-def approve(comment_id: int, body: Reason, request: Request, authorization: Auth = None) -> Response:
+def approve(comment_id: PathId, body: Reason, request: Request, authorization: Auth = None) -> Response:
     """Publish a held, reported or rejected comment."""
     return _act(request, authorization, lambda a: actions.approve(_engine(request), a, comment_id, body.reason))
 
 
 @router.post("/moderation/comments/{comment_id}/reject")
-def reject(comment_id: int, body: RejectBody, request: Request, authorization: Auth = None) -> Response:
+def reject(comment_id: PathId, body: RejectBody, request: Request, authorization: Auth = None) -> Response:
     """Reject a comment, saying why."""
     return _act(request, authorization, lambda a: actions.reject(_engine(request), a, comment_id, body.reason))
 
 
 @router.patch("/moderation/comments/{comment_id}")
-def edit(comment_id: int, body: EditBody, request: Request, authorization: Auth = None) -> Response:
+def edit(comment_id: PathId, body: EditBody, request: Request, authorization: Auth = None) -> Response:
     """Change a comment's text (the audit log keeps the text before and after)."""
     return _act(request, authorization, lambda a: actions.edit(_engine(request), a, comment_id, body.text, body.reason))
 
 
 @router.post("/moderation/comments/{comment_id}/trust")
-def trust(comment_id: int, body: TrustBody, request: Request, authorization: Auth = None) -> Response:
+def trust(comment_id: PathId, body: TrustBody, request: Request, authorization: Auth = None) -> Response:
     """Mark (or unmark) the comment's author as trusted on its site."""
     return _act(request, authorization,
                 lambda a: actions.set_trusted(_engine(request), a, comment_id, body.trusted, body.reason))
@@ -199,20 +200,20 @@ def ban(body: BanBody, request: Request, authorization: Auth = None) -> Response
 
 
 @router.delete("/moderation/bans/{ban_id}")
-def unban(ban_id: int, request: Request, authorization: Auth = None) -> Response:
+def unban(ban_id: PathId, request: Request, authorization: Auth = None) -> Response:
     """Lift a ban."""
     return _act(request, authorization, lambda a: actions.lift_ban(_engine(request), a, ban_id))
 
 
 @router.post("/moderation/threads/{thread_id}/close")
-def close(thread_id: int, body: CloseBody, request: Request, authorization: Auth = None) -> Response:
+def close(thread_id: PathId, body: CloseBody, request: Request, authorization: Auth = None) -> Response:
     """Close (or reopen with `closed: false`) a thread for new comments."""
     return _act(request, authorization,
                 lambda a: actions.close_thread(_engine(request), a, thread_id, body.closed, body.reason))
 
 
 @router.post("/moderation/threads/{thread_id}/slow-mode")
-def slow_mode(thread_id: int, body: SlowModeBody, request: Request, authorization: Auth = None) -> Response:
+def slow_mode(thread_id: PathId, body: SlowModeBody, request: Request, authorization: Auth = None) -> Response:
     """Let each author post once per `seconds` in this thread (0 turns slow mode off)."""
     return _act(request, authorization,
                 lambda a: actions.slow_mode(_engine(request), a, thread_id, body.seconds, body.reason))
@@ -223,7 +224,7 @@ def audit_log(request: Request, authorization: Auth = None,
               actor: Annotated[str | None, Query(max_length=320)] = None,
               action: Annotated[str | None, Query(max_length=32)] = None,
               target: Annotated[str | None, Query(max_length=64)] = None,
-              before: int | None = None, limit: Annotated[int, Query(ge=1, le=200)] = 50) -> Response:
+              before: QueryId | None = None, limit: Annotated[int, Query(ge=1, le=200)] = 50) -> Response:
     """The audit log of the sites you moderate, newest first, filtered by actor, action or target."""
     who = _actor(request, authorization)
     rows = audit.entries(_engine(request), audit.Filters(tuple(who.site_ids), actor, action, target, before, limit))

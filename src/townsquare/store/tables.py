@@ -5,6 +5,7 @@ them the same way. Every query the API runs is backed by an index declared here.
 """
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Float,
@@ -128,13 +129,14 @@ user_sites = Table(
     Column("site_id", Integer, ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True),
 )
 
-# Fixed-window counters for rate limits when no Redis is configured; shared through the
-# database so every `townsquare serve` process sees the same counts.
+# Rate-limit events per key and epoch second (a sliding window reads the last period's rows) when
+# no Redis is configured; shared through the database so every `townsquare serve` process sees
+# the same counts.
 rate_counters = Table(
     "rate_counters",
     metadata,
     Column("key", String(200), primary_key=True),
-    Column("window", Integer, primary_key=True),
+    Column("window", BigInteger, primary_key=True),
     Column("count", Integer, nullable=False),
 )
 

@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from townsquare.moderation import check_tokens
 from townsquare.services import Client, Core, ThreadPage
+from townsquare.web.inputs import Id, Line, PathId, QueryId, Text
 
 router = APIRouter(prefix="/api/v1", tags=["comments"])
 
@@ -19,44 +20,45 @@ JSON = "application/json"
 
 
 class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Strict: `true` is not the integer 1, nor "1" a number.
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class Author(Body):
-    name: str = Field(max_length=1000)
-    email: str | None = Field(None, max_length=1000)
-    website: str | None = Field(None, max_length=3000)
+    name: Line = Field(max_length=1000)
+    email: Line | None = Field(None, max_length=1000)
+    website: Line | None = Field(None, max_length=3000)
 
 
 class NewComment(Body):
-    site: str = Field(max_length=64)
-    uri: str = Field(max_length=2000)
-    title: str | None = Field(None, max_length=2000)
-    url: str | None = Field(None, max_length=4000)
-    parent_id: int | None = None
-    quote: str | None = Field(None, max_length=100_000)
-    text: str = Field(max_length=1_000_000)
+    site: Line = Field(max_length=64)
+    uri: Line = Field(max_length=2000)
+    title: Line | None = Field(None, max_length=2000)
+    url: Line | None = Field(None, max_length=4000)
+    parent_id: Id | None = None
+    quote: Text | None = Field(None, max_length=100_000)
+    text: Text = Field(max_length=1_000_000)
     author: Author
     notify_replies: bool = False
     # Spam traps filled in by the embed: a field people never see, and the seconds the form was open.
-    honeypot: str | None = Field(None, max_length=1000)
-    elapsed_ms: int | None = None
+    honeypot: Text | None = Field(None, max_length=1000)
+    elapsed_ms: int | None = Field(None, ge=0, le=2**31 - 1)
     # From POST /moderation/check of the same text: its toxicity result, so it is not scored again.
-    check_token: str | None = Field(None, max_length=check_tokens.MAX_LENGTH)
+    check_token: Line | None = Field(None, max_length=check_tokens.MAX_LENGTH)
 
 
 class CommentEdit(Body):
-    text: str = Field(max_length=1_000_000)
-    check_token: str | None = Field(None, max_length=check_tokens.MAX_LENGTH)
+    text: Text = Field(max_length=1_000_000)
+    check_token: Line | None = Field(None, max_length=check_tokens.MAX_LENGTH)
 
 
 class Vote(Body):
-    value: Literal[1, -1, 0]
+    value: int = Field(ge=-1, le=1, description="1, -1, or 0 to withdraw")
 
 
 class CountsQuery(Body):
-    site: str = Field(max_length=64)
-    uris: list[Annotated[str, Field(max_length=2000)]] = Field(max_length=500)
+    site: Line = Field(max_length=64)
+    uris: list[Annotated[Line, Field(max_length=2000)]] = Field(max_length=500)
 
 
 def core(request: Request) -> Core:
@@ -98,7 +100,7 @@ async def get_threads(
     sort: Annotated[Literal["oldest", "newest", "top", "replies"], Query()] = "oldest",
     limit: Annotated[int, Query(ge=1, le=5000)] = 50,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
-    parent: int | None = None,
+    parent: QueryId | None = None,
     reply_limit: Annotated[int, Query(ge=0, le=5000)] = 20,
 ) -> Response:
     """With `uri`: one page of a thread as a tree. Without: the site's threads, newest first.
@@ -117,7 +119,7 @@ async def get_threads(
 
 
 @router.get("/comments/{comment_id}")
-def own_comment(comment_id: int, request: Request, authorization: Annotated[str | None, Header()] = None) -> Response:
+def own_comment(comment_id: PathId, request: Request, authorization: Annotated[str | None, Header()] = None) -> Response:
     """What became of your comment (`Authorization: Bearer <edit_token>`, for 30 days): its
     `status` is `published`, `pending` (awaiting moderation), `rejected` (not published; with the
     moderators' reason in `moderation` when the site tells authors why) or `deleted`."""
@@ -125,14 +127,14 @@ def own_comment(comment_id: int, request: Request, authorization: Annotated[str 
 
 
 @router.patch("/comments/{comment_id}")
-def edit_comment(comment_id: int, body: CommentEdit, request: Request,
+def edit_comment(comment_id: PathId, body: CommentEdit, request: Request,
                  authorization: Annotated[str | None, Header()] = None) -> Response:
     """Edit your comment within the edit window (`Authorization: Bearer <edit_token>`)."""
     return _json(core(request).edit_comment(comment_id, body.model_dump(), bearer(authorization), client(request)))
 
 
 @router.delete("/comments/{comment_id}", status_code=204)
-def delete_comment(comment_id: int, request: Request,
+def delete_comment(comment_id: PathId, request: Request,
                    authorization: Annotated[str | None, Header()] = None) -> Response:
     """Delete your comment. If it has replies, a "[deleted]" placeholder keeps the tree whole."""
     core(request).delete_comment(comment_id, bearer(authorization), client(request))
@@ -140,7 +142,7 @@ def delete_comment(comment_id: int, request: Request,
 
 
 @router.post("/comments/{comment_id}/vote")
-def vote(comment_id: int, body: Vote, request: Request) -> Response:
+def vote(comment_id: PathId, body: Vote, request: Request) -> Response:
     """Vote 1 or -1, or 0 to withdraw. One vote per voter, changeable.
 
     The voter is the signed token in the `X-Townsquare-Voter` header; without one a new token

@@ -17,6 +17,7 @@ import orjson
 from starlette.concurrency import run_in_threadpool
 
 from townsquare.domain.tree import SORTS
+from townsquare.domain.validate import has_control_characters
 from townsquare.errors import NotFound
 from townsquare.services import Core, ThreadPage
 
@@ -38,6 +39,8 @@ def _page(query: bytes) -> ThreadPage | None:
     site, uri = params.pop("site", None), params.pop("uri", None)
     if not site or not uri or len(site) > 64 or len(uri) > 2000:
         return None
+    if has_control_characters(site) or has_control_characters(uri):
+        return None
     page = ThreadPage(site, uri)
     sort = params.pop("sort", "oldest")
     if sort not in SORTS:
@@ -46,7 +49,8 @@ def _page(query: bytes) -> ThreadPage | None:
     for name, (low, high) in INTS.items():
         if name in params:
             value = params.pop(name)
-            if not value.isdigit() or not low <= int(value) <= high:
+            # ASCII digits only: str.isdigit() also takes '²', which int() refuses.
+            if not (value.isascii() and value.isdigit() and len(value) <= 6) or not low <= int(value) <= high:
                 return None
             setattr(page, name, int(value))
     return None if params else page  # cursor, parent or anything unknown: the app decides
@@ -63,7 +67,8 @@ def _counts_query(body: bytes) -> tuple[str, list[str]] | None:
     site, uris = data["site"], data["uris"]
     if not isinstance(site, str) or not 0 < len(site) <= 64 or not isinstance(uris, list) or len(uris) > 500:
         return None
-    if not all(isinstance(u, str) and len(u) <= 2000 for u in uris):
+    if has_control_characters(site) or not all(
+            isinstance(u, str) and len(u) <= 2000 and not has_control_characters(u) for u in uris):
         return None
     return site, uris
 

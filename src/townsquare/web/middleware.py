@@ -1,10 +1,14 @@
-"""Small ASGI middlewares: body size limit, CORS for the embed, request metrics."""
+"""Small ASGI middlewares: body size limit, control characters in the address, CORS for the embed,
+request metrics."""
 
 from __future__ import annotations
 
 import time
+from urllib.parse import unquote
 
 from prometheus_client import Histogram
+
+from townsquare.domain.validate import has_control_characters
 
 from townsquare.web.problems import problem_response
 
@@ -49,6 +53,22 @@ class BodyLimit:
 
 class _TooLarge(Exception):
     pass
+
+
+class ControlCharacters:
+    """Refuse a path or query string holding a control character (a NUL above all, which
+    PostgreSQL cannot store or compare) with 422, before any route or the fast path sees it."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            query = unquote(scope["query_string"].decode("latin-1").replace("+", " "), errors="replace")
+            if has_control_characters(scope["path"]) or has_control_characters(query):
+                answer = problem_response(422, "Invalid input", "The address contains a control character (such as NUL).")
+                return await answer(scope, receive, send)
+        await self.app(scope, receive, send)
 
 
 class Cors:

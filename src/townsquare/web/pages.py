@@ -18,6 +18,7 @@ from markupsafe import Markup
 from townsquare.domain.tree import SORTS
 from townsquare.errors import Invalid, NotFound
 from townsquare.services import Core
+from townsquare.web.inputs import QueryId
 from townsquare.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
@@ -42,7 +43,7 @@ def thread_link(site: str, uri: str) -> Callable[..., str]:
 
 @router.get("/t/{site}/{uri:path}", response_class=HTMLResponse)
 def thread_page(request: Request, site: str, uri: str, sort: str = "oldest", cursor: str | None = None,
-                parent: int | None = None) -> HTMLResponse:
+                parent: QueryId | None = None) -> HTMLResponse:
     """One page of a thread as plain HTML."""
     core: Core = request.app.state.core
     uri = "/" + uri

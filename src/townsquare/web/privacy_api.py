@@ -27,6 +27,7 @@ from townsquare.errors import Unauthorized
 from townsquare.privacy import Action
 from townsquare.store.db import writing
 from townsquare.web.api import bearer, client, core
+from townsquare.web.inputs import Line
 
 router = APIRouter(prefix="/api/v1/privacy", tags=["privacy"])
 
@@ -34,20 +35,20 @@ _SALT = "townsquare.privacy"
 
 
 class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class StaffErasure(Body):
-    site: str = Field(max_length=64)
-    email: str = Field(max_length=320)
+    site: Line = Field(max_length=64)
+    email: Line = Field(max_length=320)
     mode: privacy.ErasureMode | None = None  # None: the site's `erasure` setting
     # Voter tokens the author handed over, proving which votes are theirs.
-    voter_tokens: list[str] = Field(default_factory=list, max_length=100)
+    voter_tokens: list[Annotated[Line, Field(max_length=2000)]] = Field(default_factory=list, max_length=100)
 
 
 class AuthorRequest(Body):
-    site: str = Field(max_length=64)
-    email: str = Field(max_length=320)
+    site: Line = Field(max_length=64)
+    email: Line = Field(max_length=320)
     action: Action
 
 
@@ -111,7 +112,7 @@ def author_erase_confirm(request: Request, token: Annotated[str, Query(max_lengt
 
 
 @router.post("/erase", response_class=HTMLResponse)
-def author_erase(request: Request, token: Annotated[str, Form(max_length=2000)]) -> HTMLResponse:
+def author_erase(request: Request, token: Annotated[Line, Form(max_length=2000)]) -> HTMLResponse:
     """Erase, after the confirmation. A voter token sent along (`X-Townsquare-Voter`) removes that
     reader's votes too."""
     the_core = core(request)

@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from townsquare.config import ConfigError
+from townsquare.domain.validate import LINE_PATTERN, TEXT_PATTERN
 from townsquare.errors import Problem
 
 log = logging.getLogger("townsquare")
@@ -24,6 +25,58 @@ def problem_response(status: int, title: str, detail: str, **extra) -> Response:
     if "retry_after" in extra:
         headers["Retry-After"] = str(extra["retry_after"])
     return Response(orjson.dumps(body), status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+# The shape of every error answer, for the OpenAPI document.
+PROBLEM_SCHEMA = {
+    "type": "object",
+    "title": "Problem",
+    "description": "An RFC 9457 problem: what went wrong, and for invalid input which fields.",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer", "minimum": 400, "maximum": 599},
+        "detail": {"type": "string"},
+        "field": {"type": "string", "description": "the input field at fault, when there is one"},
+        "errors": {"type": "array", "items": {
+            "type": "object", "required": ["field", "message"],
+            "properties": {"field": {"type": "string"}, "message": {"type": "string"}}}},
+        "retry_after": {"type": "integer", "description": "seconds to wait (also the Retry-After header)"},
+    },
+}
+_CONTROL_PATTERNS = (LINE_PATTERN, TEXT_PATTERN)
+
+
+def _message(error: dict) -> str:
+    if error["type"] == "string_pattern_mismatch" and error.get("ctx", {}).get("pattern") in _CONTROL_PATTERNS:
+        return "Control characters (such as NUL) are not allowed here."
+    return error["msg"]
+
+
+def document(app: FastAPI) -> None:
+    """Say in the OpenAPI document that every operation may answer a 4xx problem
+    (application/problem+json), in place of FastAPI's own 422 shape, which this app never sends."""
+    generate = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema:
+            return app.openapi_schema
+        spec = generate()
+        schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+        schemas.pop("HTTPValidationError", None)
+        schemas.pop("ValidationError", None)
+        schemas["Problem"] = PROBLEM_SCHEMA
+        problem = {"description": "A problem: bad input, not found, not allowed, too many requests…",
+                   "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+        for operations in spec.get("paths", {}).values():
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                responses.pop("422", None)
+                responses["4XX"] = problem
+        return spec
+
+    app.openapi = openapi
 
 
 def _field(loc) -> str:
@@ -41,7 +94,7 @@ def install(app: FastAPI) -> None:
         errors = exc.errors()
         if any(e["type"] == "json_invalid" for e in errors):
             return problem_response(400, "Malformed JSON", "The request body is not valid JSON.")
-        fields = [{"field": _field(e["loc"]), "message": e["msg"]} for e in errors]
+        fields = [{"field": _field(e["loc"]), "message": _message(e)} for e in errors]
         detail = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
         return problem_response(422, "Invalid input", detail, errors=fields)
 
