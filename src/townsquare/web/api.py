@@ -42,7 +42,7 @@ class NewComment(Body):
     notify_replies: bool = False
     # Spam traps filled in by the embed: a field people never see, and the seconds the form was open.
     honeypot: Text | None = Field(None, max_length=1000)
-    elapsed_ms: int | None = Field(None, ge=0, le=2**31 - 1)
+    elapsed_ms: int | None = Field(None, ge=-(2**53), le=2**53)  # a browser clock may step back
     # From POST /moderation/check of the same text: its toxicity result, so it is not scored again.
     check_token: Line | None = Field(None, max_length=check_tokens.MAX_LENGTH)
 
