@@ -99,6 +99,13 @@ def test_control_characters_are_refused_everywhere(api):
     assert created.status_code == 201, created.text
 
 
+def test_values_longer_than_their_columns_are_refused(api):
+    # threads.uri holds 1,000 characters; PostgreSQL refuses a longer value rather than cutting it.
+    follow = {"site": "daily", "kind": "thread", "address": "reader@daily.example", "uri": "/" + "a" * 1500}
+    refused(api.post("/api/v1/subscriptions", json=follow, headers=ORIGIN), 422)
+    refused(api.post("/api/v1/comments", json=comment(uri="/" + "a" * 1500), headers=ORIGIN), 422)
+
+
 def test_fast_path_parameters_are_ascii_digits(api):
     for limit in ("²", "1" * 5000, "-1", "1e3"):
         assert 400 <= api.get("/api/v1/threads", params={"site": "daily", "uri": "/a", "limit": limit}).status_code < 500

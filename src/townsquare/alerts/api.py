@@ -24,7 +24,7 @@ from townsquare.alerts.templating import render
 from townsquare.errors import Invalid
 from townsquare.services import Core
 from townsquare.web.inputs import Line, PathId, Text
-from townsquare.domain.validate import MAX_ID
+from townsquare.domain.validate import MAX_ID, URI_MAX
 
 router = APIRouter()
 
@@ -39,7 +39,7 @@ class NewSubscription(Body):
     channel: Literal["email", "whatsapp"] = "email"
     address: Line = Field(max_length=320)
     delivery: Literal["immediate", "hourly", "daily"] = "immediate"
-    uri: Line | None = Field(None, max_length=2000, description="the article, for kind=thread")
+    uri: Line | None = Field(None, max_length=URI_MAX, description="the article, for kind=thread")
     title: Line | None = Field(None, max_length=500)
     url: Line | None = Field(None, max_length=2000)
     section: Line | None = Field(None, max_length=200, description="only this section's articles (kind=news)")
