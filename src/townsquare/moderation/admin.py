@@ -111,7 +111,7 @@ def _login_page(request: Request, next: str, error: str = "", status: int = 200)
 
 
 @router.post("/login")
-def login(request: Request, email: Annotated[Line, Form(max_length=320)], password: Annotated[Line, Form(max_length=1000)],
+def login(request: Request, email: Annotated[Line, Form(max_length=320)], password: Annotated[str, Form(max_length=1000)],
           csrf: Annotated[Line, Form(max_length=500)] = "", next: Annotated[Line, Form(max_length=500)] = "/admin/") -> Response:
     try:
         _check_csrf(request, csrf, request.cookies.get(LOGIN_COOKIE))
