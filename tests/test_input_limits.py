@@ -165,3 +165,9 @@ def test_the_openapi_document_describes_problem_answers(api):
     assert "application/problem+json" in answers["4XX"]["content"] and "422" not in answers
     text = spec["components"]["schemas"]["NewComment"]["properties"]["text"]
     assert text["pattern"] and text["maxLength"] == 1_000_000
+
+
+def test_a_wrong_method_says_which_are_allowed(api):
+    resp = api.request("TRACE", "/api/v1/counts")
+    assert resp.status_code == 405 and resp.headers["allow"] == "POST"
+    assert resp.headers["content-type"] == "application/problem+json"

@@ -74,9 +74,18 @@ def document(app: FastAPI) -> None:
                 responses = operation.setdefault("responses", {})
                 responses.pop("422", None)
                 responses["4XX"] = problem
+                for parameter in operation.get("parameters", []):
+                    if parameter["in"] in ("path", "query"):  # the ControlCharacters middleware's rule
+                        _no_control_characters(parameter.get("schema", {}))
         return spec
 
     app.openapi = openapi
+
+
+def _no_control_characters(schema: dict) -> None:
+    for member in schema.get("anyOf", [schema]):
+        if member.get("type") == "string":
+            member.setdefault("pattern", LINE_PATTERN)
 
 
 def _field(loc) -> str:
@@ -104,7 +113,9 @@ def install(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"Nothing is served at {request.url.path}."
-        return problem_response(exc.status_code, titles.get(exc.status_code, "Error"), detail)
+        answer = problem_response(exc.status_code, titles.get(exc.status_code, "Error"), detail)
+        answer.headers.update(exc.headers or {})  # a 405's Allow, say
+        return answer
 
     @app.exception_handler(Exception)
     async def on_crash(request: Request, exc: Exception):
