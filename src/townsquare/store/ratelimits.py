@@ -34,6 +34,8 @@ def hit_if_under(conn: Connection, key: str, second: int, period: int, limit: in
         upsert(conn, rate_counters).values(key=key, window=second, count=1)
         .on_conflict_do_update(index_elements=["key", "window"], set_={"count": rate_counters.c.count + 1})
     )
-    if random.random() < 0.02:  # occasional sweep keeps the table to the live seconds
+    # This key's seconds past the period go now; an occasional sweep takes those of keys gone quiet.
+    conn.execute(rate_counters.delete().where(rate_counters.c.key == key, rate_counters.c.window < second - period))
+    if random.random() < 0.02:
         conn.execute(rate_counters.delete().where(rate_counters.c.window < second - LONGEST_PERIOD))
     return True
