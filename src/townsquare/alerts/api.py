@@ -21,6 +21,7 @@ from townsquare.alerts.links import InvalidLink
 from townsquare.alerts.runtime import AlertsConfig, config_from
 from townsquare.alerts.subscriptions import SubscriptionError
 from townsquare.alerts.templating import render
+from townsquare.domain.validate import http_url
 from townsquare.errors import Invalid
 from townsquare.services import Core
 
@@ -225,7 +226,7 @@ def set_article_feed(body: ArticleFeed, request: Request,
                      authorization: Annotated[str | None, Header()] = None) -> Response:
     """Poll the site's RSS/Atom feed for new articles every `interval_minutes` (site API key).
     Articles already in the feed when polling starts send no alerts."""
-    if not body.url.startswith(("http://", "https://")):
+    if http_url(body.url) is None:
         raise Invalid("The feed URL must be an http(s) URL.", field="url")
     service.set_article_feed(core(request).engine, site_name=body.site, api_key=_api_key(authorization),
                              url=body.url, interval=body.interval_minutes * 60)
