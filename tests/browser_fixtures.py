@@ -173,10 +173,11 @@ def new_page(browser, demo_server):
 @pytest.fixture
 def publisher() -> Iterator[Any]:
     """A publisher's web server on another loopback origin: `publisher(html)` serves `html` at every
-    path and returns the server's URL, so the embed runs cross-origin as it does in production."""
+    path (with any extra `headers`) and returns the server's URL, so the embed runs cross-origin as
+    it does in production."""
     servers = []
 
-    def serve(html: str) -> str:
+    def serve(html: str, headers: dict[str, str] | None = None) -> str:
         body = html.encode()
 
         class Page(BaseHTTPRequestHandler):
@@ -184,6 +185,8 @@ def publisher() -> Iterator[Any]:
                 self.send_response(200)
                 self.send_header("Content-Type", "text/html; charset=utf-8")
                 self.send_header("Content-Length", str(len(body)))
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(body)
 

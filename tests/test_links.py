@@ -37,6 +37,12 @@ def test_unsafe_urls_are_neither_stored_nor_linked(url):
     assert link_target(url) is None
 
 
+@pytest.mark.parametrize("url", ['https://x"><svg onload=alert(1)>', "https://daily.example/a b"])
+def test_urls_no_browser_would_send_are_not_stored(url):
+    assert http_url(url) is None
+    assert link_target(url) == url  # escaped when rendered; only the scheme decides a link
+
+
 @pytest.mark.parametrize("url", GOOD)
 def test_http_urls_are_stored_and_linked(url):
     assert http_url(url) == url.strip()

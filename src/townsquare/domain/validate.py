@@ -10,6 +10,7 @@ from townsquare.config import SiteSettings
 from townsquare.errors import Invalid
 
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s.]{2,}$")
+NOT_IN_URLS = re.compile(r'[\s<>"\x00-\x1f\x7f]')  # a browser's address bar encodes these
 URI_MAX = 1000
 
 
@@ -58,7 +59,7 @@ def http_url(url: str | None) -> str | None:
         parts.port  # noqa: B018 - raises ValueError for a port that is not a number
     except ValueError:  # e.g. an unclosed IPv6 bracket
         return None
-    if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > 2000:
+    if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > 2000 or NOT_IN_URLS.search(url):
         return None
     return url
 
