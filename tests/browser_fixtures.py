@@ -147,10 +147,15 @@ def new_page(browser, demo_server):
 
     Every page records `page.dialogs` (any alert/confirm/prompt that opened) and `page.errors`
     (uncaught script errors); a test can assert on both.
+
+    Pages ignore Content-Security-Policy unless a test asks for `bypass_csp=False`: playwright's
+    `wait_for_function` evaluates its string, which the pages' strict policy forbids. The policy
+    itself is tested in tests/test_xss_browser.py.
     """
     contexts = []
 
     def make(**context_options):
+        context_options.setdefault("bypass_csp", True)
         context = browser.new_context(base_url=demo_server.url, **context_options)
         contexts.append(context)
         page = context.new_page()

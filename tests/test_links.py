@@ -8,6 +8,7 @@ import hashlib
 import re
 
 import feedparser
+import orjson
 import pytest
 from starlette.testclient import TestClient
 
@@ -198,3 +199,52 @@ def test_the_filter_is_the_one_rule():
     assert env_filter(JS) == "#" and env_filter(JS, None) is None
     assert env_filter("https://daily.example/a") == "https://daily.example/a"
     assert "http_url" not in templates.filters  # one filter, not two with different rules
+
+
+# -- imports --------------------------------------------------------------------------------------------
+def export_file(tmp_path, *, origins=("https://imp.example",)):
+    """An own-format file: one site, a thread with a `javascript:` URL and one with an http(s) URL,
+    and comments whose websites are `javascript:`, a bare host and an address."""
+    def comment(ref, thread, website):
+        return {"type": "comment", "site": "imp", "thread": thread, "ref": ref, "parent": None,
+                "author": {"name": "Ann", "email": None, "website": website, "key": None}, "ip_hash": None,
+                "text": "Hello", "quote": None, "html": "<p>Hello</p>", "status": "published", "created": 1.0,
+                "edited": None, "likes": 0, "dislikes": 0, "moderation": None, "votes": []}
+
+    lines = [{"type": "header", "format": "townsquare", "version": 1},
+             {"type": "site", "name": "imp", "title": "Imp", "origins": list(origins), "settings": {}, "created": 1.0},
+             {"type": "thread", "site": "imp", "uri": "/bad", "title": "Bad", "url": JS, "closed": False, "created": 1.0},
+             {"type": "thread", "site": "imp", "uri": "/good", "title": "Good", "url": "https://imp.example/good",
+              "closed": False, "created": 1.0},
+             comment("c1", "/bad", JS), comment("c2", "/good", "ann.example"), comment("c3", "/good", "https://ann.example/")]
+    path = tmp_path / "export.jsonl"
+    path.write_bytes(b"".join(orjson.dumps(line) + b"\n" for line in lines))
+    return path
+
+
+def test_an_import_keeps_only_http_links(tmp_path):
+    from tests.test_import_support import run_import, sqlite_database, stored
+    from townsquare.importers.run import ensure_sites
+
+    engine = sqlite_database(tmp_path)
+    path = export_file(tmp_path)
+    ensure_sites(engine, path, ["imp"])
+    run_import(engine, "jsonl", path, site="imp")
+    rows = stored(engine)
+    assert [r["author_website"] for r in rows] == [None, "https://ann.example", "https://ann.example/"]
+    with engine.connect() as conn:
+        site = site_store.by_name(conn, "imp")
+        assert threads.by_uri(conn, site.id, "/bad").url == ""
+        assert threads.by_uri(conn, site.id, "/good").url == "https://imp.example/good"
+
+
+def test_an_import_refuses_a_site_origin_that_is_not_http(tmp_path):
+    from tests.test_import_support import sqlite_database
+    from townsquare.importers.loader import ImportProblem
+    from townsquare.importers.run import ensure_sites
+
+    engine = sqlite_database(tmp_path)
+    with pytest.raises(ImportProblem, match="javascript:"):
+        ensure_sites(engine, export_file(tmp_path, origins=["https://imp.example", JS]), ["imp"])
+    with engine.connect() as conn:
+        assert site_store.by_name(conn, "imp") is None

@@ -180,7 +180,7 @@ def test_the_embed_on_a_publisher_page_runs_no_payload(new_page, stored, publish
             html = f"""<!doctype html><html><head><title>Story</title></head><body><h1>Story</h1>
                 <div id="townsquare"></div>
                 <script src="{stored.url}/embed.js" data-site="{site}" data-uri="{uri}" async></script></body></html>"""
-            page = fresh(new_page)
+            page = fresh(new_page)  # the publisher's page has no CSP: escaping alone must hold
             visit(page, publisher(html) + "/story", ready="#townsquare [role=treeitem]")
             page.wait_for_function(f"document.querySelectorAll('#townsquare [role=treeitem]').length >= {expected}")
             assert count_items(page) == expected
@@ -244,7 +244,7 @@ def test_the_atom_feeds_run_no_payload(new_page, stored):
 def test_no_page_breaks_its_own_policy(new_page, stored):
     """With the CSP on, no page asks for anything it forbids: no payload became markup, and the
     pages' own scripts and styles all come from /static."""
-    page = fresh(new_page)
+    page = fresh(new_page, bypass_csp=False)
     sign_in(page, stored.url)
     paths = ["/", "/articles/putin-accuses-us-of-direct-contacts-with-north-caucasus-militants",
              "/t/xss/all", "/t/xss/bypass", "/admin/queue/pending?site=xssq", "/admin/queue/all", "/api/docs"]
@@ -271,7 +271,7 @@ def test_the_embed_works_on_a_page_with_a_strict_csp(new_page, demo_server: Demo
         <script src="{ts}/embed.js" data-site="strict" data-uri="/strict-story" async></script>
         <script src="{ts}/count.js" data-site="strict" async></script></body></html>"""
     origin = publisher(html, {"Content-Security-Policy": csp})
-    page = fresh(new_page)
+    page = fresh(new_page, bypass_csp=False)
     page.goto(origin + "/strict-story")
     form = page.locator(".ts-top form")
     form.wait_for()
