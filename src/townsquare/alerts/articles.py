@@ -29,9 +29,9 @@ def announce(
 
     Returns the article and whether this call announced it.
     """
-    if http_url(url) is None:
+    url = http_url(url) or ""
+    if not url:
         raise SubscriptionError("The article URL must be an absolute http(s) URL.")
-    url = url.strip()
     guid = (guid or url).strip()[:1000]
     inserted = articles.add_if_new(
         conn, site_id=site.id, guid=guid, url=url[:2000], title=title.strip()[:500], summary=summary.strip(),

@@ -26,8 +26,8 @@ import orjson
 
 from townsquare.config import SiteSettings, site_settings
 from townsquare.domain.render import render_markdown, sanitize_html
-from townsquare.domain.validate import http_url
 from townsquare.domain.tokens import Signer
+from townsquare.domain.validate import http_url
 from townsquare.moderation.inputs import Draft
 from townsquare.moderation.service import decide
 from townsquare.store import comments, importing, threads
