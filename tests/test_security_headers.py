@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import re
 
+import orjson
 import pytest
+from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from townsquare.app import create_app
 from townsquare.config import load_settings
 from townsquare.store import sites as site_store
+from townsquare.store.alerts import alert_outbox
 from townsquare.store.db import make_engine, migrate
 from townsquare.web.fastpath import _page as fast_path_page
 
@@ -100,8 +103,19 @@ def test_admin_pages(client):
 def test_alert_and_privacy_pages(client):
     assert_strict_page(client.get("/alerts/confirm", params={"token": "not-a-token"}))
     assert_strict_page(client.get("/alerts/manage", params={"token": "not-a-token"}))
-    erase = client.get("/api/v1/privacy/erase", params={"token": "not-a-token"})
-    assert_always(erase)  # a problem answer: the link is not valid
+    client.post("/api/v1/comments", headers=ORIGIN, json={"site": "daily", "uri": "/a", "text": "Mine",
+                                                          "author": {"name": "Cy", "email": "cy@example.org"}})
+    asked = client.post("/api/v1/privacy/requests", json={"site": "daily", "email": "cy@example.org", "action": "erase"})
+    assert asked.status_code == 202
+    with client.app.state.core.engine.connect() as conn:
+        payload = conn.execute(select(alert_outbox.c.payload).where(alert_outbox.c.kind == "privacy")).scalar_one()
+    token = orjson.loads(payload)["url"].split("token=", 1)[1]
+    confirm = client.get("/api/v1/privacy/erase", params={"token": token})
+    assert confirm.status_code == 200 and "<form" in confirm.text
+    assert_strict_page(confirm)
+    done = client.post("/api/v1/privacy/erase", data={"token": token})
+    assert done.status_code == 200 and "erased" in done.text
+    assert_strict_page(done)
 
 
 def test_demo_pages(tmp_path):
