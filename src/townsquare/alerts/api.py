@@ -202,7 +202,8 @@ def manage(request: Request, token: str = Query(max_length=2000),
     if not service.manage(core(request).engine, subscription, site_id=site_id, channel=channel, target=target,
                           action=action, delivery=delivery):
         return _page("message.html", 404, title="Subscription not found", text="There is no such subscription.")
-    return RedirectResponse(str(request.url), status_code=303)
+    # Relative, so it stays on the page's own origin (the CSP's form-action) behind any proxy.
+    return RedirectResponse(f"{request.url.path}?{request.url.query}", status_code=303)
 
 
 # -- publishers ----------------------------------------------------------------------------------
