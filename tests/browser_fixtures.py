@@ -147,10 +147,15 @@ def new_page(browser, demo_server):
 
     Every page records `page.dialogs` (any alert/confirm/prompt that opened) and `page.errors`
     (uncaught script errors); a test can assert on both.
+
+    Pages ignore Content-Security-Policy unless a test asks for `bypass_csp=False`: playwright's
+    `wait_for_function` evaluates its string, which the pages' strict policy forbids. The policy
+    itself is tested in tests/test_xss_browser.py.
     """
     contexts = []
 
     def make(**context_options):
+        context_options.setdefault("bypass_csp", True)
         context = browser.new_context(base_url=demo_server.url, **context_options)
         contexts.append(context)
         page = context.new_page()
@@ -173,10 +178,11 @@ def new_page(browser, demo_server):
 @pytest.fixture
 def publisher() -> Iterator[Any]:
     """A publisher's web server on another loopback origin: `publisher(html)` serves `html` at every
-    path and returns the server's URL, so the embed runs cross-origin as it does in production."""
+    path (with any extra `headers`) and returns the server's URL, so the embed runs cross-origin as
+    it does in production."""
     servers = []
 
-    def serve(html: str) -> str:
+    def serve(html: str, headers: dict[str, str] | None = None) -> str:
         body = html.encode()
 
         class Page(BaseHTTPRequestHandler):
@@ -184,6 +190,8 @@ def publisher() -> Iterator[Any]:
                 self.send_response(200)
                 self.send_header("Content-Type", "text/html; charset=utf-8")
                 self.send_header("Content-Length", str(len(body)))
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(body)
 

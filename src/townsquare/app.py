@@ -25,6 +25,7 @@ from townsquare.moderation import admin as moderation_admin
 from townsquare.moderation import api as moderation_api
 from townsquare.web import api, middleware, pages, privacy_api, problems
 from townsquare.web.fastpath import CachedThreadReads
+from townsquare.web.headers import SecurityHeaders
 from townsquare.web.paths import STATIC
 from townsquare.web.templating import templates
 
@@ -105,6 +106,10 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.add_middleware(middleware.Cors)
     app.add_middleware(middleware.BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(middleware.Metrics)
+    # Outside Starlette's own error layer (which add_middleware cannot reach), so a 500 has them too.
+    stack = app.build_middleware_stack
+    secure_cookies = settings.public_url.startswith("https://")
+    app.build_middleware_stack = lambda: SecurityHeaders(stack(), secure_cookies=secure_cookies)
     return app
 
 

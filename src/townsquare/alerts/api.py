@@ -21,6 +21,7 @@ from townsquare.alerts.links import InvalidLink
 from townsquare.alerts.runtime import AlertsConfig, config_from
 from townsquare.alerts.subscriptions import SubscriptionError
 from townsquare.alerts.templating import render
+from townsquare.domain.validate import http_url
 from townsquare.errors import Invalid
 from townsquare.services import Core
 from townsquare.web.inputs import Line, PathId, Text
@@ -203,7 +204,8 @@ def manage(request: Request, token: str = Query(max_length=2000),
     if not service.manage(core(request).engine, subscription, site_id=site_id, channel=channel, target=target,
                           action=action, delivery=delivery):
         return _page("message.html", 404, title="Subscription not found", text="There is no such subscription.")
-    return RedirectResponse(str(request.url), status_code=303)
+    # Relative, so it stays on the page's own origin (the CSP's form-action) behind any proxy.
+    return RedirectResponse(f"{request.url.path}?{request.url.query}", status_code=303)
 
 
 # -- publishers ----------------------------------------------------------------------------------
@@ -227,7 +229,7 @@ def set_article_feed(body: ArticleFeed, request: Request,
                      authorization: Annotated[str | None, Header()] = None) -> Response:
     """Poll the site's RSS/Atom feed for new articles every `interval_minutes` (site API key).
     Articles already in the feed when polling starts send no alerts."""
-    if not body.url.startswith(("http://", "https://")):
+    if http_url(body.url) is None:
         raise Invalid("The feed URL must be an http(s) URL.", field="url")
     service.set_article_feed(core(request).engine, site_name=body.site, api_key=_api_key(authorization),
                              url=body.url, interval=body.interval_minutes * 60)

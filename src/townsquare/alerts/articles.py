@@ -3,10 +3,9 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from townsquare.alerts import events
 from townsquare.alerts.subscriptions import SubscriptionError
+from townsquare.domain.validate import http_url
 from townsquare.store import articles
 from townsquare.store.articles import Article
 from townsquare.store.db import Connection
@@ -30,8 +29,8 @@ def announce(
 
     Returns the article and whether this call announced it.
     """
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    url = http_url(url) or ""
+    if not url:
         raise SubscriptionError("The article URL must be an absolute http(s) URL.")
     guid = (guid or url).strip()[:1000]
     inserted = articles.add_if_new(

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
+from townsquare.domain.validate import http_url
 from townsquare.store import comment_feeds
 from townsquare.store.comment_feeds import FeedComment
 from townsquare.store.db import Connection
@@ -74,11 +75,12 @@ def build(*, feed_id: str, title: str, self_url: str, alternate: str | None, ent
 def _entries(found: list[FeedComment], *, site: str, public_url: str) -> list[Entry]:
     out = []
     for c in found:
-        base = (c.thread_url or "").split("#")[0]
+        # Links are checked here too: a URL stored before input was checked must not reach a reader.
+        base = (http_url(c.thread_url) or "").split("#")[0]
         out.append(Entry(
             id=tag_uri(public_url, site, c.id),
             title=f"{c.author_name} on “{c.thread_title or c.thread_uri}”",
-            link=f"{base}#comment-{c.id}" if base.startswith(("http://", "https://")) else "",
+            link=f"{base}#comment-{c.id}" if base else "",
             author=c.author_name, html=c.html, published=c.created, updated=c.edited or c.created,
         ))
     return out
@@ -91,7 +93,7 @@ def thread_feed(conn: Connection, *, site: Site, thread: Thread, public_url: str
     return build(
         feed_id=f"tag:{urlsplit(public_url).hostname or 'localhost'},2024:{site.name}/thread/{thread.id}",
         title=f"Comments on “{thread.title or thread.uri}”", self_url=self_url,
-        alternate=thread.url or None, entries=entries,
+        alternate=http_url(thread.url), entries=entries,
         updated=max((e.updated for e in entries), default=thread.created),
     )
 

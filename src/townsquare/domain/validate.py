@@ -10,6 +10,7 @@ from townsquare.config import SiteSettings
 from townsquare.errors import Invalid
 
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s.]{2,}$")
+NOT_IN_URLS = re.compile(r'[\s<>"\x00-\x1f\x7f]')  # a browser's address bar encodes these
 URI_MAX = 1000
 
 
@@ -46,14 +47,52 @@ def clean_email(email: str | None, site: SiteSettings) -> str | None:
     return email
 
 
+def http_url(url: str | None) -> str | None:
+    """`url` stripped, if it is an absolute http(s) address with a host; else None.
+
+    The one rule for every URL Townsquare stores (page, website, article and feed addresses), so
+    no stored link can carry `javascript:`, `data:` or any other scheme into a page or a feed.
+    """
+    url = (url or "").strip()
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > 2000 or NOT_IN_URLS.search(url):
+        return None
+    return url
+
+
+def link_target(url: str | None) -> str | None:
+    """`url` if following it can only load a page: an http(s) address, or a reference relative to
+    the page (`/path`, `?query`, `#fragment`); None for any other scheme (`javascript:`, `data:`…).
+
+    The rule for rendering links, which also covers URLs stored before input was checked.
+    Browsers drop tabs and newlines anywhere in a URL and control characters at its ends before
+    reading the scheme; `urlsplit` does the same, so both see the same scheme.
+    """
+    url = (url or "").strip()
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme:
+        return url if parts.scheme in ("http", "https") and parts.hostname else None
+    # No scheme, but a colon before any slash may still be read as one by some browser.
+    head = re.split(r"[/?#]", url.replace("\\", "/"), maxsplit=1)[0]
+    return None if ":" in head else url
+
+
 def clean_website(url: str | None) -> str | None:
     url = (url or "").strip()
     if not url:
         return None
     if "://" not in url:
         url = "https://" + url
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 2000:
+    if http_url(url) is None:
         raise Invalid("The website must be an http:// or https:// address.", field="author.website")
     return url
 
@@ -63,8 +102,7 @@ def clean_page_url(url: str | None) -> str:
     url = (url or "").strip()
     if not url:
         return ""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 2000:
+    if http_url(url) is None:
         raise Invalid("The page URL must be an http:// or https:// address.", field="url")
     return url
 

@@ -27,6 +27,7 @@ import orjson
 from townsquare.config import SiteSettings, site_settings
 from townsquare.domain.render import render_markdown, sanitize_html
 from townsquare.domain.tokens import Signer
+from townsquare.domain.validate import http_url
 from townsquare.moderation.inputs import Draft
 from townsquare.moderation.service import decide
 from townsquare.store import comments, importing, threads
@@ -356,11 +357,13 @@ class Loader:
             if not uri or len(uri) > 1000:
                 self._skip(Skip("thread", record.old_id, "thread URI is empty or longer than 1000 characters"))
                 continue
+            # Other systems stored any link; only http(s) ones are kept, as the API accepts.
+            url = http_url(record.url) or ""
             existing = at_uri.get(uri)
             if existing is not None:
                 self.report.threads_merged += 1
                 thread_id = existing.id
-                blanks = {k: v for k, v in (("title", record.title[:500]), ("url", record.url[:2000]))
+                blanks = {k: v for k, v in (("title", record.title[:500]), ("url", url))
                           if v and not getattr(existing, k)}
                 if blanks:
                     importing.fill_thread(conn, thread_id, **blanks)
@@ -369,10 +372,10 @@ class Loader:
             else:
                 self.report.threads_created += 1
                 thread_id = importing.add_thread(
-                    conn, site_id=self.site.id, uri=uri, title=record.title[:500], url=record.url[:2000],
+                    conn, site_id=self.site.id, uri=uri, title=record.title[:500], url=url,
                     closed=record.closed, created=record.created or self.started,
                 )
-                at_uri[uri] = ThreadAtUri(id=thread_id, title=record.title[:500], url=record.url[:2000])
+                at_uri[uri] = ThreadAtUri(id=thread_id, title=record.title[:500], url=url)
             mapped.append((record.old_id, thread_id))
             self._remember(record.old_id, thread_id)
         self._map(conn, "thread", mapped)
@@ -424,7 +427,7 @@ class Loader:
         email = r.author_email[:320] if r.author_email else None
         author_key = author_key or (self._hash("email", email.lower()) if email else None)
         name = r.author_name[:200]
-        website = r.author_website[:2000] if r.author_website else None
+        website = _website(r.author_website)
         html = self._rendered.get(item.seq) if r.quote is None else None
         if html is None:
             html = _html(r, item.parent_name)
@@ -446,6 +449,12 @@ class Loader:
 
     def _map(self, conn: Connection, kind: str, pairs: list[tuple[str, int]]) -> None:
         importing.remember(conn, self.site.id, self.source, kind, [(map_key(old), new) for old, new in pairs])
+
+
+def _website(url: str | None) -> str | None:
+    """An author's website as the API would take it (a bare host gets https://), or None."""
+    url = (url or "").strip()
+    return http_url(url if "://" in url else "https://" + url) if url else None
 
 
 def _html(r: CommentRecord, parent_name: str | None) -> str:

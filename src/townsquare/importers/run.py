@@ -13,6 +13,7 @@ from typing import Callable
 
 from townsquare.config import Settings
 from townsquare.domain.tokens import Signer
+from townsquare.domain.validate import http_url
 from townsquare.store import sites as site_store
 from townsquare.store.db import Engine, writing
 
@@ -71,6 +72,10 @@ def records_for(fmt: str, path: Path, site: str) -> RecordStream:
 def ensure_sites(engine: Engine, path: Path, names: list[str]) -> None:
     """Create the sites of an own-format file that this database does not have yet."""
     wanted = {s["name"]: s for s in jsonl_sites(path) if s["name"] in names}
+    for s in wanted.values():
+        bad = [o for o in s["origins"] if o != "*" and http_url(o) is None]
+        if bad:
+            raise ImportProblem(f"Site '{s['name']}' lists origins that are not http(s) addresses: {', '.join(map(repr, bad))}.")
     with writing(engine) as conn:
         for name, s in wanted.items():
             if site_store.by_name(conn, name) is None:

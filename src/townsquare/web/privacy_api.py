@@ -165,5 +165,5 @@ def _escape(text: str) -> str:
 
 def _page(title: str, body: str) -> str:
     return (f"<!doctype html><html lang=en><meta charset=utf-8><meta name=viewport content='width=device-width'>"
-            f"<title>{title}</title><main style='max-width:36rem;margin:3rem auto;font:1rem/1.5 system-ui'>"
+            f"<title>{title}</title><link rel=stylesheet href=/static/page.css><main>"
             f"<h1>{title}</h1>{body}</main></html>")

@@ -3,24 +3,26 @@
 HTML is escaped; `.txt` templates (plain-text mail) are not, so a reader's name in a mail body
 stays as written. The filters here are every template's; templates name each other by their
 path under web/templates/ (e.g. `admin/base.html`).
+
+Every link built from data goes through `safe_url`: `href="{{ url|safe_url }}"` gives "#" for
+anything but http(s) or a relative reference, and `url|safe_url(None)` gives None, to leave the
+link out. Escaping alone would let a stored `javascript:` URL through.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from townsquare.domain.validate import link_target
 from townsquare.moderation.highlight import highlight
 from townsquare.web.paths import TEMPLATES
 
 
-def http_url(value: str | None) -> str | None:
-    """The URL if it is http(s), else None: links from user input never carry other schemes."""
-    if value and urlsplit(value.strip()).scheme.lower() in ("http", "https"):
-        return value.strip()
-    return None
+def safe_url(value: str | None, fallback: str | None = "#") -> str | None:
+    """`value` if it is safe to link to (see `validate.link_target`), else `fallback`."""
+    return link_target(value) or fallback
 
 
 def _iso(ts: float) -> str:
@@ -42,7 +44,7 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(http_url=http_url, iso=_iso, human=_human, highlight=highlight, when=_when)
+    env.filters.update(safe_url=safe_url, iso=_iso, human=_human, highlight=highlight, when=_when)
     return env
 
 

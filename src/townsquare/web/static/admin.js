@@ -66,6 +66,9 @@
   });
 
   items.forEach(function (el, i) { el.addEventListener("click", function () { if (current !== i) select(i); }); });
+  // Choosing a site filters the queue at once (no inline handler: the page's CSP allows none).
+  var siteFilter = document.querySelector(".site-filter select");
+  if (siteFilter) siteFilter.addEventListener("change", function () { submit(siteFilter.form); });
   var toggle = document.querySelector(".help-toggle");
   if (toggle && help) toggle.addEventListener("click", function () { help.hidden = !help.hidden; });
   if (items.length) select(0);

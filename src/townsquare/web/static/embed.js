@@ -10,6 +10,10 @@
   if (!me) return;
   const BASE = new URL(me.src, location.href).origin;
   const API = BASE + "/api/v1";
+  // A page that enforces Trusted Types allows this policy by name (`trusted-types townsquare`).
+  let policy = null;
+  try { policy = window.trustedTypes?.createPolicy("townsquare", { createHTML: (html) => html }); } catch { /* not allowed */ }
+  const trusted = (html) => (policy ? policy.createHTML(html) : html);
   const MAX_LEVEL = 6; // deeper replies open in their own view ("continue this thread")
   const QUOTE_MAX = 300;
   const DEFAULT_EDIT_WINDOW = 900; // seconds; used when the server does not say (`edit_until`)
@@ -211,7 +215,7 @@
       const body = h("div", { class: "ts-body" });
       if (blank(c)) body.append(h("em", null, t("deleted")));
       else if (c.html == null) body.append(...c.text.split(/\n\s*\n/).map((p) => h("p", null, p)));
-      else body.innerHTML = c.html; // sanitised by the server when the comment was written
+      else body.innerHTML = trusted(c.html); // sanitised by the server when the comment was written
       const held = c.status === "pending" || c.status === "rejected";
       return h("article", { class: "ts-c" + (held ? " ts-pending" : "") }, meta, body, actions(c));
     };
