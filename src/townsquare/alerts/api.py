@@ -23,6 +23,7 @@ from townsquare.alerts.subscriptions import SubscriptionError
 from townsquare.alerts.templating import render
 from townsquare.errors import Invalid
 from townsquare.services import Core
+from townsquare.web.client import client_address
 
 router = APIRouter()
 
@@ -111,7 +112,7 @@ def subscribe(body: NewSubscription, request: Request,
     try:
         service.sign_up(
             core(request), service.SignUp(**body.model_dump()), api_key=_api_key(authorization),
-            origin=request.headers.get("origin"), ip=request.client.host if request.client else "",
+            origin=request.headers.get("origin"), ip=client_address(request, core(request).settings),
             confirmations_per_day=alerts_config(request).alerts.confirmations_per_day,
         )
     except SubscriptionError as exc:
