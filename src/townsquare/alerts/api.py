@@ -228,8 +228,12 @@ def set_article_feed(body: ArticleFeed, request: Request,
     Articles already in the feed when polling starts send no alerts."""
     if not body.url.startswith(("http://", "https://")):
         raise Invalid("The feed URL must be an http(s) URL.", field="url")
-    service.set_article_feed(core(request).engine, site_name=body.site, api_key=_api_key(authorization),
-                             url=body.url, interval=body.interval_minutes * 60)
+    try:
+        service.set_article_feed(core(request).engine, site_name=body.site, api_key=_api_key(authorization),
+                                 url=body.url, interval=body.interval_minutes * 60,
+                                 allow_private=alerts_config(request).alerts.allow_private_targets)
+    except SubscriptionError as exc:
+        raise _invalid(exc, "url") from None
     return _json({"site": body.site, "url": body.url, "interval_minutes": body.interval_minutes})
 
 
@@ -240,7 +244,8 @@ def create_webhook(body: NewWebhook, request: Request,
     held comment (`moderator`). The answer holds the signing secret; it is shown only once."""
     try:
         hook = service.create_webhook(core(request).engine, site_name=body.site, api_key=_api_key(authorization),
-                                      url=body.url, kinds=list(body.events))
+                                      url=body.url, kinds=list(body.events),
+                                      allow_private=alerts_config(request).alerts.allow_private_targets)
     except SubscriptionError as exc:
         raise _invalid(exc, "url") from None
     return _json(hook, 201)
