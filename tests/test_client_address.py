@@ -111,3 +111,10 @@ def test_the_scheme_comes_from_a_trusted_proxy_only():
     https = [(b"x-forwarded-proto", b"https")]
     assert forwarded_scheme({"client": ("127.0.0.1", 1), "headers": https}, LOCAL_PROXY) == "https"
     assert forwarded_scheme({"client": ("198.51.100.4", 1), "headers": https}, LOCAL_PROXY) is None
+
+
+def test_a_trusted_proxy_that_ends_tls_gets_secure_cookies(behind_nginx):
+    https = {"x-forwarded-proto": "https"}
+    assert "Secure" in behind_nginx.get("/admin/login", headers=https).headers["set-cookie"]
+    direct = TestClient(behind_nginx.app, base_url="http://testserver", client=("198.51.100.4", 50000))
+    assert "Secure" not in direct.get("/admin/login", headers=https).headers["set-cookie"]

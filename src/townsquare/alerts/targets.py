@@ -91,15 +91,22 @@ class PinnedTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         host = request.url.raw_host.decode("ascii")
-        address = await self._checked_address(host, request)
-        pinned = httpx.Request(request.method, request.url.copy_with(host=str(address)), headers=request.headers,
-                               stream=request.stream, extensions={**request.extensions, "sni_hostname": host})
         pool = self._pools.get(host)
         if pool is None:
             pool = self._pools[host] = httpx.AsyncHTTPTransport()
-        return await pool.handle_async_request(pinned)
+        failure: httpx.TransportError | None = None
+        # Each checked address in the resolver's order, as a plain client would (an AAAA record
+        # on a machine without IPv6 falls back to IPv4); nothing is sent before a connection.
+        for address in await self._checked_addresses(host, request):
+            pinned = httpx.Request(request.method, request.url.copy_with(host=str(address)), headers=request.headers,
+                                   stream=request.stream, extensions={**request.extensions, "sni_hostname": host})
+            try:
+                return await pool.handle_async_request(pinned)
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                failure = exc
+        raise failure
 
-    async def _checked_address(self, host: str, request: httpx.Request) -> Address:
+    async def _checked_addresses(self, host: str, request: httpx.Request) -> list[Address]:
         literal = _literal(host)
         if literal is not None:
             addresses = [literal]
@@ -110,10 +117,12 @@ class PinnedTransport(httpx.AsyncBaseTransport):
             except (OSError, UnicodeError) as exc:
                 raise httpx.ConnectError(f"{host} does not resolve ({exc})", request=request) from exc
             addresses = _addresses(infos)
+            if not addresses:
+                raise httpx.ConnectError(f"{host} has no address", request=request)
         reason = None if self.allow_private else _refused(host, addresses)
         if reason:
             raise RefusedTarget(reason, request=request)
-        return addresses[0]
+        return addresses
 
     async def aclose(self) -> None:
         for pool in self._pools.values():

@@ -107,7 +107,9 @@ def lock_seconds(failures: int) -> float:
 
 def _spoken(seconds: float) -> str:
     seconds = max(1, math.ceil(seconds))
-    return f"{seconds} seconds" if seconds < 120 else f"{math.ceil(seconds / 60)} minutes"
+    if seconds < 120:
+        return "1 second" if seconds == 1 else f"{seconds} seconds"
+    return f"{math.ceil(seconds / 60)} minutes"
 
 
 def _record_lockout(conn: Connection, user_id: int, email: str, address_hash: str, failures: int) -> None:

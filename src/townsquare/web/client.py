@@ -55,14 +55,14 @@ def _trusted(address: Address, networks: tuple[Network, ...]) -> bool:
     return any(address.version == n.version and address in n for n in networks)
 
 
-def _headers(scope_or_request: Any) -> tuple[Any, list[tuple[bytes, bytes]]]:
+def _peer_and_headers(scope_or_request: Any) -> tuple[Any, list[tuple[bytes, bytes]]]:
     scope = getattr(scope_or_request, "scope", scope_or_request)
     return scope.get("client"), scope.get("headers") or []
 
 
 def client_address(scope_or_request: Any, settings: Settings) -> str:
     """The client's address for a request (a Starlette Request or an ASGI scope): "" if unknown."""
-    peer, headers = _headers(scope_or_request)
+    peer, headers = _peer_and_headers(scope_or_request)
     peer_text = peer[0] if peer else ""
     networks = proxy_networks(settings)
     current = _address(peer_text) if peer_text else None
@@ -81,7 +81,7 @@ def client_address(scope_or_request: Any, settings: Settings) -> str:
 
 def forwarded_scheme(scope: dict, settings: Settings) -> str | None:
     """The scheme the client used, as a trusted proxy in front reports it (X-Forwarded-Proto)."""
-    peer, headers = _headers(scope)
+    peer, headers = _peer_and_headers(scope)
     networks = proxy_networks(settings)
     current = _address(peer[0]) if peer else None
     if current is None or not networks or not _trusted(current, networks):
