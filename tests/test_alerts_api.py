@@ -160,7 +160,7 @@ async def test_feed_polling_alerts_each_new_article_once(env):
         r = client.put("/api/v1/article-feed", headers=AUTH,
                        json={"site": "daily", "url": server.url + "/feed.xml", "interval_minutes": 5})
         assert r.status_code == 200
-        poller = FeedPoller(engine)
+        poller = FeedPoller(engine, allow_private=True)
         assert await poller.poll_due() == 1
         assert await poller.poll_due() == 0, "not due again before its interval"
         items.insert(0, '<item><title>Chechnya, fifteen years on</title><link>https://daily.example/new</link>'

@@ -68,7 +68,9 @@ class SmtpSink:
 
 
 def config(smtp_port: int, **alerts) -> AlertsConfig:
-    tuning = {"backoff_base": 0.05, "backoff_max": 0.2, "poll_interval": 0.05, "lease_seconds": 30, **alerts}
+    # The receivers in these tests listen on 127.0.0.1.
+    tuning = {"backoff_base": 0.05, "backoff_max": 0.2, "poll_interval": 0.05, "lease_seconds": 30,
+              "allow_private_targets": True, **alerts}
     return AlertsConfig(
         email=EmailSettings(smtp_host="127.0.0.1", smtp_port=smtp_port, sender="News <alerts@daily.example>", timeout=5),
         whatsapp=WhatsAppSettings(),

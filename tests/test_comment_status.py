@@ -60,7 +60,7 @@ def test_an_author_cannot_edit_a_rejected_or_deleted_comment(old):
 def app_client(engine, settings):
     add_site(engine, posts_per_minute=10_000, moderation_rules={"min_submit_seconds": 0})
     settings = settings.model_copy(update={"trust_proxy_headers": True})
-    with TestClient(moderation_app(settings, engine), base_url="http://testserver") as c:
+    with TestClient(moderation_app(settings, engine), base_url="http://testserver", client=("127.0.0.1", 50000)) as c:
         yield c
 
 

@@ -63,11 +63,12 @@ def test_sign_in_sets_a_strict_session_cookie_and_shows_the_queue(web):
 
 
 def test_wrong_password_then_throttling(web):
-    for _ in range(auth.MAX_FAILURES_PER_EMAIL):
+    for _ in range(auth.FAILURES_BEFORE_LOCK):
         resp = sign_in(web, "wrong password!")
         assert resp.status_code == 401 and "Wrong e-mail or password." in resp.text
     throttled = sign_in(web)  # even the right password waits now
     assert throttled.status_code == 429 and "Too many failed sign-ins" in throttled.text
+    assert 0 < int(throttled.headers["Retry-After"]) <= auth.LOCK_SECONDS
 
 
 def test_passwords_are_checked_with_no_transaction_open(web, monkeypatch):

@@ -31,7 +31,7 @@ def app_client(engine, settings):
     add_site(engine, posts_per_minute=10_000)
     # Reports are counted per reader address: let the tests say which address they come from.
     settings = settings.model_copy(update={"trust_proxy_headers": True})
-    with TestClient(moderation_app(settings, engine), base_url="http://testserver") as c:
+    with TestClient(moderation_app(settings, engine), base_url="http://testserver", client=("127.0.0.1", 50000)) as c:
         yield c
 
 

@@ -24,6 +24,7 @@ from townsquare.store.db import Engine, make_engine, ping
 from townsquare.moderation import admin as moderation_admin
 from townsquare.moderation import api as moderation_api
 from townsquare.web import api, middleware, pages, privacy_api, problems
+from townsquare.web.client import ForwardedScheme
 from townsquare.web.fastpath import CachedThreadReads
 from townsquare.web.headers import SecurityHeaders
 from townsquare.web.paths import STATIC
@@ -106,6 +107,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.add_middleware(middleware.Cors)
     app.add_middleware(middleware.BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(middleware.Metrics)
+    app.add_middleware(ForwardedScheme, settings=settings)
     # Outside Starlette's own error layer (which add_middleware cannot reach), so a 500 has them too.
     stack = app.build_middleware_stack
     secure_cookies = settings.public_url.startswith("https://")

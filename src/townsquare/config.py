@@ -10,12 +10,13 @@ but are not settings, so they are skipped.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from townsquare.alerts.settings import AlertSettings, EmailSettings, WhatsAppSettings
 from townsquare.moderation.settings import ModerationRules
@@ -69,12 +70,32 @@ class Settings(Strict):
     # Fits a 10,000-character comment in any script and a site's largest word lists (2 × 1,000
     # entries of up to 100 ASCII characters), while refusing anything bigger before it is parsed.
     max_body_bytes: int = Field(256 * 1024, ge=1024)
+    # One proxy on this machine: the same as trusted_proxies = ["127.0.0.1", "::1"].
     trust_proxy_headers: bool = False
+    # Addresses or networks (CIDR) of the proxies in front, trusted to append the address they
+    # saw to X-Forwarded-For (see docs/security.md). Anyone else's header is ignored.
+    trusted_proxies: list[str] = []
     demo: bool = False  # also serve the demo news site's pages (`townsquare demo` sets it)
     site_defaults: SiteSettings = SiteSettings()
     email: EmailSettings = EmailSettings()
     whatsapp: WhatsAppSettings = WhatsAppSettings()
     alerts: AlertSettings = AlertSettings()
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxy_list(cls, value: Any) -> Any:
+        # From the environment the list comes as one string: "10.0.0.0/8, 192.0.2.7".
+        return [p.strip() for p in value.split(",") if p.strip()] if isinstance(value, str) else value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=True)
+            except ValueError as e:
+                raise ValueError(f"'{entry}' is not an IP address or a network like 10.0.0.0/8 ({e})") from None
+        return value
 
 
 def _describe(err: ValidationError, source: str) -> str:

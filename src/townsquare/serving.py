@@ -39,7 +39,7 @@ def _server(settings: Settings):
 
     # uvloop and httptools are chosen when installed ("auto").
     config = uvicorn.Config(create_app(settings), host=settings.host, port=settings.port, log_level="warning",
-                            access_log=False, proxy_headers=settings.trust_proxy_headers)
+                            access_log=False, proxy_headers=False)
     return uvicorn.Server(config)
 
 

@@ -26,6 +26,7 @@ from townsquare.errors import Invalid
 from townsquare.services import Core
 from townsquare.web.inputs import Line, PathId, Text
 from townsquare.domain.validate import MAX_ID, URI_MAX
+from townsquare.web.client import client_address
 
 router = APIRouter()
 
@@ -114,7 +115,7 @@ def subscribe(body: NewSubscription, request: Request,
     try:
         service.sign_up(
             core(request), service.SignUp(**body.model_dump()), api_key=_api_key(authorization),
-            origin=request.headers.get("origin"), ip=request.client.host if request.client else "",
+            origin=request.headers.get("origin"), ip=client_address(request, core(request).settings),
             confirmations_per_day=alerts_config(request).alerts.confirmations_per_day,
         )
     except SubscriptionError as exc:
@@ -231,8 +232,12 @@ def set_article_feed(body: ArticleFeed, request: Request,
     Articles already in the feed when polling starts send no alerts."""
     if http_url(body.url) is None:
         raise Invalid("The feed URL must be an http(s) URL.", field="url")
-    service.set_article_feed(core(request).engine, site_name=body.site, api_key=_api_key(authorization),
-                             url=body.url, interval=body.interval_minutes * 60)
+    try:
+        service.set_article_feed(core(request).engine, site_name=body.site, api_key=_api_key(authorization),
+                                 url=body.url, interval=body.interval_minutes * 60,
+                                 allow_private=alerts_config(request).alerts.allow_private_targets)
+    except SubscriptionError as exc:
+        raise _invalid(exc, "url") from None
     return _json({"site": body.site, "url": body.url, "interval_minutes": body.interval_minutes})
 
 
@@ -243,7 +248,8 @@ def create_webhook(body: NewWebhook, request: Request,
     held comment (`moderator`). The answer holds the signing secret; it is shown only once."""
     try:
         hook = service.create_webhook(core(request).engine, site_name=body.site, api_key=_api_key(authorization),
-                                      url=body.url, kinds=list(body.events))
+                                      url=body.url, kinds=list(body.events),
+                                      allow_private=alerts_config(request).alerts.allow_private_targets)
     except SubscriptionError as exc:
         raise _invalid(exc, "url") from None
     return _json(hook, 201)

@@ -17,6 +17,7 @@ import nh3
 
 from townsquare.alerts import articles
 from townsquare.alerts.subscriptions import SubscriptionError
+from townsquare.alerts.targets import PinnedTransport
 from townsquare.store import article_feeds
 from townsquare.store.article_feeds import Feed
 from townsquare.store.db import Engine, writing
@@ -29,9 +30,10 @@ MAX_FEED_BYTES = 5 * 1024 * 1024
 
 
 class FeedPoller:
-    def __init__(self, engine: Engine, *, timeout: float = 20.0):
+    def __init__(self, engine: Engine, *, timeout: float = 20.0, allow_private: bool = False):
         self.engine = engine
         self.timeout = timeout
+        self.allow_private = allow_private
 
     async def poll_due(self) -> int:
         """Poll every feed whose time has come; returns how many were polled."""
@@ -53,7 +55,9 @@ class FeedPoller:
         if feed.modified:
             headers["If-Modified-Since"] = feed.modified
         try:
-            async with httpx.AsyncClient(timeout=self.timeout, follow_redirects=True) as client:
+            # Every hop, redirects included, goes through the address check.
+            transport = PinnedTransport(allow_private=self.allow_private)
+            async with httpx.AsyncClient(timeout=self.timeout, follow_redirects=True, transport=transport) as client:
                 response = await client.get(feed.url, headers=headers)
             if response.status_code == 304:
                 await asyncio.to_thread(self._record, feed, None, None, None)

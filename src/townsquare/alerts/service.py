@@ -8,9 +8,9 @@ import hmac
 from dataclasses import dataclass
 from typing import Any
 
-from townsquare.alerts import articles, feeds, subscriptions, webhooks
+from townsquare.alerts import articles, feeds, subscriptions, targets, webhooks
 from townsquare.alerts.report import delivery_report
-from townsquare.alerts.subscriptions import Listed
+from townsquare.alerts.subscriptions import Listed, SubscriptionError
 from townsquare.errors import Forbidden, Invalid, NotFound, TooMany, Unauthorized
 from townsquare.services import Core
 from townsquare.domain import validate
@@ -132,13 +132,27 @@ def announce_article(engine: Engine, *, site_name: str, api_key: str, url: str, 
                                  section=section, now=now(), source="api")
 
 
-def set_article_feed(engine: Engine, *, site_name: str, api_key: str, url: str, interval: int) -> None:
+def _check_target(engine: Engine, site_name: str, api_key: str, url: str, allow_private: bool) -> None:
+    """Refuse a URL that points at a non-public address: after the key is checked (no DNS
+    look-ups for strangers), before the write transaction (a look-up may take seconds)."""
+    with reading(engine) as conn:
+        publisher_site(conn, site_name, api_key)
+    reason = targets.check_url(url, allow_private=allow_private)
+    if reason:
+        raise SubscriptionError(f"The URL is refused: {reason}.")
+
+
+def set_article_feed(engine: Engine, *, site_name: str, api_key: str, url: str, interval: int,
+                     allow_private: bool) -> None:
+    _check_target(engine, site_name, api_key, url, allow_private)
     with writing(engine) as conn:
         the_site = publisher_site(conn, site_name, api_key)
         article_feeds.set_feed(conn, site_id=the_site.id, url=url, interval=interval, now=now())
 
 
-def create_webhook(engine: Engine, *, site_name: str, api_key: str, url: str, kinds: list[str]) -> dict[str, Any]:
+def create_webhook(engine: Engine, *, site_name: str, api_key: str, url: str, kinds: list[str],
+                   allow_private: bool) -> dict[str, Any]:
+    _check_target(engine, site_name, api_key, url, allow_private)
     with writing(engine) as conn:
         the_site = publisher_site(conn, site_name, api_key)
         return webhooks.create(conn, site_id=the_site.id, url=url, kinds=kinds, now=now())

@@ -72,4 +72,8 @@ class AlertSettings(BaseModel):
     daily_digest_hour: int = Field(7, ge=0, le=23)
     # At most this many confirmation messages per address per day (no relay for mail bombs).
     confirmations_per_day: int = Field(3, ge=1)
+    # Webhooks and article feeds may point at loopback, private, link-local or other non-public
+    # addresses (an intranet CMS, a test receiver on this machine). Off: such URLs are refused
+    # when registered and again at delivery, after DNS.
+    allow_private_targets: bool = False
 

@@ -197,7 +197,8 @@ class Worker:
         if name == "email":
             return EmailChannel(self.config.email)
         if name == "webhook":
-            return WebhookChannel(timeout=self.settings.webhook_timeout)
+            return WebhookChannel(timeout=self.settings.webhook_timeout,
+                                  allow_private=self.settings.allow_private_targets)
         if name == "whatsapp":
             return WhatsAppChannel(self.config.whatsapp)
         raise ValueError(f"unknown channel {name!r}")
@@ -319,7 +320,7 @@ async def run(engine: Engine, config: AlertsConfig, stop_event: asyncio.Event) -
     from townsquare.alerts import polling
 
     worker = Worker(engine, config)
-    poller = polling.FeedPoller(engine)
+    poller = polling.FeedPoller(engine, allow_private=config.alerts.allow_private_targets)
     log.info("alert worker %s started", worker.name)
     while not stop_event.is_set():
         try:

@@ -122,7 +122,9 @@ def login(request: Request, email: Annotated[Line, Form(max_length=320)], passwo
     try:
         result = auth.sign_in(the_core.engine, email, password, address)
     except TooMany as e:
-        return _login_page(request, next, e.detail, 429)
+        refused = _login_page(request, next, e.detail, 429)
+        refused.headers["Retry-After"] = str(e.extra.get("retry_after", 1))
+        return refused
     if result is None:
         return _login_page(request, next, "Wrong e-mail or password.", 401)
     _actor, token = result

@@ -1,4 +1,4 @@
-"""Who is moderating: sign-in with throttling, server-side sessions, and API keys.
+"""Who is moderating: sign-in with lockouts, server-side sessions, and API keys.
 
 Accounts themselves (argon2 password hashes, roles) are `townsquare.accounts`. An `admin`
 moderates every site; a `moderator` the sites listed for them in `user_sites`.
@@ -7,6 +7,7 @@ moderates every site; a `moderator` the sites listed for them in `user_sites`.
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 from dataclasses import dataclass
 
@@ -14,13 +15,20 @@ from argon2 import PasswordHasher
 
 from townsquare.accounts import verify_password
 from townsquare.errors import Forbidden, NotFound, TooMany
+from townsquare.moderation import audit
 from townsquare.store import accounts as stored
 from townsquare.store.db import Connection, Engine, now, reading, writing
 
 SESSION_SECONDS = 12 * 3600
-THROTTLE_WINDOW = 15 * 60
-MAX_FAILURES_PER_EMAIL = 5
-MAX_FAILURES_PER_ADDRESS = 20
+# Sign-in attempts are counted per (e-mail, client address). After FAILURES_BEFORE_LOCK failures
+# the pair waits LOCK_SECONDS before another password is checked, twice as long after each
+# further failure, up to LOCK_MAX_SECONDS. Other addresses (the owner at the office) are not
+# locked out by someone guessing from elsewhere.
+FAILURES_BEFORE_LOCK = 5
+LOCK_SECONDS = 15.0
+LOCK_MAX_SECONDS = 3600.0
+# A pair with no attempt for this long starts counting again from zero.
+FORGET_AFTER = 24 * 3600.0
 API_KEY_PREFIX = "tsm_"
 # How stale a key's `last_used` may get before a read request writes it: reads stay off the
 # SQLite writer lock, and the time stays right to the minute.
@@ -59,31 +67,59 @@ def _actor(conn: Connection, user_id: int) -> Actor | None:
 # -- sign-in ------------------------------------------------------------------------------------
 def sign_in(engine: Engine, email: str, password: str, address_hash: str) -> tuple[Actor, str] | None:
     """Check the password and open a session; returns the actor and the session token, or None
-    for a wrong e-mail or password (the failure is recorded).
+    for a wrong e-mail or password.
 
-    Failures are throttled per e-mail and per (hashed) client address; a throttled attempt is
-    refused before the password is even checked. The password is checked between two short
-    transactions: argon2 is slow on purpose, and no writer should wait for it."""
+    The attempt is counted before the password is checked, in one statement, so however many
+    attempts arrive at once, a (e-mail, address) pair gets no more password checks than its
+    allowance; a locked pair is refused (TooMany, with the seconds to wait) before the password
+    is even checked. The password is checked between two short transactions: argon2 is slow on
+    purpose, and no writer should wait for it."""
     email = email.strip().lower()
-    keys = (f"email:{email}", f"ip:{address_hash}")
-    since = now() - THROTTLE_WINDOW
-    with reading(engine) as conn:
-        throttled = (stored.failures_since(conn, keys[0], since) >= MAX_FAILURES_PER_EMAIL
-                     or stored.failures_since(conn, keys[1], since) >= MAX_FAILURES_PER_ADDRESS)
-        user = None if throttled else stored.credentials(conn, email)
-    if throttled:
-        raise TooMany("Too many failed sign-ins; try again in 15 minutes.", retry_after=THROTTLE_WINDOW)
-    ok = verify_password(user.password_hash if user else _DUMMY_HASH, password) and user is not None
     at = now()
     with writing(engine) as conn:
+        attempts = stored.count_attempt(conn, email, address_hash, at=at, forget_before=at - FORGET_AFTER)
+        if attempts is None:
+            wait = stored.locked_until(conn, email, address_hash) - at
+        elif attempts >= FAILURES_BEFORE_LOCK:
+            # Locked now, in case this password is wrong too; a right one lifts it below.
+            stored.lock(conn, email, address_hash, at + lock_seconds(attempts))
+        user = stored.credentials(conn, email) if attempts is not None else None
+    if attempts is None:
+        raise TooMany(f"Too many failed sign-ins; try again in {_spoken(wait)}.", retry_after=max(1, math.ceil(wait)))
+    ok = verify_password(user.password_hash if user else _DUMMY_HASH, password) and user is not None
+    with writing(engine) as conn:
         if not ok:
-            stored.record_failures(conn, keys, at)
+            if user is not None and attempts >= FAILURES_BEFORE_LOCK:
+                _record_lockout(conn, user.user_id, email, address_hash, attempts)
             return None
-        stored.clear_failures(conn, keys[0])
+        stored.clear_attempts(conn, email, address_hash)
         token = secrets.token_urlsafe(32)
+        at = now()
         stored.open_session(conn, _digest(token), user.user_id, at, at + SESSION_SECONDS)
         found = _actor(conn, user.user_id)
     return (found, token) if found else None
+
+
+def lock_seconds(failures: int) -> float:
+    """How long a pair waits after this many failures (FAILURES_BEFORE_LOCK or more)."""
+    return min(LOCK_SECONDS * 2 ** min(failures - FAILURES_BEFORE_LOCK, 32), LOCK_MAX_SECONDS)
+
+
+def _spoken(seconds: float) -> str:
+    seconds = max(1, math.ceil(seconds))
+    if seconds < 120:
+        return "1 second" if seconds == 1 else f"{seconds} seconds"
+    return f"{math.ceil(seconds / 60)} minutes"
+
+
+def _record_lockout(conn: Connection, user_id: int, email: str, address_hash: str, failures: int) -> None:
+    """In the audit log of every site the account moderates: its moderators (and admins) see
+    that someone is guessing, from which (hashed) address."""
+    account = stored.account(conn, user_id)
+    details = {"address": address_hash, "failures": failures, "locked_seconds": lock_seconds(failures)}
+    for site_id in sorted(account.site_ids if account else ()):
+        audit.record(conn, site_id=site_id, user_id=user_id, actor=email, action="sign_in_lockout",
+                     target=f"user:{user_id}", reason="wrong passwords", details=details)
 
 
 def session_actor(engine: Engine, token: str) -> Actor | None:

@@ -1,13 +1,14 @@
-"""Staff accounts: users and the sites they moderate, sign-in sessions, failed sign-ins (for
-throttling) and moderator API keys. Session ids and API keys are stored as sha256 digests only."""
+"""Staff accounts: users and the sites they moderate, sign-in sessions, sign-in attempts per
+(account, address) (for lockouts) and moderator API keys. Session ids and API keys are stored as sha256 digests only."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, case, delete, insert, select, update
 
-from townsquare.store.moderation import admin_sessions, api_keys, login_failures
+from townsquare.store.dialect import upsert
+from townsquare.store.moderation import admin_sessions, api_keys, sign_in_failures
 from townsquare.store.tables import sites, user_sites, users
 
 
@@ -74,20 +75,36 @@ def site_names(conn: Connection, site_ids: frozenset[int]) -> dict[int, str]:
     return dict(conn.execute(select(sites.c.id, sites.c.name).where(sites.c.id.in_(site_ids))).all())
 
 
-# -- failed sign-ins ---------------------------------------------------------------------------------
-def failures_since(conn: Connection, key: str, since: float) -> int:
-    q = select(func.count()).select_from(login_failures).where(login_failures.c.key == key,
-                                                               login_failures.c.created > since)
-    return conn.execute(q).scalar_one()
+# -- sign-in attempts ---------------------------------------------------------------------------------
+def count_attempt(conn: Connection, account: str, address: str, *, at: float, forget_before: float) -> int | None:
+    """Count one more attempt for the pair and return its attempts so far (this one included),
+    or None when the pair is locked out (then nothing is counted).
+
+    One statement, so concurrent attempts each get their own number: the database serialises
+    them on the pair's row. A pair quiet since before `forget_before` starts again at 1."""
+    t = sign_in_failures
+    stmt = upsert(conn, t).values(account=account, address=address, failures=1, last_attempt=at, locked_until=0.0)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[t.c.account, t.c.address],
+        set_={"failures": case((t.c.last_attempt < forget_before, 1), else_=t.c.failures + 1), "last_attempt": at},
+        where=t.c.locked_until <= at,
+    ).returning(t.c.failures)
+    return conn.execute(stmt).scalar()
 
 
-def record_failures(conn: Connection, keys: tuple[str, ...], at: float) -> None:
-    for key in keys:
-        conn.execute(insert(login_failures).values(key=key, created=at))
+def lock(conn: Connection, account: str, address: str, until: float) -> None:
+    conn.execute(update(sign_in_failures).values(locked_until=until)
+                 .where(sign_in_failures.c.account == account, sign_in_failures.c.address == address))
 
 
-def clear_failures(conn: Connection, key: str) -> None:
-    conn.execute(delete(login_failures).where(login_failures.c.key == key))
+def locked_until(conn: Connection, account: str, address: str) -> float:
+    return conn.execute(select(sign_in_failures.c.locked_until).where(
+        sign_in_failures.c.account == account, sign_in_failures.c.address == address)).scalar() or 0.0
+
+
+def clear_attempts(conn: Connection, account: str, address: str) -> None:
+    conn.execute(delete(sign_in_failures).where(sign_in_failures.c.account == account,
+                                                sign_in_failures.c.address == address))
 
 
 # -- sessions ----------------------------------------------------------------------------------------

@@ -65,14 +65,16 @@ admin_sessions = Table(
     Index("ix_moderation_sessions_user", "user_id"),
 )
 
-# Failed sign-ins by e-mail and by hashed IP, for throttling.
-login_failures = Table(
-    "moderation_login_failures",
+# Sign-in attempts per (e-mail, hashed client address) since the last success: one counter row
+# per pair, counted up in one statement, and the time until which the pair is locked out.
+sign_in_failures = Table(
+    "moderation_sign_in_failures",
     metadata,
-    Column("id", Integer, primary_key=True),
-    Column("key", String(400), nullable=False),
-    Column("created", Float, nullable=False),
-    Index("ix_moderation_login_failures_key", "key", "created"),
+    Column("account", String(320), primary_key=True),  # the e-mail as typed (lower-case), known or not
+    Column("address", String(64), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("last_attempt", Float, nullable=False),
+    Column("locked_until", Float, nullable=False, default=0.0),
 )
 
 api_keys = Table(

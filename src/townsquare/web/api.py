@@ -13,6 +13,7 @@ from starlette.responses import Response
 from townsquare.moderation import check_tokens
 from townsquare.services import Client, Core, ThreadPage
 from townsquare.web.inputs import Id, Line, PathId, QueryId, Text
+from townsquare.web.client import client_address
 
 router = APIRouter(prefix="/api/v1", tags=["comments"])
 
@@ -66,12 +67,7 @@ def core(request: Request) -> Core:
 
 
 def client(request: Request) -> Client:
-    ip = request.client.host if request.client else ""
-    if core(request).settings.trust_proxy_headers:
-        forwarded = request.headers.get("x-forwarded-for")
-        if forwarded:
-            ip = forwarded.split(",")[0].strip()
-    return Client(ip=ip, origin=request.headers.get("origin"), voter_token=request.headers.get("x-townsquare-voter"))
+    return Client(ip=client_address(request, core(request).settings), origin=request.headers.get("origin"), voter_token=request.headers.get("x-townsquare-voter"))
 
 
 def bearer(authorization: str | None) -> str | None:

@@ -14,6 +14,7 @@ import httpx
 import orjson
 
 from townsquare.alerts.channels import DeliveryError, Outgoing
+from townsquare.alerts.targets import PinnedTransport, RefusedTarget
 
 SIGNATURE_HEADER = "Townsquare-Signature"
 
@@ -39,8 +40,9 @@ def verify(header: str, body: bytes, secret: str, *, tolerance: float = 300, now
 
 
 class WebhookChannel:
-    def __init__(self, *, timeout: float):
-        self._client = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
+    def __init__(self, *, timeout: float, allow_private: bool):
+        self._client = httpx.AsyncClient(timeout=timeout, follow_redirects=False,
+                                         transport=PinnedTransport(allow_private=allow_private))
 
     async def send(self, message: Outgoing) -> None:
         event = message.items[0].event
@@ -54,6 +56,9 @@ class WebhookChannel:
         }
         try:
             response = await self._client.post(message.target, content=body, headers=headers)
+        except RefusedTarget as exc:
+            # Not sent, and not retried: the address will not become allowed by waiting.
+            raise DeliveryError(f"webhook refused: {exc}", permanent=True) from exc
         except httpx.HTTPError as exc:
             raise DeliveryError(f"webhook unreachable: {exc!r}") from exc
         if response.is_success:
