@@ -144,7 +144,9 @@ def test_an_established_e_mail_skips_new_author_holds_only_from_its_address(engi
     with TestClient(moderation_app(settings, engine), base_url="http://testserver") as app:
         first = post(app, "My first comment here.", address=HOME, email="regular@x.example")
         assert first["status"] == "pending"
-        app.post(f"/api/v1/moderation/comments/{first['id']}/approve", json={}, headers={"Authorization": f"Bearer {key}"})
+        approved = app.post(f"/api/v1/moderation/comments/{first['id']}/approve", json={},
+                            headers={"Authorization": f"Bearer {key}"})
+        assert approved.status_code == 200, approved.text
         assert post(app, "My second comment.", address=HOME, email="regular@x.example")["status"] == "published"
         assert post(app, "Not really the regular.", address=ELSEWHERE, email="regular@x.example")["status"] == "pending"
 

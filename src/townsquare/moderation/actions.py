@@ -186,7 +186,7 @@ def set_trusted(engine: Engine, actor: Actor, comment_id: int, is_trusted: bool,
         comment, _thread, site = _comment(conn, actor, comment_id)
         address = comment.ip_hash
         if not address:
-            raise Invalid("This comment was stored without its address (e.g. imported), so there is no author to trust.")
+            raise Invalid("This comment was stored without its address (e.g. imported): there is no author to trust.")
         trusted.set_trusted(conn, site_id=site.id, kind="ip", value=address, trusted=is_trusted, at=now(),
                             by=actor.user_id)
         audit.record(conn, site_id=site.id, user_id=actor.user_id, actor=actor.email,

@@ -69,8 +69,8 @@ _AUTHOR_COUNTS = (
         func.count(),
         func.coalesce(func.sum(case((comments.c.status == "published", 1), else_=0)), 0),
         func.coalesce(func.sum(case((comments.c.status == "rejected", 1), else_=0)), 0),
-        func.coalesce(func.sum(case((and_(comments.c.status == "published", comments.c.ip_hash == bindparam("ip_hash")), 1),
-                                    else_=0)), 0),
+        func.coalesce(func.sum(case(
+            (and_(comments.c.status == "published", comments.c.ip_hash == bindparam("ip_hash")), 1), else_=0)), 0),
     )
     .select_from(_ON_SITE)
     .where(threads.c.site_id == bindparam("site_id"), comments.c.author_key == bindparam("author_key"),
