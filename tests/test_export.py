@@ -35,9 +35,9 @@ def populated(tmp_path):
     run_import(engine, "remark42", FIXTURES / "remark42.jsonl", site="blog")
     rows = stored(engine)
     with engine.begin() as conn:
-        comment_store.set_vote(conn, rows[0]["id"], "voter-a", 1)
-        comment_store.set_vote(conn, rows[0]["id"], "voter-b", -1)
-        comment_store.set_vote(conn, rows[3]["id"], "voter-a", 1)
+        comment_store.set_vote(conn, rows[0]["id"], voter="voter-a", address="voter-a-address", value=1)
+        comment_store.set_vote(conn, rows[0]["id"], voter="voter-b", address="voter-b-address", value=-1)
+        comment_store.set_vote(conn, rows[3]["id"], voter="voter-a", address="voter-a-address", value=1)
         comment_store.update_comment(conn, rows[1]["id"], moderation=orjson.dumps({"decision": "hold", "reasons": [{"label": "x"}]}).decode())
     return engine
 

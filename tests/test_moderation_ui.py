@@ -117,7 +117,7 @@ def test_queue_by_keyboard(server, chromium):
     page.locator(f"#c{first} form.ban button").click()
     page.wait_for_selector(f".notice:has-text('Banned the author of comment {first}')")
     with engine.connect() as conn:
-        assert conn.execute(select(bans.c.kind, bans.c.expires)).all() == [("author", None)]
+        assert conn.execute(select(bans.c.kind, bans.c.expires)).all() == [("ip", None)]
         assert conn.execute(select(threads.c.comment_count)).scalar_one() == 1
 
     page.click("text=Audit log")

@@ -95,9 +95,9 @@ def test_erasure_by_anonymisation_keeps_the_words(engine):
 def test_votes_proven_by_the_author_are_removed(engine):
     target = by_author(stored(engine))["Late"]
     with engine.begin() as conn:
-        comment_store.set_vote(conn, target["id"], "voter-1", 1)
-        comment_store.set_vote(conn, target["id"], "voter-2", -1)
-        comment_store.set_vote(conn, target["id"], "voter-3", 1)
+        comment_store.set_vote(conn, target["id"], voter="voter-1", address="address-1", value=1)
+        comment_store.set_vote(conn, target["id"], voter="voter-2", address="address-2", value=-1)
+        comment_store.set_vote(conn, target["id"], voter="voter-3", address="address-3", value=1)
     with engine.begin() as conn:
         done = privacy.erase_author(conn, SIGNER, "nobody@example.org", mode="delete", voters=("voter-1", "voter-2"))
     assert done["votes"] == 2

@@ -316,6 +316,9 @@ class Core:
         return comment, thread, site
 
     def vote(self, comment_id: int, value: int, client: Client) -> dict[str, Any]:
+        """One reader's vote. It counts once per comment per address and per voter token: a
+        reader without a token is their address, and a token is issued only with a vote that
+        counted (`counted` in the answer), so minting tokens adds no votes."""
         if value not in (-1, 0, 1):
             raise Invalid("A vote is 1, -1 or 0 (to withdraw it).", field="value")
         token = client.voter_token
@@ -325,7 +328,7 @@ class Core:
             except TokenError as e:
                 raise Unauthorized(str(e)) from None
         else:
-            token = self.signer.new_voter()
+            token = self.signer.new_voter()  # handed out only if this vote counts
             voter = self.signer.voter_id(token)
         with reading(self.engine) as conn:
             comment = comment_store.by_id(conn, comment_id)
@@ -335,11 +338,15 @@ class Core:
             site = sites.by_id(conn, self.settings, thread.site_id)
         self._check_origin(site, client)
         self._limit(site, "vote", client, site.rules.votes_per_minute)
+        address = self.signer.reader_key(comment_id, client.ip)
         with writing(self.engine) as conn:
-            likes, dislikes = comment_store.set_vote(conn, comment_id, voter, value)
-            thread_store.touch(conn, thread.id)
-        return {"id": comment_id, "votes": likes - dislikes, "likes": likes, "dislikes": dislikes,
-                "value": value, "voter_token": token}
+            tally = comment_store.set_vote(conn, comment_id, voter=voter, address=address, value=value)
+            if tally.counted:
+                thread_store.touch(conn, thread.id)
+        issued = token if tally.counted and not client.voter_token else None
+        return {"id": comment_id, "votes": tally.likes - tally.dislikes, "likes": tally.likes,
+                "dislikes": tally.dislikes, "value": value if tally.counted else None,
+                "counted": tally.counted, "voter_token": issued}
 
     # -- reads ------------------------------------------------------------------------------
     def read_thread_json(self, site: str, uri: str, sort: str = "oldest", limit: int = 50,

@@ -51,3 +51,9 @@ class Signer:
     def hash(self, kind: str, value: str) -> str:
         """A keyed hash, so stored IPs and emails cannot be reversed by a dictionary attack."""
         return hmac.digest(self._secret, f"{kind}:{value}".encode(), hashlib.sha256).hex()[:32]
+
+    def reader_key(self, comment_id: int, address: str) -> str:
+        """A reader's address as one comment's votes and reports see it: one per address, yet
+        keyed by the comment, so a reader's votes on two comments (or their own comments'
+        `ip_hash`) cannot be joined through it."""
+        return self.hash("reader", f"{comment_id}:{address}")

@@ -26,7 +26,8 @@ from townsquare.store.db import Connection, Engine, now, reading, writing
 from townsquare.store.sites import Site
 from townsquare.store.threads import Thread
 
-BAN_KINDS = ("author", "email", "ip")
+# What a ban is stored by: a hashed address, a verified identity, or a hashed e-mail address.
+BAN_KINDS = ("ip", "identity", "email")
 MAX_SLOW_MODE = 24 * 3600
 MAX_BAN_SECONDS = 100 * 365 * 86400  # longer is "for good"; also keeps the number JSON and SQL can hold
 REVIEWS = ("approve", "reject")
@@ -121,7 +122,7 @@ def edit(engine: Engine, actor: Actor, comment_id: int, text: str, reason: str =
 # -- authors ------------------------------------------------------------------------------------
 def _ban(conn: Connection, actor: Actor, site_id: int, kind: str, value: str | None, *, seconds: int | None,
          reason: str, label: str = "") -> int:
-    """Ban an author key, a hashed e-mail or a hashed IP, for `seconds` or for good (None).
+    """Ban a hashed address, a verified identity or a hashed e-mail, for `seconds` or for good (None).
     `label` says in the audit log what was banned without storing the address itself."""
     actor.require(site_id)
     if kind not in BAN_KINDS:
@@ -140,10 +141,14 @@ def _ban(conn: Connection, actor: Actor, site_id: int, kind: str, value: str | N
 
 def ban_comment_author(engine: Engine, actor: Actor, comment_id: int, kind: str, *, seconds: int | None,
                        reason: str) -> int:
+    """Ban the author of a comment: by "author" (the author as far as the comment proves it: the
+    address it was posted from, until comments carry verified identities), "ip" (the same), or
+    "email" (the address the author typed, which anyone could have typed)."""
     with writing(engine) as conn:
         comment, thread, _site = _comment(conn, actor, comment_id)
-        value = {"author": comment.author_key, "email": comment.author_key, "ip": comment.ip_hash}.get(kind)
-        return _ban(conn, actor, thread.site_id, kind, value, seconds=seconds, reason=reason,
+        stored_kind = "ip" if kind == "author" else kind
+        value = {"email": comment.author_key, "ip": comment.ip_hash}.get(stored_kind)
+        return _ban(conn, actor, thread.site_id, stored_kind, value, seconds=seconds, reason=reason,
                     label=f"{comment.author_name} (comment {comment_id})")
 
 
@@ -176,14 +181,17 @@ def active_bans(engine: Engine, site_ids: frozenset[int]) -> list[Ban]:
 
 
 def set_trusted(engine: Engine, actor: Actor, comment_id: int, is_trusted: bool, reason: str = "") -> None:
+    """Trust (or stop trusting) the author of a comment: the hashed address it was posted from.
+    Never the e-mail address the author typed, which anyone may type."""
     with writing(engine) as conn:
         comment, _thread, site = _comment(conn, actor, comment_id)
-        key = comment.author_key
-        if not key:
-            raise Invalid("This author left no e-mail address, so there is no stable author to trust.")
-        trusted.set_trusted(conn, site_id=site.id, author_key=key, trusted=is_trusted, at=now(), by=actor.user_id)
+        address = comment.ip_hash
+        if not address:
+            raise Invalid("This comment was stored without its address (e.g. imported): there is no author to trust.")
+        trusted.set_trusted(conn, site_id=site.id, kind="ip", value=address, trusted=is_trusted, at=now(),
+                            by=actor.user_id)
         audit.record(conn, site_id=site.id, user_id=actor.user_id, actor=actor.email,
-                     action="trust" if is_trusted else "untrust", target=f"author:{key}", reason=reason,
+                     action="trust" if is_trusted else "untrust", target=f"address:{address}", reason=reason,
                      details={"who": comment.author_name, "comment": comment_id})
 
 

@@ -262,7 +262,7 @@ def trust(request: Request, comment_id: PathId, trusted: Annotated[bool, Form()]
 
 
 @router.post("/comments/{comment_id}/ban")
-def ban(request: Request, comment_id: PathId, kind: Annotated[Line, Form(max_length=16)] = "author",
+def ban(request: Request, comment_id: PathId, kind: Annotated[Line, Form(max_length=16)] = "ip",
         duration: Annotated[Line, Form(max_length=16)] = "forever", csrf: Csrf = "", back: Back = "",
         reason: Why = "") -> Response:
     def do(actor):

@@ -13,7 +13,6 @@ from fastapi import APIRouter, Header, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
-from townsquare.domain.tokens import TokenError
 from townsquare.errors import Invalid, Unauthorized
 from townsquare.moderation import actions, audit, auth, public, queue, reports, site_words
 from townsquare.moderation.auth import Actor
@@ -53,7 +52,8 @@ class EditBody(Body):
 
 class BanBody(Body):
     site: Line | None = Field(None, max_length=64, description="with `email`")
-    comment_id: Id | None = Field(None, description="ban this comment's author (by kind author or ip)")
+    comment_id: Id | None = Field(None, description="ban this comment's author: kind author or ip (the address "
+                                  "it came from) or email (the address typed)")
     kind: Literal["author", "email", "ip"] = "author"
     email: Line | None = Field(None, max_length=320, description="with kind email and no comment_id")
     seconds: int | None = Field(None, gt=0, le=actions.MAX_BAN_SECONDS, description="omit for a ban for good")
@@ -101,16 +101,11 @@ def check(body: CheckBody, request: Request) -> Response:
 def report(comment_id: PathId, body: ReportBody, request: Request) -> Response:
     """Report a comment (`reason`: spam, abuse, hate, harassment, personal_data, off_topic, other).
     One report per reader counts; at the site's `reports_to_hold` the comment is held for review.
-    The reader is the `X-Townsquare-Voter` token if sent, else the address."""
-    the_core = core(request)
+    The reader is the `X-Townsquare-Voter` token if sent, else the address; an address counts
+    once whatever tokens it sends, so `reports_to_hold` means distinct readers' addresses."""
     who = client(request)
-    reporter = the_core.signer.hash("ip", who.ip)
-    if who.voter_token:
-        try:
-            reporter = the_core.signer.hash("voter", the_core.signer.voter_id(who.voter_token))
-        except TokenError as e:
-            raise Unauthorized(str(e)) from None
-    result = public.report(the_core, comment_id, reporter=reporter, ip=who.ip, reason=body.reason, note=body.note)
+    result = public.report(core(request), comment_id, ip=who.ip, voter_token=who.voter_token, reason=body.reason,
+                           note=body.note)
     return _json({"reported": True, "status": result["status"]})
 
 
@@ -176,7 +171,8 @@ def edit(comment_id: PathId, body: EditBody, request: Request, authorization: Au
 
 @router.post("/moderation/comments/{comment_id}/trust")
 def trust(comment_id: PathId, body: TrustBody, request: Request, authorization: Auth = None) -> Response:
-    """Mark (or unmark) the comment's author as trusted on its site."""
+    """Mark (or unmark) the comment's author as trusted on its site: the hashed address the
+    comment was posted from (never the e-mail address typed, which anyone may type)."""
     return _act(request, authorization,
                 lambda a: actions.set_trusted(_engine(request), a, comment_id, body.trusted, body.reason))
 

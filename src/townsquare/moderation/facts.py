@@ -21,7 +21,8 @@ def gather(conn: Connection, *, site_id: int, thread: dict[str, Any] | None, dra
     recent = [PastComment(c.text, c.created, c.status, c.thread_id) for c in stored.recent(
         conn, site_id, author_key=draft.author_key, ip_hash=draft.ip_hash, limit=RECENT_LIMIT,
         excluding=draft.comment_id)]
-    counts = stored.author_counts(conn, site_id, draft.author_key) if draft.author_key else stored.AuthorCounts()
+    counts = (stored.author_counts(conn, site_id, draft.author_key, draft.ip_hash) if draft.author_key
+              else stored.AuthorCounts())
     last_here = next((c.created for c in recent if thread and c.thread_id == thread.id), None)
     return Facts(
         thread_closed=bool(thread and thread.closed),
@@ -31,12 +32,15 @@ def gather(conn: Connection, *, site_id: int, thread: dict[str, Any] | None, dra
         author_post_times=tuple(c.created for c in recent if c.created > since) if draft.author_key else (),
         ip_posts=stored.ip_posts(conn, site_id, draft.ip_hash, since, settings.ip_rate) if draft.ip_hash else 0,
         author_total=counts.total,
-        author_published=counts.published,
+        # A typed e-mail proves nothing: comments published under it count towards the new-author
+        # holds only where they came from this address, as trust and bans follow addresses.
+        author_published=counts.published_here,
         author_rejected=counts.rejected,
-        trusted=bool(draft.author_key) and stored.trusted(conn, site_id, draft.author_key),
+        trusted=stored.trusted(conn, site_id, ip_hash=draft.ip_hash, identity=draft.identity),
         staff=draft.user_id is not None and stored.staff(conn, site_id, draft.user_id),
         bans=tuple(Ban(b.kind, b.reason, b.expires) for b in stored.active_bans(
-            conn, site_id, author_key=draft.author_key, ip_hash=draft.ip_hash, at=draft.created)),
+            conn, site_id, author_key=draft.author_key, ip_hash=draft.ip_hash, identity=draft.identity,
+            at=draft.created)),
         ancestors=_ancestors(conn, draft.parent_id),
     )
 

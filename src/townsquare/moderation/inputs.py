@@ -15,8 +15,13 @@ class Draft:
     created: float
     author_name: str = ""
     author_email: str | None = None
+    # The keyed hash of the e-mail address the author typed: it groups an author's comments, but
+    # proves nothing (anyone may type anyone's address), so trust never rests on it.
     author_key: str | None = None
     ip_hash: str | None = None
+    # A verified identity of the author (e.g. a signed-in account), which trust and bans may
+    # follow like an address. None for anonymous readers; nothing sets it yet.
+    identity: str | None = None
     # Set when a signed-in staff account posts.
     user_id: int | None = None
     thread_id: int | None = None
@@ -52,7 +57,7 @@ class Ancestor:
 
 @dataclass(frozen=True)
 class Ban:
-    kind: str  # author | email | ip
+    kind: str  # ip | identity | email (author: an e-mail ban made before bans followed addresses)
     reason: str
     expires: float | None
 
@@ -69,6 +74,7 @@ class Facts:
     # Comments from the draft's hashed IP within the rate window (counted up to the site's limit).
     ip_posts: int = 0
     author_total: int = 0
+    # Published comments under the author's e-mail from the draft's address (see facts.gather).
     author_published: int = 0
     author_rejected: int = 0
     trusted: bool = False

@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from townsquare.domain import validate
-from townsquare.errors import NotFound, TooMany
+from townsquare.domain.tokens import TokenError
+from townsquare.errors import NotFound, TooMany, Unauthorized
 from townsquare import sites
 from townsquare.moderation import reports, service
 from townsquare.store import comments, threads
@@ -38,12 +39,22 @@ def check(core: Core, site_name: str, text: str, ip: str) -> dict[str, Any]:
     return service.check(site, text, signer=core.signer)
 
 
-def report(core: Core, comment_id: int, *, reporter: str, ip: str, reason: str, note: str) -> dict[str, Any]:
-    """One reader's report on a comment: `{reports, status}` (see `reports.report`)."""
+def report(core: Core, comment_id: int, *, ip: str, voter_token: str | None, reason: str, note: str) -> dict[str, Any]:
+    """One reader's report on a comment: `{reports, status}` (see `reports.report`). The reader is
+    their voter token if they send one, else their address; either way one address reports a
+    comment once, so tokens minted for the purpose add nothing."""
+    address = core.signer.reader_key(comment_id, ip)
+    reporter = address
+    if voter_token:
+        try:
+            reporter = core.signer.hash("voter", core.signer.voter_id(voter_token))
+        except TokenError as e:
+            raise Unauthorized(str(e)) from None
     _limit(core, "report", ip, REPORTS_PER_MINUTE)
     with writing(core.engine) as conn:
         comment = comments.by_id(conn, comment_id)
         if comment is None:
             raise NotFound(f"There is no comment {comment_id}.")
         site = sites.by_id(conn, core.settings, threads.by_id(conn, comment.thread_id).site_id)
-        return reports.report(conn, site=site, comment_id=comment_id, reporter=reporter, reason=reason, note=note)
+        return reports.report(conn, site=site, comment_id=comment_id, reporter=reporter, address=address,
+                              reason=reason, note=note)

@@ -19,17 +19,18 @@ from townsquare.store.db import Connection, now
 REASONS = ("spam", "abuse", "hate", "harassment", "personal_data", "off_topic", "other")
 
 
-def report(conn: Connection, *, site: Publication, comment_id: int, reporter: str, reason: str,
+def report(conn: Connection, *, site: Publication, comment_id: int, reporter: str, address: str, reason: str,
            note: str = "") -> dict[str, Any]:
-    """Record one reader's report (a second report by the same reader changes nothing) and hold the
-    comment once it has `reports_to_hold` open reports."""
+    """Record one reader's report (a second report by the same reader, or from the same address,
+    changes nothing) and hold the comment once `reports_to_hold` distinct readers report it."""
     comment = comments.by_id(conn, comment_id)
     if comment is None or comment.status in ("deleted", "rejected"):
         raise NotFound(f"There is no comment {comment_id}.")
     thread = threads.by_id(conn, comment.thread_id)
     if thread.site_id != site.id:
         raise NotFound(f"There is no comment {comment_id} on site '{site.name}'.")
-    stored.add(conn, comment_id=comment_id, reporter=reporter, reason=reason, note=note, created=now())
+    stored.add(conn, comment_id=comment_id, reporter=reporter, address=address, reason=reason, note=note,
+               created=now())
     count = stored.open_count(conn, comment_id)
     limit = for_site(site.rules).reports_to_hold
     if comment.status == "published" and count >= limit:

@@ -143,17 +143,37 @@ def max_id(conn: Connection) -> int:
 
 
 # -- votes --------------------------------------------------------------------------------------
-def set_vote(conn: Connection, comment_id: int, voter: str, value: int) -> tuple[int, int]:
-    """Record one voter's vote (0 withdraws it) and return the comment's (likes, dislikes)."""
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """A vote's outcome: whether it counted, and the comment's likes and dislikes after it."""
+
+    counted: bool
+    likes: int
+    dislikes: int
+
+
+def set_vote(conn: Connection, comment_id: int, *, voter: str, address: str, value: int) -> Tally:
+    """Record one voter's vote (0 withdraws it). A voter's existing vote is changed whatever the
+    address; a new vote counts only if neither this voter nor this address (`Signer.reader_key`)
+    already has one on the comment."""
     old = conn.execute(
         select(votes.c.value).where(votes.c.comment_id == comment_id, votes.c.voter == voter)
-    ).scalar() or 0
-    if value:
-        conn.execute(
-            upsert(conn, votes).values(comment_id=comment_id, voter=voter, value=value, created=now())
-            .on_conflict_do_update(index_elements=["comment_id", "voter"], set_={"value": value})
-        )
-    elif old:
+    ).scalar()
+    if old is None:
+        if not value:
+            return _tally(conn, comment_id, False)
+        # Either unique key taken (this voter, or another token from this address) means no vote.
+        # RETURNING says whether a row went in (rowcount is not reliable for this on every driver).
+        added = conn.execute(
+            upsert(conn, votes).values(comment_id=comment_id, voter=voter, address=address, value=value, created=now())
+            .on_conflict_do_nothing().returning(votes.c.voter)
+        ).first()
+        if added is None:
+            return _tally(conn, comment_id, False)
+        old = 0
+    elif value:
+        conn.execute(update(votes).where(votes.c.comment_id == comment_id, votes.c.voter == voter).values(value=value))
+    else:
         conn.execute(votes.delete().where(votes.c.comment_id == comment_id, votes.c.voter == voter))
     likes = (value == 1) - (old == 1)
     dislikes = (value == -1) - (old == -1)
@@ -162,5 +182,9 @@ def set_vote(conn: Connection, comment_id: int, voter: str, value: int) -> tuple
             update(comments).where(comments.c.id == comment_id)
             .values(likes=comments.c.likes + likes, dislikes=comments.c.dislikes + dislikes)
         )
+    return _tally(conn, comment_id, True)
+
+
+def _tally(conn: Connection, comment_id: int, counted: bool) -> Tally:
     row = conn.execute(select(comments.c.likes, comments.c.dislikes).where(comments.c.id == comment_id)).one()
-    return row.likes, row.dislikes
+    return Tally(counted, row.likes, row.dislikes)

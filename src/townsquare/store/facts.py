@@ -25,11 +25,14 @@ class AuthorCounts:
     total: int = 0
     published: int = 0
     rejected: int = 0
+    # Published from the address the draft comes from: standing earned under an e-mail address
+    # that anyone may type is only the author's where they posted from.
+    published_here: int = 0
 
 
 @dataclass(frozen=True)
 class ActiveBan:
-    kind: str  # author | email | ip
+    kind: str  # ip | identity | email (and author: an e-mail ban made before)
     reason: str
     expires: float | None
 
@@ -66,6 +69,8 @@ _AUTHOR_COUNTS = (
         func.count(),
         func.coalesce(func.sum(case((comments.c.status == "published", 1), else_=0)), 0),
         func.coalesce(func.sum(case((comments.c.status == "rejected", 1), else_=0)), 0),
+        func.coalesce(func.sum(case(
+            (and_(comments.c.status == "published", comments.c.ip_hash == bindparam("ip_hash")), 1), else_=0)), 0),
     )
     .select_from(_ON_SITE)
     .where(threads.c.site_id == bindparam("site_id"), comments.c.author_key == bindparam("author_key"),
@@ -82,8 +87,11 @@ _IP_WINDOW = (
 )
 _IP_POSTS = select(func.count()).select_from(_IP_WINDOW)
 _SLOW_MODE = select(thread_state.c.slow_mode).where(thread_state.c.thread_id == bindparam("thread_id"))
+# Trust follows the address a comment comes from, or a verified identity; never a typed e-mail.
 _TRUSTED = select(trusted_authors.c.author_key).where(
-    trusted_authors.c.site_id == bindparam("site_id"), trusted_authors.c.author_key == bindparam("author_key"))
+    trusted_authors.c.site_id == bindparam("site_id"),
+    or_(and_(trusted_authors.c.kind == "ip", trusted_authors.c.author_key == bindparam("ip_hash")),
+        and_(trusted_authors.c.kind == "identity", trusted_authors.c.author_key == bindparam("identity")))).limit(1)
 
 
 def recent(conn: Connection, site_id: int, *, author_key: str | None, ip_hash: str | None, limit: int,
@@ -97,9 +105,9 @@ def recent(conn: Connection, site_id: int, *, author_key: str | None, ip_hash: s
     return [RecentComment(*row) for row in conn.execute(stmt, params)]
 
 
-def author_counts(conn: Connection, site_id: int, author_key: str) -> AuthorCounts:
-    row = conn.execute(_AUTHOR_COUNTS, {"site_id": site_id, "author_key": author_key}).one()
-    return AuthorCounts(int(row[0]), int(row[1]), int(row[2]))
+def author_counts(conn: Connection, site_id: int, author_key: str, ip_hash: str | None = None) -> AuthorCounts:
+    row = conn.execute(_AUTHOR_COUNTS, {"site_id": site_id, "author_key": author_key, "ip_hash": ip_hash}).one()
+    return AuthorCounts(int(row[0]), int(row[1]), int(row[2]), int(row[3]))
 
 
 def ip_posts(conn: Connection, site_id: int, ip_hash: str, since: float, limit: int) -> int:
@@ -114,8 +122,11 @@ def slow_mode(conn: Connection, thread_id: int) -> int:
     return conn.execute(_SLOW_MODE, {"thread_id": thread_id}).scalar() or 0
 
 
-def trusted(conn: Connection, site_id: int, author_key: str) -> bool:
-    return conn.execute(_TRUSTED, {"site_id": site_id, "author_key": author_key}).first() is not None
+def trusted(conn: Connection, site_id: int, *, ip_hash: str | None, identity: str | None) -> bool:
+    """Whether the address the draft comes from, or the author's verified identity, is trusted."""
+    if not ip_hash and not identity:
+        return False
+    return conn.execute(_TRUSTED, {"site_id": site_id, "ip_hash": ip_hash, "identity": identity}).first() is not None
 
 
 def staff(conn: Connection, site_id: int, user_id: int) -> bool:
@@ -132,19 +143,23 @@ _ACTIVE_BANS = select(bans.c.kind, bans.c.reason, bans.c.expires).where(
     bans.c.site_id == bindparam("site_id"),
     bans.c.lifted.is_(None),
     or_(bans.c.expires.is_(None), bans.c.expires > bindparam("at")),
-    # An e-mail ban stores the same keyed hash of the address that author keys are made of. A
-    # missing key or address is NULL, which matches nothing.
+    # An e-mail ban stores the same keyed hash of the address that author keys are made of (so do
+    # "author" bans made before bans followed addresses). A typed e-mail proves nothing, but a ban
+    # on it only refuses: impersonating a banned address publishes nothing. A missing key,
+    # address or identity is NULL, which matches nothing.
     or_(and_(bans.c.kind.in_(("author", "email")), bans.c.value == bindparam("author_key")),
-        and_(bans.c.kind == "ip", bans.c.value == bindparam("ip_hash"))),
+        and_(bans.c.kind == "ip", bans.c.value == bindparam("ip_hash")),
+        and_(bans.c.kind == "identity", bans.c.value == bindparam("identity"))),
 )
 
 
 def active_bans(conn: Connection, site_id: int, *, author_key: str | None, ip_hash: str | None,
-                at: float) -> tuple[ActiveBan, ...]:
-    """The bans in force at `at` on this author key (as author or e-mail ban) or address."""
-    if not author_key and not ip_hash:
+                identity: str | None = None, at: float) -> tuple[ActiveBan, ...]:
+    """The bans in force at `at` on this author key (an e-mail ban), address or verified identity."""
+    if not author_key and not ip_hash and not identity:
         return ()
-    rows = conn.execute(_ACTIVE_BANS, {"site_id": site_id, "at": at, "author_key": author_key, "ip_hash": ip_hash})
+    rows = conn.execute(_ACTIVE_BANS, {"site_id": site_id, "at": at, "author_key": author_key, "ip_hash": ip_hash,
+                                       "identity": identity})
     return tuple(ActiveBan(*row) for row in rows)
 
 

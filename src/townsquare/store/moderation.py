@@ -25,12 +25,16 @@ trusted_authors = Table(
     "moderation_trusted",
     metadata,
     Column("site_id", Integer, ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True),
-    Column("author_key", String(64), primary_key=True),
+    # What is trusted: "ip", a hashed address (`value` below), or "identity", a verified
+    # identity. "email" rows (keyed by a typed e-mail address) are from before and not honoured.
+    Column("kind", String(16), nullable=False, server_default="email"),
+    Column("author_key", String(64), primary_key=True),  # the value of that kind
     Column("created", Float, nullable=False),
     Column("created_by", Integer, ForeignKey("users.id", ondelete="SET NULL")),
 )
 
-# One report per reader per comment; `resolved` is set when a moderator acts on the comment.
+# One report per reader per comment, and per address (keyed per comment, `Signer.reader_key`;
+# NULL on reports from before); `resolved` is set when a moderator acts on the comment.
 reports = Table(
     "moderation_reports",
     metadata,
@@ -41,7 +45,9 @@ reports = Table(
     Column("note", Text, nullable=False, default=""),
     Column("created", Float, nullable=False),
     Column("resolved", Float),
+    Column("address", String(64)),
     UniqueConstraint("comment_id", "reporter"),
+    UniqueConstraint("comment_id", "address"),
     Index("ix_moderation_reports_open", "resolved", "comment_id"),
 )
 

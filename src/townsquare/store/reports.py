@@ -1,4 +1,4 @@
-"""Readers' reports on comments: one per reader per comment, open until a moderator acts."""
+"""Readers' reports on comments: one per reader and per address per comment, open until a moderator acts."""
 
 from __future__ import annotations
 
@@ -18,19 +18,24 @@ class OpenReport:
     created: float
 
 
-def add(conn: Connection, *, comment_id: int, reporter: str, reason: str, note: str, created: float) -> None:
-    """Store the report; a second report by the same reader on the same comment changes nothing."""
+def add(conn: Connection, *, comment_id: int, reporter: str, address: str, reason: str, note: str,
+        created: float) -> None:
+    """Store the report; a second report by the same reader, or from the same address (keyed per
+    comment, `Signer.reader_key`), on the same comment changes nothing."""
     insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     conn.execute(
         insert(reports)
-        .values(comment_id=comment_id, reporter=reporter, reason=reason, note=note, created=created)
-        .on_conflict_do_nothing(index_elements=["comment_id", "reporter"])
+        .values(comment_id=comment_id, reporter=reporter, address=address, reason=reason, note=note, created=created)
+        .on_conflict_do_nothing()
     )
 
 
 def open_count(conn: Connection, comment_id: int) -> int:
+    """How many distinct readers hold the comment's open reports: distinct addresses (reports
+    from before addresses were kept count by reporter, as they did)."""
     return conn.execute(
-        select(func.count()).select_from(reports).where(reports.c.comment_id == comment_id, reports.c.resolved.is_(None))
+        select(func.count(func.distinct(func.coalesce(reports.c.address, reports.c.reporter))))
+        .where(reports.c.comment_id == comment_id, reports.c.resolved.is_(None))
     ).scalar_one()
 
 

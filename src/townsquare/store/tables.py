@@ -108,6 +108,10 @@ votes = Table(
     Column("voter", String(64), primary_key=True),
     Column("value", Integer, nullable=False),
     Column("created", Float, nullable=False),
+    # The voter's address, keyed per comment (`Signer.reader_key`): one vote per address and per
+    # voter token. NULL on votes from before addresses were kept.
+    Column("address", String(64)),
+    UniqueConstraint("comment_id", "address"),
 )
 
 users = Table(

@@ -139,13 +139,16 @@ def delete_comment(comment_id: PathId, request: Request,
 
 @router.post("/comments/{comment_id}/vote")
 def vote(comment_id: PathId, body: Vote, request: Request) -> Response:
-    """Vote 1 or -1, or 0 to withdraw. One vote per voter, changeable.
+    """Vote 1 or -1, or 0 to withdraw. One vote per reader, changeable.
 
-    The voter is the signed token in the `X-Townsquare-Voter` header; without one a new token
-    is issued in the answer (`voter_token`) and header — keep it for later votes.
+    A vote counts once per comment per address and per voter token (`counted` says whether it
+    did). The voter is the signed token in the `X-Townsquare-Voter` header; a first vote without
+    one that counts brings a new token in the answer (`voter_token`) and header — keep it to
+    change the vote later.
     """
     result = core(request).vote(comment_id, body.value, client(request))
-    return _json(result, headers={"X-Townsquare-Voter": result["voter_token"]})
+    issued = result["voter_token"]
+    return _json(result, headers={"X-Townsquare-Voter": issued} if issued else None)
 
 
 @router.post("/counts")

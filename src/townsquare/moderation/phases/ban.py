@@ -1,4 +1,4 @@
-"""Banned authors (by account key, e-mail or hashed IP) are rejected."""
+"""Banned authors (by hashed address, verified identity or e-mail address) are rejected."""
 
 from datetime import UTC, datetime
 

@@ -41,7 +41,7 @@
       loadError: "Comments could not be loaded.", retry: "Try again", error: "Something went wrong. Please try again.",
       nudge: "Before you post: {reason}. You can rephrase your comment, or post it anyway.",
       following: "Check your inbox: follow the link we sent to start following this thread.", nudgeDefault: "this may break the house rules", followOff: "Following threads is not available on this site.",
-      anon: "Anonymous",
+      anon: "Anonymous", votedHere: "A vote from this connection already counts on this comment.",
     },
     fr: {
       comments: "Commentaires", count: { one: "{n} commentaire", other: "{n} commentaires" },
@@ -65,7 +65,7 @@
       loadError: "Impossible de charger les commentaires.", retry: "Réessayer", error: "Une erreur est survenue. Veuillez réessayer.",
       nudge: "Avant de publier : {reason}. Vous pouvez reformuler votre commentaire ou le publier quand même.",
       following: "Consultez votre boîte mail : suivez le lien envoyé pour confirmer le suivi de cette discussion.", nudgeDefault: "ce message risque d’enfreindre les règles de la discussion", followOff: "Le suivi des discussions n’est pas disponible sur ce site.",
-      anon: "Anonyme",
+      anon: "Anonyme", votedHere: "Un vote depuis cette connexion compte déjà pour ce commentaire.",
     },
     ru: {
       comments: "Комментарии", count: { one: "{n} комментарий", few: "{n} комментария", other: "{n} комментариев" },
@@ -89,7 +89,7 @@
       loadError: "Не удалось загрузить комментарии.", retry: "Повторить", error: "Что-то пошло не так. Попробуйте ещё раз.",
       nudge: "Перед отправкой: {reason}. Вы можете переформулировать комментарий или всё равно отправить его.",
       following: "Проверьте почту: перейдите по ссылке из письма, чтобы подписаться на обсуждение.", nudgeDefault: "комментарий может нарушать правила обсуждения", followOff: "Подписка на обсуждения на этом сайте недоступна.",
-      anon: "Аноним",
+      anon: "Аноним", votedHere: "Голос с этого подключения за этот комментарий уже учтён.",
     },
   };
 
@@ -664,7 +664,9 @@
         const res = await api("POST", `/comments/${c.id}/vote`, { value }, null, voter ? { "X-Townsquare-Voter": voter } : {});
         if (res.voter_token) keep("voter", res.voter_token);
         Object.assign(c, { votes: res.votes, likes: res.likes, dislikes: res.dislikes });
-        if (value) votes[c.id] = value; else delete votes[c.id];
+        // One vote per connection: a second reader behind the same address is not counted.
+        if (res.counted === false) say(t("votedHere"));
+        else if (value) votes[c.id] = value; else delete votes[c.id];
         keep("votes", votes);
         redraw(c);
         c._li.querySelector(`:scope > .ts-c .ts-v${pressed}`)?.focus();
