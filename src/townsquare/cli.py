@@ -152,6 +152,52 @@ def site_key(name: str, config: ConfigOpt = None, db: DbOpt = None) -> None:
     console.print("Send it as 'Authorization: Bearer <key>'; it is not shown again.")
 
 
+@site_app.command("set")
+def site_set(
+    name: str,
+    settings_json: Annotated[str, typer.Option("--settings", help='Settings to change, as a JSON object, e.g. \'{"moderation": "pre"}\'; null restores the default')],
+    by: Annotated[Optional[str], typer.Option("--by", help="Who makes the change, for the audit log (default: the system user)")] = None,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Change a site's settings (merged over its current ones; see docs/configuration.md)."""
+    import getpass
+
+    from townsquare import site_config
+    from townsquare.errors import Problem
+
+    settings = settings_from(config, db)
+    try:
+        changes = json.loads(settings_json)
+    except json.JSONDecodeError as e:
+        fail(f"--settings is not valid JSON: {e}", 2)
+    try:
+        changed = site_config.change(engine_for(settings), settings.site_defaults, name, changes,
+                                     actor=by or f"{getpass.getuser()} (command line)")
+    except Problem as e:
+        fail(e.detail, 1 if e.status == 404 else 2)
+    shown = lambda v: "(default)" if v is None else json.dumps(v)  # noqa: E731
+    for key, change in changed.items():
+        console.print(f"{key}: {shown(change['from'])} -> {shown(change['to'])}")
+    console.print(f"Site '{name}': {len(changed)} setting(s) changed" if changed else f"Site '{name}': nothing changed")
+
+
+@site_app.command("show")
+def site_show(name: str, config: ConfigOpt = None, db: DbOpt = None) -> None:
+    """Print a site and its effective settings (its own values over the instance defaults) as JSON."""
+    from townsquare import sites
+    from townsquare.errors import NotFound
+
+    settings = settings_from(config, db)
+    try:
+        site = sites.named(engine_for(settings), settings, name)
+    except NotFound as e:
+        fail(e.detail)
+    typer.echo(json.dumps({"name": site.name, "title": site.title, "origins": list(site.origins),
+                           "settings": site.rules.model_dump(mode="json"), "own_settings": site.site.settings},
+                          indent=2, ensure_ascii=False))
+
+
 @admin_app.command("create")
 def admin_create(
     email: Annotated[str, typer.Option(help="Login e-mail")],
