@@ -198,6 +198,33 @@ def site_show(name: str, config: ConfigOpt = None, db: DbOpt = None) -> None:
                           indent=2, ensure_ascii=False))
 
 
+@app.command()
+def backup(
+    file: Annotated[Path, typer.Argument(help="Where to write the copy", show_default=False)],
+    force: Annotated[bool, typer.Option("--force", help="Replace FILE if it exists")] = False,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Copy a SQLite database while it is in use (a consistent snapshot); for PostgreSQL, say how to use pg_dump."""
+    from townsquare.store.backup import BackupError, backup_sqlite, pg_dump_command, sqlite_file
+
+    settings = settings_from(config, db)
+    try:
+        source = sqlite_file(settings.db)
+        if source is None:
+            dump, restore = pg_dump_command(settings.db, file)
+            typer.echo("`townsquare backup` copies SQLite databases. For PostgreSQL use its own tools "
+                       f"(the password from PGPASSWORD or ~/.pgpass):\n  back up:  {dump}\n  restore:  {restore}",
+                       err=True)
+            raise typer.Exit(1)
+        done = backup_sqlite(source, file, force=force)
+    except BackupError as e:
+        fail(str(e))
+    console.print(f"Backed up {source} to {done.path}: {done.size:,} bytes; {done.sites} site(s), "
+                  f"{done.threads} threads, {done.comments} comments, {done.subscriptions} subscriptions, "
+                  f"{done.accounts} accounts, {done.audit_entries} audit-log entries (integrity check: ok)")
+
+
 @admin_app.command("create")
 def admin_create(
     email: Annotated[str, typer.Option(help="Login e-mail")],
