@@ -72,7 +72,28 @@ def serve(
     run(engine)
     engine.dispose()
     console.print(f"Townsquare on http://{settings.host}:{settings.port}/  (database {settings.db})")
+    if warning := public_url_warning(settings):
+        console.print(f"[yellow]Warning:[/yellow] {warning}", soft_wrap=True)
     run_server(settings)
+
+
+def public_url_warning(settings: Settings) -> str | None:
+    """Links in mails and feeds are built from public_url; without it they name this server's own
+    address, which readers elsewhere cannot open."""
+    import ipaddress
+
+    if settings.public_url:
+        return None
+    host = settings.host.strip("[]")
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if loopback:
+        return None
+    return (f"public_url is not set, so links in confirmation mails and alerts point at "
+            f"http://{settings.host}:{settings.port}/. Set public_url (TOWNSQUARE_PUBLIC_URL) to the address "
+            "readers use, e.g. public_url = \"https://comments.example.org\".")
 
 
 @site_app.command("add")
