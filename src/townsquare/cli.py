@@ -19,6 +19,8 @@ site_app = typer.Typer(help="Manage the sites this instance serves.", no_args_is
 admin_app = typer.Typer(help="Manage admin and moderator accounts.", no_args_is_help=True)
 app.add_typer(site_app, name="site")
 app.add_typer(admin_app, name="admin")
+config_app = typer.Typer(help="The configuration: its reference.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
 
 console = Console(stderr=True)
 
@@ -244,6 +246,14 @@ def backup(
     console.print(f"Backed up {source} to {done.path}: {done.size:,} bytes; {done.sites} site(s), "
                   f"{done.threads} threads, {done.comments} comments, {done.subscriptions} subscriptions, "
                   f"{done.accounts} accounts, {done.audit_entries} audit-log entries (integrity check: ok)")
+
+
+@config_app.command("reference")
+def config_reference() -> None:
+    """Print the configuration reference (every setting: type, default, environment variable, meaning) as Markdown."""
+    from townsquare.config_reference import reference
+
+    typer.echo(reference(), nl=False)
 
 
 @admin_app.command("create")

@@ -1,0 +1,56 @@
+"""docs/configuration.md is generated from the settings models, so it cannot fall behind them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+from typer.testing import CliRunner
+
+from townsquare.cli import app
+from townsquare.config import load_settings
+from townsquare.config_reference import env_name, fields, from_environment, reference
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "configuration.md"
+REGENERATE = "regenerate it: PYTHONPATH=src python -m townsquare.cli config reference > docs/configuration.md"
+
+
+def test_docs_match_the_models():
+    assert DOC.read_text(encoding="utf-8") == reference(), f"docs/configuration.md is out of date; {REGENERATE}"
+
+
+def test_the_command_prints_it():
+    r = CliRunner().invoke(app, ["config", "reference"])
+    assert r.exit_code == 0 and r.stdout == reference()
+
+
+def test_every_setting_is_described_and_listed():
+    text = reference()
+    missing = [".".join(path) for path, info in fields() if not (info.description or "").strip()]
+    assert not missing, "settings without a description= (the reference needs one): " + ", ".join(missing)
+    for path, info in fields():
+        assert f"**`{path[-1]}`**" in text or f"`[{'.'.join(path)}]`" in text, path
+    assert "TOWNSQUARE_SITE_DEFAULTS__MODERATION_RULES__MAX_LINKS" in text
+    assert "TOWNSQUARE_PUBLIC_URL" in text and "confirmation mails" in text
+
+
+def _as_text(value) -> str:
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
+# Tried with each default's own value; an empty one would be ignored (as an empty variable is).
+WITH_VALUES = [(p, i.get_default(call_default_factory=True)) for p, i in fields() if from_environment(i.annotation)]
+
+
+@pytest.mark.parametrize("path, default", [(p, d) for p, d in WITH_VALUES if d is not None and _as_text(d)],
+                         ids=lambda x: ".".join(x) if isinstance(x, tuple) else "")
+def test_the_environment_names_are_real(path, default):
+    """Each variable the reference names sets its setting."""
+    settings = load_settings(None, environ={env_name(path): _as_text(default)})
+    value = settings
+    for part in path:
+        value = getattr(value, part)
+    assert value == default
