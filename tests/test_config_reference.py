@@ -54,3 +54,26 @@ def test_the_environment_names_are_real(path, default):
     for part in path:
         value = getattr(value, part)
     assert value == default
+
+
+def test_a_new_setting_appears_by_itself():
+    """Settings added to the models later are listed with no change here (types included)."""
+    import ipaddress
+
+    from pydantic import Field, IPvAnyNetwork
+
+    from townsquare.alerts.settings import AlertSettings
+    from townsquare.config import Settings
+
+    class Alerts(AlertSettings):
+        allow_private_targets: bool = Field(False, description="Let webhooks reach private addresses")
+
+    class Extended(Settings):
+        trusted_proxies: list[IPvAnyNetwork] = Field(default_factory=lambda: [ipaddress.ip_network("10.0.0.0/8")],
+                                                     description="Proxies whose forwarded addresses are believed")
+        alerts: Alerts = Field(Alerts(), description="The alert delivery worker")
+
+    text = reference(Extended)
+    assert ('- **`trusted_proxies`**: list of IP networks; default `["10.0.0.0/8"]`; environment: file only.  \n'
+            "  Proxies whose forwarded addresses are believed.") in text
+    assert "`TOWNSQUARE_ALERTS__ALLOW_PRIVATE_TARGETS`" in text

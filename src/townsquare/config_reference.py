@@ -15,7 +15,7 @@ from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from townsquare.config import ENV_PREFIX, RESERVED_ENV, Settings, SiteSettings
+from townsquare.config import ENV_PREFIX, RESERVED_ENV, Settings
 
 SITE_SECTION = "site_defaults"
 
@@ -67,22 +67,22 @@ NAME` prints the settings in force. Nested keys are JSON objects:
 """
 
 
-def reference() -> str:
+def reference(model: type[BaseModel] = Settings) -> str:
     """The whole reference, as Markdown."""
     out = [INTRO, "## Instance settings\n"]
     sections: list[tuple[tuple[str, ...], type[BaseModel], FieldInfo]] = []
-    out += _section(Settings, (), sections)
-    for path, model, info in sections:
+    out += _section(model, (), sections)
+    for path, part, info in sections:
         if path == (SITE_SECTION,):
             continue
         out.append(f"## `[{'.'.join(path)}]`\n\n{_sentence(info.description)}\n")
-        out += _section(model, path, [])
+        out += _section(part, path, [])
     out.append(f"## Site settings (`[{SITE_SECTION}]`)\n\n{SITE_INTRO}")
     nested: list[tuple[tuple[str, ...], type[BaseModel], FieldInfo]] = []
-    out += _section(SiteSettings, (SITE_SECTION,), nested)
-    for path, model, info in nested:
+    out += _section(model.model_fields[SITE_SECTION].annotation, (SITE_SECTION,), nested)
+    for path, part, info in nested:
         out.append(f"### `{path[-1]}` (`[{'.'.join(path)}]`)\n\n{_sentence(info.description)}\n")
-        out += _section(model, path, [])
+        out += _section(part, path, [])
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -100,8 +100,8 @@ def env_name(path: tuple[str, ...]) -> str:
 
 def from_environment(annotation: Any) -> bool:
     """Whether a value of this type can be given as one environment variable (a plain string)."""
-    return not any(typing.get_origin(a) in (list, set, dict, tuple) or a in (list, set, dict, tuple) or _is_model(a)
-                   for a in _options(annotation))
+    containers = (list, set, frozenset, dict, tuple)
+    return not any(typing.get_origin(a) in containers or a in containers or _is_model(a) for a in _options(annotation))
 
 
 def _section(model: type[BaseModel], path: tuple[str, ...],
@@ -134,19 +134,30 @@ def _options(annotation: Any) -> list[Any]:
 
 _NAMES = {int: "integer", float: "number", bool: "true or false", str: "string", Path: "file path",
           SecretStr: "secret string"}
+# Addresses and networks (ipaddress, pydantic.networks), by the words in their class names.
+_WORDS = (("Network", "IP network"), ("Address", "IP address"), ("Interface", "IP interface"), ("Url", "URL"))
 
 
 def _type_name(annotation: Any) -> str:
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is typing.Annotated:
+        return _type_name(args[0])
     if origin is Literal:
         return "one of " + ", ".join(f"`{_toml(a)}`" for a in args)
-    if origin in (list, set, tuple):
-        return f"list of {_type_name(args[0])}s" if args else "list"
+    if origin in (list, set, frozenset, tuple):
+        return f"list of {_plural(_type_name(args[0]))}" if args else "list"
     if origin is dict:
-        return f"table of {_type_name(args[1])}s by {_type_name(args[0])}" if args else "table"
+        return f"table of {_plural(_type_name(args[1]))} by {_type_name(args[0])}" if args else "table"
     if origin in (typing.Union, types.UnionType):
         return " or ".join(_type_name(a) for a in _options(annotation))
-    return _NAMES.get(annotation, getattr(annotation, "__name__", str(annotation)))
+    if annotation in _NAMES:
+        return _NAMES[annotation]
+    name = getattr(annotation, "__name__", str(annotation))
+    return next((word for part, word in _WORDS if part in name), name)
+
+
+def _plural(name: str) -> str:
+    return f"{name}s" if " or " not in name and not name.startswith("one of") else f"({name})"
 
 
 def _type(info: FieldInfo) -> str:
@@ -188,4 +199,4 @@ def _toml(value: Any) -> str:
         return "[" + ", ".join(_toml(v) for v in value) + "]"
     if isinstance(value, dict):
         return "{" + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + "}" if value else "{}"
-    return str(value)
+    return _toml(str(value))  # addresses, URLs, …: written as strings
