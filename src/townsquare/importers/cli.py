@@ -144,6 +144,9 @@ def export_command(
                      f"{counts.trusted} trusted authors, {counts.webhooks} webhooks, {counts.audit_entries} "
                      "audit-log entries" if everything else "")
                   + (f" to {output}" if output else ""))
+    if everything and settings.secret:
+        console.print("This installation signs with its `secret` setting, which is not in the file: give the new "
+                      "installation the same setting.")
     if everything:
         console.print("[yellow]Keep this file private:[/yellow] it holds the instance secret, webhook signing "
                       "secrets and the accounts' password hashes" + (" (written readable by you only)." if output else "."))
