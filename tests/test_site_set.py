@@ -46,8 +46,8 @@ def test_set_merges_and_is_audited(db):
     assert settings == {"moderation": "pre", "edit_window": 60,
                         "moderation_rules": {"banned_words": ["idiot*"], "max_links": 0}}
     assert len(log) == 1 and log[0].actor == "editor@daily.example" and log[0].target.startswith("site:")
-    assert log[0].details == {"changed": {"edit_window": {"from": None, "to": 60},
-                                          "moderation_rules.max_links": {"from": None, "to": 0}}}
+    assert log[0].details == {"edit_window": {"from": None, "to": 60},
+                              "moderation_rules.max_links": {"from": None, "to": 0}}
 
     # null gives a setting back to the instance default.
     r = runner.invoke(app, ["site", "set", "daily", "--db", db, "--settings", '{"moderation": null}'])

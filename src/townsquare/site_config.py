@@ -69,5 +69,5 @@ def change(engine: Engine, defaults: SiteSettings, name: str, changes: dict[str,
         if changed:
             site_store.update_site(conn, site_id, settings=new)
             audit.record(conn, site_id=site_id, user_id=None, actor=actor, action=ACTION,
-                         target=f"site:{site_id}", details={"changed": changed})
+                         target=f"site:{site_id}", details=changed)
         return changed
