@@ -60,6 +60,7 @@ def import_command(
     migrate(engine)
     reports: list[ImportReport] = []
     restored = None
+    names: list[str] = []
     try:
         names = sites_in_file(format, file, site)
         if format != OWN_FORMAT:
@@ -90,8 +91,10 @@ def import_command(
     except ImportProblem as e:
         _fail(str(e))
     except KeyboardInterrupt:
-        console.print("[yellow]Interrupted.[/yellow] What was stored stays; to continue, run the same command "
-                      "with --resume.")
+        # The discussions are all stored once the other records are being restored; those are
+        # added only where missing, so the plain command finishes them.
+        again = "again" if len(reports) == len(names) else "with --resume"
+        console.print(f"[yellow]Interrupted.[/yellow] What was stored stays; to continue, run the same command {again}.")
         raise typer.Exit(130) from None
     for r in reports:
         _print_report(r)
