@@ -79,25 +79,6 @@ def serve(
     run_server(settings)
 
 
-def public_url_warning(settings: Settings) -> str | None:
-    """Links in mails and feeds are built from public_url; without it they name this server's own
-    address, which readers elsewhere cannot open."""
-    import ipaddress
-
-    if settings.public_url:
-        return None
-    host = settings.host.strip("[]")
-    try:
-        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if loopback:
-        return None
-    return (f"public_url is not set, so links in confirmation mails and alerts point at "
-            f"http://{settings.host}:{settings.port}/. Set public_url (TOWNSQUARE_PUBLIC_URL) to the address "
-            "readers use, e.g. public_url = \"https://comments.example.org\".")
-
-
 @site_app.command("add")
 def site_add(
     name: str,
@@ -184,8 +165,6 @@ def site_set(
     db: DbOpt = None,
 ) -> None:
     """Change a site's settings (merged over its current ones; see docs/configuration.md)."""
-    import getpass
-
     from townsquare import site_config
     from townsquare.errors import Problem
 
@@ -196,13 +175,25 @@ def site_set(
         fail(f"--settings is not valid JSON: {e}", 2)
     try:
         changed = site_config.change(engine_for(settings), settings.site_defaults, name, changes,
-                                     actor=by or f"{getpass.getuser()} (command line)")
+                                     actor=by or _system_user())
     except Problem as e:
         fail(e.detail, 1 if e.status == 404 else 2)
-    shown = lambda v: "(default)" if v is None else json.dumps(v)  # noqa: E731
     for key, change in changed.items():
-        console.print(f"{key}: {shown(change['from'])} -> {shown(change['to'])}")
+        console.print(f"{key}: {_shown(change['from'])} -> {_shown(change['to'])}")
     console.print(f"Site '{name}': {len(changed)} setting(s) changed" if changed else f"Site '{name}': nothing changed")
+
+
+def _shown(value) -> str:
+    return "(default)" if value is None else json.dumps(value)
+
+
+def _system_user() -> str:
+    import getpass
+
+    try:
+        return f"{getpass.getuser()} (command line)"
+    except (KeyError, OSError):  # no name for this uid (containers)
+        return "command line"
 
 
 @site_app.command("show")
@@ -254,6 +245,25 @@ def config_reference() -> None:
     from townsquare.config_reference import reference
 
     typer.echo(reference(), nl=False)
+
+
+def public_url_warning(settings: Settings) -> str | None:
+    """Links in mails and feeds are built from public_url; without it they name this server's own
+    address, which readers elsewhere cannot open."""
+    import ipaddress
+
+    if settings.public_url:
+        return None
+    host = settings.host.strip("[]")
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if loopback:
+        return None
+    return (f"public_url is not set, so links in confirmation mails and alerts point at "
+            f"http://{settings.host}:{settings.port}/. Set public_url (TOWNSQUARE_PUBLIC_URL) to the address "
+            "readers use, e.g. public_url = \"https://comments.example.org\".")
 
 
 @admin_app.command("create")
