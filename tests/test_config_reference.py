@@ -77,3 +77,10 @@ def test_a_new_setting_appears_by_itself():
     assert ('- **`trusted_proxies`**: list of IP networks; default `["10.0.0.0/8"]`; environment: file only.  \n'
             "  Proxies whose forwarded addresses are believed.") in text
     assert "`TOWNSQUARE_ALERTS__ALLOW_PRIVATE_TARGETS`" in text
+
+
+def test_the_example_file_is_valid(tmp_path):
+    example = reference().split("```toml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "ts.toml").write_text(example)
+    settings = load_settings(tmp_path / "ts.toml", environ={})
+    assert settings.public_url == "https://comments.example.org" and settings.email.starttls

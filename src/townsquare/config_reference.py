@@ -44,9 +44,8 @@ A minimal production file:
 
 ```toml
 db = "postgresql://townsquare@127.0.0.1:5432/townsquare"
-host = "127.0.0.1"            # behind a reverse proxy
+host = "127.0.0.1"            # behind a reverse proxy on the same machine
 public_url = "https://comments.example.org"
-trust_proxy_headers = true
 
 [email]
 smtp_host = "mail.example.org"
