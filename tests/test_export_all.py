@@ -76,6 +76,9 @@ def test_move_from_sqlite_to_postgresql(tmp_path, pg_url):
 
     r = runner.invoke(app, ["import", "jsonl", str(first), "--db", pg_url])
     assert r.exit_code == 0, r.output
+    said = " ".join(r.output.split())
+    assert ("Also restored: 2 account, 5 audit, 1 ban, 1 site_key, 2 subscription, 1 trusted, 1 webhook" in said
+            and "Already there" not in said), said
     second = tmp_path / "again.jsonl"
     export_all(pg_url, second)
     assert second.read_bytes() == first.read_bytes()
@@ -103,7 +106,9 @@ def test_move_from_sqlite_to_postgresql(tmp_path, pg_url):
         # Importing the same file again adds nothing.
         r = runner.invoke(app, ["import", "jsonl", str(first), "--db", pg_url])
         assert r.exit_code == 0, r.output
-        assert "Already there" in r.output
+        said = " ".join(r.output.split())
+        assert "Nothing else to restore. Already there (left as they are): 2 account, 5 audit, 1 ban, 1 site_key, " \
+               "2 subscription, 1 trusted, 1 webhook" in said, said
         export_all(pg_url, second)
         assert second.read_bytes() == first.read_bytes()
     finally:

@@ -98,8 +98,8 @@ def import_command(
         raise typer.Exit(130) from None
     for r in reports:
         _print_report(r)
-    if restored is not None and (restored[0] or restored[1]):
-        added, present = restored
+    if restored is not None and (+restored[0] or +restored[1]):
+        added, present = +restored[0], +restored[1]
         console.print("Also restored: " + ", ".join(f"{n} {kind}" for kind, n in sorted(added.items())) if added
                       else "Nothing else to restore.")
         if present:

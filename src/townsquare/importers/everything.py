@@ -106,9 +106,11 @@ def _ban_key(kind: str, value: str, created: float) -> str:
 def restore_secret(engine: Engine, path: Path) -> str | None:
     """Take over the file's instance secret; run before anything signs with this database's own.
     Returns a warning when the database already signed comments with another secret."""
-    wanted = next((line["secret"] for _, line in jsonl_lines(path, {"instance"})), None)
-    if wanted is None:
+    # The instance line comes before the first site's, if there is one.
+    first = next((line for _, line in jsonl_lines(path, {"instance", "site"})), None)
+    if first is None or first["type"] != "instance":
         return None
+    wanted = first["secret"]
     with writing(engine) as conn:
         current = restore.secret(conn)
         if current == wanted:
@@ -125,36 +127,65 @@ def restore_records(engine: Engine, path: Path, site_names: list[str],
     """Add the file's accounts and the named sites' records. Returns (added, already there) by type."""
     added: Counter = Counter()
     present: Counter = Counter()
+    # Portable references found in this database: they stay valid (what they name only gets added).
+    local: dict[tuple[int, str], str] = {}
     batch: list[tuple[int, dict[str, Any]]] = []
     for item in jsonl_lines(path, KINDS - {"instance"}):
         if item[1]["type"] == "account" or item[1].get("site") in site_names:
             batch.append(item)
         if len(batch) >= BATCH:
-            _restore_batch(engine, batch, added, present)
+            _restore_batch(engine, batch, added, present, local)
             (on_progress or (lambda n: None))(len(batch))
             batch = []
+            if len(local) > 100_000:
+                local.clear()
     if batch:
-        _restore_batch(engine, batch, added, present)
+        _restore_batch(engine, batch, added, present, local)
         (on_progress or (lambda n: None))(len(batch))
     return added, present
 
 
-def _restore_batch(engine: Engine, batch: list[tuple[int, dict[str, Any]]], added: Counter, present: Counter) -> None:
+def _restore_batch(engine: Engine, batch: list[tuple[int, dict[str, Any]]], added: Counter, present: Counter,
+                   local: dict[tuple[int, str], str]) -> None:
     with writing(engine) as conn:
         sites = restore.site_ids(conn)
         users = restore.user_ids(conn)
+        # Subscriptions and the audit log are the bulk of it: each is written in one statement.
+        subs: list[restore.SubscriptionRow] = []
+        events: list[restore.SubscriptionRow] = []  # webhooks' (counted with their webhook)
+        entries: list[restore.AuditRow] = []
         for number, line in batch:
             kind = line["type"]
             try:
-                done = _restore_one(conn, line, sites, users)
+                if kind == "audit":
+                    entries.append(_audit_row(conn, line, sites, users, local))
+                elif kind == "subscription":
+                    subs.append(_subscription(conn, sites[line["site"]], line, line["channel"], line["target"], local))
+                else:
+                    done = _restore_one(conn, line, sites, users, local, events)
+                    (added if done else present)[kind] += 1
+                    if kind == "account" and done:
+                        users = restore.user_ids(conn)
             except (KeyError, TypeError, ValueError) as e:
                 raise ImportFormatError(f"{kind} line is missing or has a bad field: {e}", f"line {number}") from None
-            (added if done else present)[kind] += 1
-            if kind == "account" and done:
-                users = restore.user_ids(conn)
+        restore.add_subscriptions(conn, events)
+        for kind, rows, new in (("subscription", subs, restore.add_subscriptions(conn, subs)),
+                                ("audit", entries, restore.add_audit_entries(conn, entries))):
+            added[kind] += new
+            present[kind] += len(rows) - new
 
 
-def _restore_one(conn: Connection, line: dict[str, Any], sites: dict[str, int], users: dict[str, int]) -> bool:
+def _audit_row(conn: Connection, line: dict[str, Any], sites: dict[str, int], users: dict[str, int],
+               local: dict[tuple[int, str], str]) -> restore.AuditRow:
+    site_id = sites[line["site"]]
+    return restore.AuditRow(
+        site_id=site_id, user_id=users.get(line["user"]), actor=line["actor"], action=line["action"],
+        target=_local(conn, site_id, line["target"], local), reason=line["reason"],
+        details=orjson.dumps(line["details"]).decode(), created=float(line["created"]))
+
+
+def _restore_one(conn: Connection, line: dict[str, Any], sites: dict[str, int], users: dict[str, int],
+                 local: dict[tuple[int, str], str], events: list[restore.SubscriptionRow]) -> bool:
     kind = line["type"]
     if kind == "account":
         return restore.add_account(conn, email=line["email"], name=line["name"], role=line["role"],
@@ -163,8 +194,6 @@ def _restore_one(conn: Connection, line: dict[str, Any], sites: dict[str, int], 
     site_id = sites[line["site"]]
     if kind == "site_key":
         return restore.set_api_key_hash(conn, site_id, line["api_key_hash"])
-    if kind == "subscription":
-        return _subscription(conn, site_id, line, line["channel"], line["target"])
     if kind == "ban":
         return restore.add_ban(conn, site_id=site_id, kind=line["kind"], value=line["value"], reason=line["reason"],
                                created=float(line["created"]), expires=line["expires"], lifted=line["lifted"],
@@ -176,30 +205,35 @@ def _restore_one(conn: Connection, line: dict[str, Any], sites: dict[str, int], 
         webhook_id, new = restore.add_webhook(
             conn, site_id=site_id, url=line["url"], active=bool(line["active"]), created=float(line["created"]),
             secrets=[(k["secret"], float(k["created"]), k["expires"]) for k in line["secrets"]])
-        for event in line["events"]:
-            _subscription(conn, site_id, event, "webhook", str(webhook_id))
+        events.extend(_subscription(conn, site_id, event, "webhook", str(webhook_id), local)
+                      for event in line["events"])
         return new
-    if kind == "audit":
-        return restore.add_audit_entry(
-            conn, site_id=site_id, user_id=users.get(line["user"]), actor=line["actor"], action=line["action"],
-            target=_local(conn, site_id, line["target"]), reason=line["reason"],
-            details=orjson.dumps(line["details"]).decode(), created=float(line["created"]))
     raise ValueError(f"unknown type {kind!r}")
 
 
-def _subscription(conn: Connection, site_id: int, line: dict[str, Any], channel: str, target: str) -> bool:
-    return restore.add_subscription(
-        conn, site_id=site_id, kind=line["kind"], channel=channel, target=target,
-        scope=_local(conn, site_id, line["scope"]), delivery=line["delivery"], confirmed=line["confirmed"],
+def _subscription(conn: Connection, site_id: int, line: dict[str, Any], channel: str, target: str,
+                  local: dict[tuple[int, str], str]) -> restore.SubscriptionRow:
+    return restore.SubscriptionRow(
+        site_id=site_id, kind=line["kind"], channel=channel, target=target,
+        scope=_local(conn, site_id, line["scope"], local), delivery=line["delivery"], confirmed=line["confirmed"],
         consent=orjson.dumps(line["consent"]).decode(), unsubscribed=line["unsubscribed"],
         created=float(line["created"]))
 
 
-def _local(conn: Connection, site_id: int, value: str) -> str:
+def _local(conn: Connection, site_id: int, value: str, cache: dict[tuple[int, str], str]) -> str:
     """A portable reference ("comment:<ref>", "thread:<uri>", …) as this database's id."""
     kind, sep, rest = value.partition(":")
     if not sep or rest.startswith("#") or kind not in ("comment", "thread", "site", "ban"):
         return value
+    found = cache.get((site_id, value))
+    if found is None:
+        found = _resolve(conn, site_id, kind, rest)
+        if "#" not in found:  # not found now may be found later
+            cache[site_id, value] = found
+    return found
+
+
+def _resolve(conn: Connection, site_id: int, kind: str, rest: str) -> str:
     found: int | None = None
     if kind == "comment":
         found = importing.mapped(conn, site_id, SOURCE, "comment", [map_key(rest)]).get(map_key(rest))

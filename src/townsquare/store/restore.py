@@ -4,7 +4,9 @@ not there yet and says whether it did, so importing a file twice changes nothing
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, and_, exists, insert, select, update
+from dataclasses import asdict, dataclass
+
+from sqlalchemy import Connection, exists, insert, select, update
 
 from townsquare.store.alerts import alert_subscriptions, alert_webhook_secrets, alert_webhooks
 from townsquare.store.dialect import upsert
@@ -48,16 +50,28 @@ def add_account(conn: Connection, *, email: str, name: str, role: str, password_
     return user_id
 
 
-def add_subscription(conn: Connection, *, site_id: int, kind: str, channel: str, target: str, scope: str,
-                     delivery: str, confirmed: float | None, consent: str, unsubscribed: float | None,
-                     created: float) -> bool:
-    result = conn.execute(
-        upsert(conn, alert_subscriptions)
-        .values(site_id=site_id, kind=kind, channel=channel, target=target, scope=scope, delivery=delivery,
-                confirmed=confirmed, consent=consent, unsubscribed=unsubscribed, created=created)
-        .on_conflict_do_nothing()
-    )
-    return result.rowcount == 1
+@dataclass(frozen=True)
+class SubscriptionRow:
+    site_id: int
+    kind: str
+    channel: str
+    target: str
+    scope: str
+    delivery: str
+    confirmed: float | None
+    consent: str  # JSON
+    unsubscribed: float | None
+    created: float
+
+
+def add_subscriptions(conn: Connection, rows: list[SubscriptionRow]) -> int:
+    """Add the subscriptions this database does not have (by site, kind, channel, target and
+    scope; one it has is left as it is); returns how many were added."""
+    if not rows:
+        return 0
+    found = conn.execute(upsert(conn, alert_subscriptions).on_conflict_do_nothing().returning(alert_subscriptions.c.id),
+                         [asdict(r) for r in rows])
+    return len(found.all())  # (rowcount is not reliable for this on PostgreSQL)
 
 
 def ban_id(conn: Connection, site_id: int, kind: str, value: str, created: float) -> int | None:
@@ -77,8 +91,8 @@ def add_ban(conn: Connection, *, site_id: int, kind: str, value: str, reason: st
 def add_trusted(conn: Connection, *, site_id: int, author_key: str, created: float, created_by: int | None) -> bool:
     result = conn.execute(upsert(conn, trusted_authors)
                           .values(site_id=site_id, author_key=author_key, created=created, created_by=created_by)
-                          .on_conflict_do_nothing())
-    return result.rowcount == 1
+                          .on_conflict_do_nothing().returning(trusted_authors.c.site_id))
+    return result.first() is not None
 
 
 def add_webhook(conn: Connection, *, site_id: int, url: str, active: bool, created: float,
@@ -96,16 +110,43 @@ def add_webhook(conn: Connection, *, site_id: int, url: str, active: bool, creat
     return webhook_id, True
 
 
-def add_audit_entry(conn: Connection, *, site_id: int, user_id: int | None, actor: str, action: str, target: str,
-                    reason: str, details: str, created: float) -> bool:
+@dataclass(frozen=True)
+class AuditRow:
+    site_id: int
+    user_id: int | None
+    actor: str
+    action: str
+    target: str
+    reason: str
+    details: str  # JSON
+    created: float
+
+    def key(self) -> tuple[int, float, str, str, str]:
+        return (self.site_id, self.created, self.action, self.target, self.actor)
+
+
+def add_audit_entries(conn: Connection, rows: list[AuditRow]) -> int:
+    """Add the entries that are not there yet (same site, time, action, target and actor), in file
+    order; returns how many were added."""
+    if not rows:
+        return 0
     a = audit_log
-    same = and_(a.c.site_id == site_id, a.c.created == created, a.c.action == action, a.c.target == target,
-                a.c.actor == actor)
-    if conn.execute(select(a.c.id).where(same).limit(1)).first() is not None:
-        return False
-    conn.execute(insert(a).values(site_id=site_id, user_id=user_id, actor=actor, action=action, target=target,
-                                  reason=reason, details=details, created=created))
-    return True
+    there: set[tuple] = set()
+    for site_id in {r.site_id for r in rows}:
+        times = sorted({r.created for r in rows if r.site_id == site_id})
+        for i in range(0, len(times), 500):
+            query = select(a.c.site_id, a.c.created, a.c.action, a.c.target, a.c.actor).where(
+                a.c.site_id == site_id, a.c.created.in_(times[i:i + 500]))
+            there.update(tuple(r) for r in conn.execute(query))
+    new = []
+    for r in rows:
+        if r.key() not in there:
+            there.add(r.key())
+            new.append({"site_id": r.site_id, "user_id": r.user_id, "actor": r.actor, "action": r.action,
+                        "target": r.target, "reason": r.reason, "details": r.details, "created": r.created})
+    if new:
+        conn.execute(insert(a), new)
+    return len(new)
 
 
 def set_api_key_hash(conn: Connection, site_id: int, value: str) -> bool:
