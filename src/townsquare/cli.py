@@ -19,6 +19,8 @@ site_app = typer.Typer(help="Manage the sites this instance serves.", no_args_is
 admin_app = typer.Typer(help="Manage admin and moderator accounts.", no_args_is_help=True)
 app.add_typer(site_app, name="site")
 app.add_typer(admin_app, name="admin")
+config_app = typer.Typer(help="The configuration: its reference.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
 
 console = Console(stderr=True)
 
@@ -72,6 +74,8 @@ def serve(
     run(engine)
     engine.dispose()
     console.print(f"Townsquare on http://{settings.host}:{settings.port}/  (database {settings.db})")
+    if warning := public_url_warning(settings):
+        console.print(f"[yellow]Warning:[/yellow] {warning}", soft_wrap=True)
     run_server(settings)
 
 
@@ -150,6 +154,116 @@ def site_key(name: str, config: ConfigOpt = None, db: DbOpt = None) -> None:
         site_store.update_site(conn, site.id, api_key_hash=hashlib.sha256(key.encode()).hexdigest())
     typer.echo(key)
     console.print("Send it as 'Authorization: Bearer <key>'; it is not shown again.")
+
+
+@site_app.command("set")
+def site_set(
+    name: str,
+    settings_json: Annotated[str, typer.Option("--settings", help='Settings to change, as a JSON object, e.g. \'{"moderation": "pre"}\'; null restores the default')],
+    by: Annotated[Optional[str], typer.Option("--by", help="Who makes the change, for the audit log (default: the system user)")] = None,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Change a site's settings (merged over its current ones; see docs/configuration.md)."""
+    from townsquare import site_config
+    from townsquare.errors import Problem
+
+    settings = settings_from(config, db)
+    try:
+        changes = json.loads(settings_json)
+    except json.JSONDecodeError as e:
+        fail(f"--settings is not valid JSON: {e}", 2)
+    try:
+        changed = site_config.change(engine_for(settings), settings.site_defaults, name, changes,
+                                     actor=by or _system_user())
+    except Problem as e:
+        fail(e.detail, 1 if e.status == 404 else 2)
+    for key, change in changed.items():
+        console.print(f"{key}: {_shown(change['from'])} -> {_shown(change['to'])}")
+    console.print(f"Site '{name}': {len(changed)} setting(s) changed" if changed else f"Site '{name}': nothing changed")
+
+
+def _shown(value) -> str:
+    return "(default)" if value is None else json.dumps(value)
+
+
+def _system_user() -> str:
+    import getpass
+
+    try:
+        return f"{getpass.getuser()} (command line)"
+    except (KeyError, OSError):  # no name for this uid (containers)
+        return "command line"
+
+
+@site_app.command("show")
+def site_show(name: str, config: ConfigOpt = None, db: DbOpt = None) -> None:
+    """Print a site and its effective settings (its own values over the instance defaults) as JSON."""
+    from townsquare import sites
+    from townsquare.errors import NotFound
+
+    settings = settings_from(config, db)
+    try:
+        site = sites.named(engine_for(settings), settings, name)
+    except NotFound as e:
+        fail(e.detail)
+    typer.echo(json.dumps({"name": site.name, "title": site.title, "origins": list(site.origins),
+                           "settings": site.rules.model_dump(mode="json"), "own_settings": site.site.settings},
+                          indent=2, ensure_ascii=False))
+
+
+@app.command()
+def backup(
+    file: Annotated[Path, typer.Argument(help="Where to write the copy", show_default=False)],
+    force: Annotated[bool, typer.Option("--force", help="Replace FILE if it exists")] = False,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Copy a SQLite database while it is in use (a consistent snapshot); for PostgreSQL, say how to use pg_dump."""
+    from townsquare.store.backup import BackupError, backup_sqlite, pg_dump_command, sqlite_file
+
+    settings = settings_from(config, db)
+    try:
+        source = sqlite_file(settings.db)
+        if source is None:
+            dump, restore = pg_dump_command(settings.db, file)
+            typer.echo("`townsquare backup` copies SQLite databases. For PostgreSQL use its own tools "
+                       f"(the password from PGPASSWORD or ~/.pgpass):\n  back up:  {dump}\n  restore:  {restore}",
+                       err=True)
+            raise typer.Exit(1)
+        done = backup_sqlite(source, file, force=force)
+    except BackupError as e:
+        fail(str(e))
+    console.print(f"Backed up {source} to {done.path}: {done.size:,} bytes; {done.sites} site(s), "
+                  f"{done.threads} threads, {done.comments} comments, {done.subscriptions} subscriptions, "
+                  f"{done.accounts} accounts, {done.audit_entries} audit-log entries (integrity check: ok)")
+
+
+@config_app.command("reference")
+def config_reference() -> None:
+    """Print the configuration reference (every setting: type, default, environment variable, meaning) as Markdown."""
+    from townsquare.config_reference import reference
+
+    typer.echo(reference(), nl=False)
+
+
+def public_url_warning(settings: Settings) -> str | None:
+    """Links in mails and feeds are built from public_url; without it they name this server's own
+    address, which readers elsewhere cannot open."""
+    import ipaddress
+
+    if settings.public_url:
+        return None
+    host = settings.host.strip("[]")
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if loopback:
+        return None
+    return (f"public_url is not set, so links in confirmation mails and alerts point at "
+            f"http://{settings.host}:{settings.port}/. Set public_url (TOWNSQUARE_PUBLIC_URL) to the address "
+            "readers use, e.g. public_url = \"https://comments.example.org\".")
 
 
 @admin_app.command("create")

@@ -40,46 +40,56 @@ class Strict(BaseModel):
 class SiteSettings(Strict):
     """Per-site rules. Stored with each site; `site_defaults` gives the values for new sites."""
 
-    moderation: Literal["pre", "post", "auto"] = "post"
-    edit_window: int = Field(900, ge=0, le=30 * 86400, description="seconds an author may edit or delete")
-    min_length: int = Field(1, ge=1)
-    max_length: int = Field(10_000, ge=1, le=100_000)
-    max_name_length: int = Field(100, ge=1, le=200)
-    require_email: bool = False
-    posts_per_minute: int = Field(10, ge=1, description="per client (IP or author)")
-    votes_per_minute: int = Field(60, ge=1)
-    reports_to_hold: int = Field(3, ge=1)
-    # What erasing an author does to their comments: delete them, or keep the words unsigned.
-    erasure: Literal["delete", "anonymise"] = "delete"
-    # Whether the author of a rejected comment is told the moderators' reason.
-    tell_authors_why: bool = True
-    moderation_rules: ModerationRules = ModerationRules()
+    moderation: Literal["pre", "post", "auto"] = Field(
+        "post", description="pre: hold every comment for a moderator; post: publish unless a moderation check "
+        "holds it; auto: like post, and also hold when any check's score reaches `moderation_rules.auto_hold_score`")
+    edit_window: int = Field(900, ge=0, le=30 * 86400,
+                             description="Seconds after posting during which an author may edit or delete a comment")
+    min_length: int = Field(1, ge=1, description="Fewest characters a comment may have")
+    max_length: int = Field(10_000, ge=1, le=100_000, description="Most characters a comment may have")
+    max_name_length: int = Field(100, ge=1, le=200, description="Most characters an author's name may have")
+    require_email: bool = Field(False, description="Refuse comments that give no e-mail address")
+    posts_per_minute: int = Field(10, ge=1, description="Comments a client (IP address or author) may post per minute")
+    votes_per_minute: int = Field(60, ge=1, description="Votes a client may cast per minute")
+    reports_to_hold: int = Field(3, ge=1, description="Reader reports that send a published comment back to the queue")
+    erasure: Literal["delete", "anonymise"] = Field(
+        "delete", description="What erasing an author does to their comments: delete them, or keep the words unsigned")
+    tell_authors_why: bool = Field(True, description="Show the author of a rejected comment the moderators' reason")
+    moderation_rules: ModerationRules = Field(
+        ModerationRules(), description="The site's moderation checks (word lists, links, toxicity limits, …)")
 
 
 class Settings(Strict):
-    db: str = DEFAULT_DB
-    host: str = "127.0.0.1"
-    port: int = Field(8000, ge=1, le=65535)
-    workers: int = Field(1, ge=1, le=64)
-    # Signs edit tokens, voter ids and links. Unset: a random key kept in the database, so
-    # every process of one installation agrees without extra set-up.
-    secret: str | None = Field(None, min_length=16)
-    public_url: str = ""
-    redis_url: str | None = None
-    rate_limits: Literal["on", "off"] = "on"
+    db: str = Field(DEFAULT_DB, description="Database URL: `sqlite:///path/to/file.db` or "
+                    "`postgresql://user:password@host:5432/name`")
+    host: str = Field("127.0.0.1", description="Address `serve` listens on (`0.0.0.0` for every IPv4 interface)")
+    port: int = Field(8000, ge=1, le=65535, description="Port `serve` listens on")
+    workers: int = Field(1, ge=1, le=64, description="Server processes `serve` runs, sharing one socket")
+    # Kept in the database when unset, so every process of one installation agrees without set-up.
+    secret: str | None = Field(None, min_length=16, description="Key that signs edit tokens, voter ids and links "
+                               "in mails; unset: a random key created once and kept in the database")
+    public_url: str = Field("", description="The address readers reach this server at, e.g. "
+                            "`https://comments.example.org`; links in confirmation mails, alerts and feeds start with "
+                            "it. Unset, they point at `http://<host>:<port>/`, which readers elsewhere cannot open "
+                            "(`serve` warns about this when it listens beyond loopback)")
+    redis_url: str | None = Field(None, description="Redis URL for rate-limit counters shared by every process, e.g. "
+                                  "`redis://127.0.0.1:6379/0`; unset: the counters live in the database")
+    rate_limits: Literal["on", "off"] = Field("on", description="Apply the per-client posting, voting and sign-up "
+                                              "limits (off: for load tests)")
     # Fits a 10,000-character comment in any script and a site's largest word lists (2 × 1,000
     # entries of up to 100 ASCII characters), while refusing anything bigger before it is parsed.
-    max_body_bytes: int = Field(256 * 1024, ge=1024)
-    # One proxy on this machine: the same as trusted_proxies = ["127.0.0.1", "::1"].
-    trust_proxy_headers: bool = False
-    # Addresses or networks (CIDR) of the proxies in front, trusted to append the address they
-    # saw to X-Forwarded-For (see docs/security.md). Anyone else's header is ignored.
-    trusted_proxies: list[str] = []
-    demo: bool = False  # also serve the demo news site's pages (`townsquare demo` sets it)
-    site_defaults: SiteSettings = SiteSettings()
-    email: EmailSettings = EmailSettings()
-    whatsapp: WhatsAppSettings = WhatsAppSettings()
-    alerts: AlertSettings = AlertSettings()
+    max_body_bytes: int = Field(256 * 1024, ge=1024, description="Largest request body accepted, in bytes; larger "
+                                "requests are refused before they are read")
+    trust_proxy_headers: bool = Field(False, description="One reverse proxy on this machine: the same as "
+                                      "`trusted_proxies = [\"127.0.0.1\", \"::1\"]`")
+    trusted_proxies: list[str] = Field([], description="Addresses or networks (CIDR) of the proxies in front, "
+                                       "trusted to append the address they saw to `X-Forwarded-For`; the client "
+                                       "is the rightmost hop not in this list (see docs/security.md)")
+    demo: bool = Field(False, description="Also serve the demo news site's pages (`townsquare demo` sets it)")
+    site_defaults: SiteSettings = Field(SiteSettings(), description="Settings of every site that does not set its own")
+    email: EmailSettings = Field(EmailSettings(), description="How alert and confirmation mails are sent")
+    whatsapp: WhatsAppSettings = Field(WhatsAppSettings(), description="WhatsApp Cloud API alerts")
+    alerts: AlertSettings = Field(AlertSettings(), description="The alert delivery worker")
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

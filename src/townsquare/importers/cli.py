@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +24,7 @@ from rich.table import Table
 
 from townsquare.config import ConfigError, Settings, load_settings
 
+from .everything import restore_records, restore_secret
 from .loader import ImportReport
 from .records import ImportFormatError
 from .run import FORMATS, OWN_FORMAT, ImportProblem, ensure_sites, import_file, records_for, sites_in_file
@@ -57,10 +59,16 @@ def import_command(
     engine = make_engine(settings.db)
     migrate(engine)
     reports: list[ImportReport] = []
+    restored = None
+    names: list[str] = []
     try:
         names = sites_in_file(format, file, site)
         if format != OWN_FORMAT:
             _require_site(engine, names[0])
+        elif not dry_run:
+            # Before anything signs: the file's secret keys its authors, bans and trusted authors.
+            if warning := restore_secret(engine, file):
+                console.print(f"[yellow]Warning:[/yellow] {warning}")
         for name in names:
             with Spool() as spool:
                 if not resume:
@@ -75,16 +83,28 @@ def import_command(
                         checked=None if resume else spool, resume=resume, dry_run=dry_run, moderate=moderate,
                         on_progress=advance,
                     ))
+        if format == OWN_FORMAT and not dry_run:
+            with _progress("Accounts, subscriptions, bans, webhooks, audit log") as advance:
+                restored = restore_records(engine, file, names, advance)
     except ImportFormatError as e:
         _fail(f"{file}: {e}\nNothing was stored from this file." if not reports else f"{file}: {e}")
     except ImportProblem as e:
         _fail(str(e))
     except KeyboardInterrupt:
-        console.print("[yellow]Interrupted.[/yellow] What was stored stays; to continue, run the same command "
-                      "with --resume.")
+        # The discussions are all stored once the other records are being restored; those are
+        # added only where missing, so the plain command finishes them.
+        again = "again" if len(reports) == len(names) else "with --resume"
+        console.print(f"[yellow]Interrupted.[/yellow] What was stored stays; to continue, run the same command {again}.")
         raise typer.Exit(130) from None
     for r in reports:
         _print_report(r)
+    if restored is not None and (+restored[0] or +restored[1]):
+        added, present = +restored[0], +restored[1]
+        console.print("Also restored: " + ", ".join(f"{n} {kind}" for kind, n in sorted(added.items())) if added
+                      else "Nothing else to restore.")
+        if present:
+            console.print("Already there (left as they are): "
+                          + ", ".join(f"{n} {kind}" for kind, n in sorted(present.items())))
     if report is not None:
         report.write_bytes(orjson.dumps([r.as_json() for r in reports], option=orjson.OPT_INDENT_2))
         console.print(f"Full report: {report}")
@@ -94,6 +114,9 @@ def export_command(
     site: Annotated[Optional[str], typer.Option("--site", help="Export one site (default: every site)")] = None,
     format: Annotated[str, typer.Option("--format", help="jsonl (lossless) or disqus (XML, one site)")] = "jsonl",
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="File to write (default: standard output)")] = None,
+    everything: Annotated[bool, typer.Option("--all", help="jsonl: also accounts (with password hashes), subscriptions, "
+                                             "bans, trusted authors, webhooks (with secrets), the audit log and the "
+                                             "instance secret: all a move to another database needs")] = False,
     config: ConfigOpt = None,
     db: DbOpt = None,
 ) -> None:
@@ -107,17 +130,36 @@ def export_command(
         _fail(f"Unknown export format '{format}'; use jsonl or disqus.")
     if format == "disqus" and not site:
         _fail("A Disqus export holds one site: name it with --site.")
+    if everything and format != "jsonl":
+        _fail("--all exports Townsquare JSON lines; leave out --format or use --format jsonl.")
     engine = make_engine(settings.db)
-    out = output.open("wb") if output else sys.stdout.buffer
+    out = _private(output) if output and everything else output.open("wb") if output else sys.stdout.buffer
     try:
-        counts = export_jsonl(engine, out, site) if format == "jsonl" else export_disqus(engine, out, site)  # type: ignore[arg-type]
+        counts = (export_jsonl(engine, out, site, everything=everything) if format == "jsonl"
+                  else export_disqus(engine, out, site))  # type: ignore[arg-type]
     except UnknownSite as e:
         _fail(str(e))
     finally:
         if output:
             out.close()
     console.print(f"Exported {counts.sites} site(s), {counts.threads} threads, {counts.comments} comments"
+                  + (f", {counts.accounts} accounts, {counts.subscriptions} subscriptions, {counts.bans} bans, "
+                     f"{counts.trusted} trusted authors, {counts.webhooks} webhooks, {counts.audit_entries} "
+                     "audit-log entries" if everything else "")
                   + (f" to {output}" if output else ""))
+    if everything and settings.secret:
+        console.print("This installation signs with its `secret` setting, which is not in the file: give the new "
+                      "installation the same setting.")
+    if everything:
+        console.print("[yellow]Keep this file private:[/yellow] it holds the instance secret, webhook signing "
+                      "secrets and the accounts' password hashes" + (" (written readable by you only)." if output else "."))
+
+
+def _private(path: Path):
+    """Open a file for writing that only its owner can read, even if it existed before."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    return os.fdopen(fd, "wb")
 
 
 def _print_report(r: ImportReport) -> None:

@@ -38,6 +38,13 @@ class ExportCounts:
     sites: int = 0
     threads: int = 0
     comments: int = 0
+    # With everything (`export --all`):
+    accounts: int = 0
+    subscriptions: int = 0
+    bans: int = 0
+    trusted: int = 0
+    webhooks: int = 0
+    audit_entries: int = 0
 
 
 class UnknownSite(LookupError):
@@ -51,29 +58,44 @@ def comment_ref(uri: str, row: Comment) -> str:
 
 
 # -- JSON lines -------------------------------------------------------------------------------------
-def export_jsonl(engine: Engine, out: IO[bytes], site: str | None = None) -> ExportCounts:
+def export_jsonl(engine: Engine, out: IO[bytes], site: str | None = None, *, everything: bool = False) -> ExportCounts:
+    """The discussions; with `everything`, also what a move to another database needs (see
+    everything.py): the instance secret, accounts, and each site's alerts and moderation records."""
+    from . import everything as everything_lines  # it reads files with jsonl.py, which needs this module
+
     counts = ExportCounts()
     with reading(engine) as conn:
         _line(out, {"type": "header", "format": FORMAT, "version": VERSION})
-        for site_row in _sites(conn, site):
+        chosen = _sites(conn, site)
+        if everything:
+            for line in everything_lines.instance_lines(conn, counts):
+                _line(out, line)
+        for site_row in chosen:
             counts.sites += 1
             _line(out, {
                 "type": "site", "name": site_row.name, "title": site_row.title, "origins": list(site_row.origins),
                 "settings": site_row.settings, "created": site_row.created,
             })
+            wanted = stored.referenced_comments(conn, site_row.id) if everything else set()
+            refs: dict[int, str] = {}
             for thread in stored.site_threads(conn, site_row.id, order_by_uri=True):
                 counts.threads += 1
                 _line(out, {
                     "type": "thread", "site": site_row.name, "uri": thread.uri, "title": thread.title,
                     "url": thread.url, "closed": thread.closed, "created": thread.created,
                 })
-                for line in _thread_comment_lines(conn, site_row.name, thread):
+                for line in _thread_comment_lines(conn, site_row.name, thread, wanted, refs):
                     counts.comments += 1
+                    _line(out, line)
+            if everything:
+                for line in everything_lines.site_lines(conn, site_row, refs, counts):
                     _line(out, line)
     return counts
 
 
-def _thread_comment_lines(conn: Connection, site_name: str, thread: Thread) -> Iterator[dict[str, Any]]:
+def _thread_comment_lines(conn: Connection, site_name: str, thread: Thread, wanted: set[int] = frozenset(),
+                          found: dict[int, str] | None = None) -> Iterator[dict[str, Any]]:
+    """The thread's comment lines; the refs of the comments in `wanted` are put in `found`."""
     rows = stored.thread_comments(conn, thread.id)
     refs: dict[int, str] = {}
     taken: set[str] = set()
@@ -85,6 +107,8 @@ def _thread_comment_lines(conn: Connection, site_name: str, thread: Thread) -> I
             ref = f"{comment_ref(thread.uri, row)}-{n}"
         taken.add(ref)
         refs[row.id] = ref
+        if row.id in wanted and found is not None:
+            found[row.id] = ref
     voted: dict[int, list[dict[str, Any]]] = defaultdict(list)
     if rows:
         for v in stored.thread_votes(conn, thread.id):

@@ -34,6 +34,13 @@ def jsonl_records(source: Source, site: str) -> RecordStream:
             raise ImportFormatError(f"{line['type']} line is missing or has a bad field: {e}", where) from None
 
 
+def jsonl_lines(source: Source, types: set[str] | frozenset[str]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The file's lines of these types, with their line numbers."""
+    for number, line in _lines(source):
+        if line["type"] in types:
+            yield number, line
+
+
 def _comment(line: dict[str, Any], where: str) -> CommentRecord:
     if line["status"] not in _STATUSES:
         raise ImportFormatError(f"unknown status {line['status']!r}", where)

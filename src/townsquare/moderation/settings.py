@@ -37,39 +37,51 @@ SKIPPABLE = frozenset(
 class ModerationRules(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    # In "auto" mode a comment is also held when any phase's score reaches this.
-    auto_hold_score: float = Field(0.5, ge=0, le=1)
+    auto_hold_score: float = Field(0.5, ge=0, le=1, description="In `auto` mode, a comment is also held when any "
+                                   "check's score reaches this")
 
     # Word patterns: `*` is a wildcard ("idiot*" also matches "idiots"); letters also match their
     # leetspeak forms, repeats and spaced-out spellings ("1d10t", "i d i o t", "idiooot").
-    banned_words: list[str] = Field(default_factory=list)
-    suspect_words: list[str] = Field(default_factory=list)
+    banned_words: list[str] = Field(default_factory=list, description="Word patterns that reject a comment (`*` at "
+                                    "the start or end is a wildcard; leetspeak and spaced-out spellings also match)")
+    suspect_words: list[str] = Field(default_factory=list, description="Word patterns that hold a comment for "
+                                     "review (matched like `banned_words`)")
 
-    max_links: int = Field(2, ge=0)
-    allowed_domains: list[str] = Field(default_factory=list)
-    blocked_domains: list[str] = Field(default_factory=list)
+    max_links: int = Field(2, ge=0, description="Links a comment may hold before it is held (links to "
+                           "`allowed_domains` are not counted)")
+    allowed_domains: list[str] = Field(default_factory=list, description="Domains (and their subdomains) whose links "
+                                       "are not counted against `max_links`")
+    blocked_domains: list[str] = Field(default_factory=list, description="Domains (and their subdomains) whose links "
+                                       "reject a comment")
 
-    personal_data_action: Literal["hold", "reject", "ignore"] = "hold"
-    phone_region: str = "US"
+    personal_data_action: Literal["hold", "reject", "ignore"] = Field(
+        "hold", description="What a phone number or e-mail address in the text does to the comment")
+    phone_region: str = Field("US", description="Region (ISO 3166 code) whose phone-number formats are recognised "
+                              "without a country prefix")
 
-    # Repeats by the same author (or from the same hashed IP) within the window.
-    repeat_window: int = Field(86400, ge=0)
-    near_duplicate_similarity: float = Field(0.7, gt=0, le=1)
+    repeat_window: int = Field(86400, ge=0, description="Seconds within which the same text again is rejected and "
+                               "a near-duplicate held (compared with the author's, or the address's, recent comments)")
+    near_duplicate_similarity: float = Field(0.7, gt=0, le=1, description="Similarity (shared 4-letter pieces, "
+                                             "0 to 1) from which a text counts as a near-duplicate")
 
-    rate_window: int = Field(300, ge=1)
-    author_rate: int = Field(5, ge=1)
-    ip_rate: int = Field(10, ge=1)
+    rate_window: int = Field(300, ge=1, description="Seconds over which `author_rate` and `ip_rate` count comments")
+    author_rate: int = Field(5, ge=1, description="Comments by one author within `rate_window` from which the next is held")
+    ip_rate: int = Field(10, ge=1, description="Comments from one address within `rate_window` from which the next "
+                         "is held")
 
-    min_submit_seconds: float = Field(3.0, ge=0)
+    min_submit_seconds: float = Field(3.0, ge=0, description="A comment sent sooner than this after its form "
+                                      "appeared is taken for a bot's and held")
 
-    new_author_holds: int = Field(0, ge=0)
+    new_author_holds: int = Field(0, ge=0, description="An author's first N comments are held until a moderator "
+                                  "has published N of them (0: off)")
 
-    history_min_comments: int = Field(5, ge=1)
-    history_rejected_share: float = Field(0.5, gt=0, le=1)
+    history_min_comments: int = Field(5, ge=1, description="Earlier comments an author needs before "
+                                      "`history_rejected_share` applies")
+    history_rejected_share: float = Field(0.5, gt=0, le=1, description="Share of an author's earlier comments "
+                                          "rejected from which their new ones are held")
 
-    # Run the toxicity model; off: the other checks still run (and the heat check, which reads the
-    # model's scores, does not).
-    toxicity: bool = True
+    toxicity: bool = Field(True, description="Score comments with the toxicity model; off: the other checks still "
+                           "run, except the heat check, which reads the model's scores")
 
     # Toxicity: a label at or above its hold threshold holds the comment, at or above its reject
     # threshold rejects it; between nudge_threshold and the hold threshold the widget warns.
@@ -78,6 +90,8 @@ class ModerationRules(BaseModel):
     # at 0.3 rather than 0.5, 2 more of 1,461 fine bench comments are held, and 8 of the 12 newer
     # challenge threats instead of 6 (model card, "This build").
     hold_thresholds: dict[str, float] = Field(
+        description="Toxicity model score, per label, from which a comment is held (labels: toxicity, insult, "
+        "identity_attack, threat, profanity)",
         default_factory=lambda: {
             "toxicity": 0.8,
             "insult": 0.6,
@@ -86,21 +100,29 @@ class ModerationRules(BaseModel):
             "profanity": 0.98,
         }
     )
-    reject_thresholds: dict[str, float] = Field(default_factory=dict)
-    nudge_threshold: float = Field(0.4, ge=0, le=1)
+    reject_thresholds: dict[str, float] = Field(default_factory=dict, description="Toxicity model score, per "
+                                                "label, from which a comment is rejected")
+    nudge_threshold: float = Field(0.4, ge=0, le=1, description="Score from which the widget asks the author to "
+                                   "reconsider before posting (below the hold thresholds)")
 
     # Heat: a run of at least heat_min_replies comments down one branch alternating between two
     # authors, at least heat_min_hostile of them hostile (any of toxicity, insult, identity
     # attack, threat at or above heat_hostility). heat_slow_mode > 0 slows the thread down.
-    heat_min_replies: int = Field(3, ge=2)
-    heat_min_hostile: int = Field(2, ge=1)
-    heat_hostility: float = Field(0.5, ge=0, le=1)
-    heat_slow_mode: int = Field(0, ge=0)
+    heat_min_replies: int = Field(3, ge=2, description="Length of a run of replies between two authors down one "
+                                  "branch that can be a heated exchange")
+    heat_min_hostile: int = Field(2, ge=1, description="Hostile comments in such a run that make it heated (the "
+                                  "reply is held and the branch flagged for moderators)")
+    heat_hostility: float = Field(0.5, ge=0, le=1, description="Score (toxicity, insult, identity attack or threat) "
+                                  "from which a comment counts as hostile")
+    heat_slow_mode: int = Field(0, ge=0, description="Seconds between an author's comments in a heated thread "
+                                "(0: the thread is not slowed down)")
 
     trusted_skip: set[str] = Field(
+        description=f"Checks that trusted authors skip (any of: {', '.join(sorted(SKIPPABLE))})",
         default_factory=lambda: {"premoderation", "new_author", "history", "links", "rate", "heat"}
     )
-    staff_skip: set[str] = Field(default_factory=lambda: set(SKIPPABLE))
+    staff_skip: set[str] = Field(default_factory=lambda: set(SKIPPABLE), description="Checks that staff skip: admins "
+                                 "and moderators of the site, posting signed in (names as in `trusted_skip`)")
 
     @field_validator("trusted_skip", "staff_skip")
     @classmethod
