@@ -59,7 +59,7 @@ class Settings(Strict):
     db: str = DEFAULT_DB
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
-    workers: int = Field(1, ge=1, le=64)
+    workers: int | None = Field(None, ge=1, le=64)  # unset: one worker process per core
     # Signs edit tokens, voter ids and links. Unset: a random key kept in the database, so
     # every process of one installation agrees without extra set-up.
     secret: str | None = Field(None, min_length=16)
