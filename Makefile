@@ -5,8 +5,8 @@ PYTHON ?= python3
 
 .PHONY: demo test setup test-setup system-deps services bench clean
 
-demo: setup ## start Townsquare with the demo news site on SQLite
-	$(BIN)/townsquare demo
+demo: setup ## start Townsquare with the demo news site on SQLite (PORT=8011 for another port)
+	@$(BIN)/townsquare demo $(if $(PORT),--port $(PORT))
 
 test: test-setup system-deps services ## install what the tests need and run them
 	$(BIN)/pytest

@@ -70,6 +70,21 @@ class DemoServer:
     def api(self) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=10)
 
+    def approve_held(self, site: str) -> None:
+        """A moderator approves every comment waiting in the site's queue, as from the queue page."""
+        from townsquare import accounts
+        from townsquare.moderation import actions, queue
+        from townsquare.moderation.auth import Actor
+
+        engine = make_engine(self.db_url)
+        email = f"approver@{site}.example.org"
+        user_id = accounts.create_user(engine, email=email, password="correct horse battery", role="admin")
+        with engine.begin() as conn:
+            site_ids = frozenset({site_store.by_name(conn, site).id})
+            held = [item["id"] for item in queue.page(conn, site_ids, "pending", limit=100).items]
+        actions.review_many(engine, Actor(user_id, email, "admin", site_ids), "approve", held, "reviewed")
+        engine.dispose()
+
     def reject(self, comment_id: int, reason: str) -> None:
         """A moderator of every site rejects the comment, as from the queue."""
         from townsquare import accounts

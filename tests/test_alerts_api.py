@@ -3,6 +3,7 @@ page, article announcements (exactly once), feed polling, Atom feeds, the delive
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 
 import feedparser
@@ -10,7 +11,9 @@ import pytest
 from sqlalchemy import select, update
 from starlette.testclient import TestClient
 
+from townsquare import accounts
 from townsquare.alerts.polling import FeedPoller
+from townsquare.alerts.settings import WhatsAppSettings
 from townsquare.app import create_app
 from townsquare.config import load_settings
 from townsquare.store import sites as site_store
@@ -18,6 +21,7 @@ from townsquare.store.tables import comments as comments_table
 from townsquare.store.alerts import alert_feeds, alert_outbox
 from townsquare.store.db import make_engine, migrate, now
 
+from tests.moderation_support import csrf_of
 from tests.test_alerts_support import HttpReceiver, SmtpSink, config, deliver_all, statuses
 
 API_KEY = "site-key-0123456789abcdef"
@@ -102,10 +106,18 @@ def test_publisher_calls_need_the_site_api_key(env):
 
 
 def test_bad_signups_get_clear_errors_and_store_nothing(env):
-    client, engine, _, _ = env
+    client, engine, _, cfg = env
+    whatsapp = {"site": "daily", "kind": "news", "channel": "whatsapp", "address": "+2348136370421", "consent": True}
+    # No WhatsApp account to send from: the channel is not offered, and a sign-up is refused.
+    assert client.get("/api/v1/alerts/channels").json() == {"channels": ["email"]}
+    r = client.post("/api/v1/subscriptions", json=whatsapp)
+    assert r.status_code == 422 and r.json()["detail"].startswith("WhatsApp alerts are not set up"), r.text
+    client.app.state.alerts_config = dataclasses.replace(
+        cfg, whatsapp=WhatsAppSettings(phone_number_id="106540352242922", token="test-token"))
+    assert client.get("/api/v1/alerts/channels").json() == {"channels": ["email", "whatsapp"]}
     cases = [
         ({"site": "daily", "kind": "news", "address": "not an address"}, 422, "valid email"),
-        ({"site": "daily", "kind": "news", "channel": "whatsapp", "address": "+2348136370421"}, 422, "consent"),
+        ({**whatsapp, "consent": False}, 422, "consent"),
         ({"site": "daily", "kind": "thread", "address": "a@example.org"}, 422, "uri"),
         ({"site": "nope", "kind": "news", "address": "a@example.org"}, 404, "no site"),
     ]
@@ -214,8 +226,16 @@ async def test_delivery_report_shows_failures(env):
     assert report["counts"] == {"email": {"failed": 1}}
     [item] = report["items"]
     assert item["kind"] == "confirm" and item["attempts"] == 2 and "unavailable" in item["last_error"]
-    page = client.get("/admin/alerts", params={"site": "daily"}, headers=AUTH)
-    assert page.status_code == 200 and "unavailable" in page.text
+    # The page is the admin UI's: the site key opens the JSON report only, a signed-in admin the page.
+    assert client.get("/admin/alerts", headers=AUTH, follow_redirects=False).status_code == 303
+    accounts.create_user(engine, email="ed@daily.example", password="correct horse battery")
+    form = client.get("/admin/login")
+    client.post("/admin/login", data={"email": "ed@daily.example", "password": "correct horse battery",
+                                      "csrf": csrf_of(form.text), "next": "/admin/queue/pending"})
+    page = client.get("/admin/alerts", params={"status": "failed"})
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "unavailable" in page.text and "ann@example.org" in page.text
+    assert '<a href="/admin/alerts">Alerts</a>' in client.get("/admin/queue/pending").text
     assert statuses(engine) == {"failed": 1}
 
 

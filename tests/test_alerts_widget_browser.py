@@ -3,6 +3,7 @@ talking cross-origin to a real Townsquare server."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 
@@ -13,6 +14,7 @@ import uvicorn
 from playwright.sync_api import expect, sync_playwright
 from sqlalchemy import select
 
+from townsquare.alerts.settings import WhatsAppSettings
 from townsquare.app import create_app
 from townsquare.config import load_settings
 from townsquare.store import sites as site_store
@@ -35,7 +37,9 @@ def servers(tmp_path, publisher):
         site_store.create(conn, "daily", "Daily", [page_url], {})
     app = create_app(load_settings(None, environ={}, db=str(engine.url), rate_limits="off",
                                    alerts={"worker_in_serve": False}), engine)
-    app.state.alerts_config = config(free_port())
+    # A WhatsApp account is configured (the worker is off: nothing is sent), so the box offers it.
+    app.state.alerts_config = dataclasses.replace(
+        config(free_port()), whatsapp=WhatsAppSettings(phone_number_id="106540352242922", token="test-token"))
     api = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=api_port, log_level="warning"))
     thread = threading.Thread(target=api.run, daemon=True)
     thread.start()

@@ -36,10 +36,25 @@ def sign_in(web, password=PASSWORD):
                                           "csrf": csrf_of(form.text), "next": "/admin/queue/pending"})
 
 
-@pytest.mark.parametrize("path", ["/admin/queue/pending", "/admin/audit", "/admin/bans", "/admin/privacy", "/admin/words"])
+@pytest.mark.parametrize("path", ["/admin/queue/pending", "/admin/audit", "/admin/bans", "/admin/privacy", "/admin/words",
+                                  "/admin/alerts"])
 def test_pages_need_a_session(web, path):
     resp = web.get(path)
     assert resp.status_code == 303 and resp.headers["location"] == "/admin/login?next=" + quote(path, safe="")
+
+
+def test_alert_deliveries_are_for_admins(web):
+    sign_in(web)  # a moderator of one site: the page names subscribers' addresses
+    assert "/admin/alerts" not in web.get("/admin/queue/pending").text
+    refused = web.get("/admin/alerts")
+    assert refused.status_code == 403 and "Only admins" in refused.text
+    add_moderator(web.engine, email="ed@daily.example", role="admin")
+    web.cookies.clear()
+    form = web.get("/admin/login")
+    web.post("/admin/login", data={"email": "ed@daily.example", "password": PASSWORD, "csrf": csrf_of(form.text)})
+    page = web.get("/admin/alerts")
+    assert page.status_code == 200 and "Alert deliveries · daily" in page.text and "No alerts yet." in page.text
+    assert web.get("/admin/alerts", params={"site": "nope"}).status_code == 404
 
 
 def test_forms_need_a_session_and_change_nothing(web):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -123,7 +124,7 @@ def sign_up_and_receive(base: str, smtp: SmtpSink, public_url: str) -> None:
 def test_serve_with_config_option_sends_mail(tmp_path, smtp):
     cfg, port = write_config(tmp_path, smtp.port)
     assert run(tmp_path, "site", "add", "daily", "--origin", "https://daily.example", "--config", str(cfg)).returncode == 0
-    server = subprocess.Popen(townsquare_cmd("serve", "--config", str(cfg)), cwd=tmp_path, env=child_env(),
+    server = subprocess.Popen(townsquare_cmd("serve", "--config", str(cfg), "--workers", "1"), cwd=tmp_path, env=child_env(),
                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         base = f"http://127.0.0.1:{port}"
@@ -164,13 +165,46 @@ def test_serve_two_workers_from_environment_config(tmp_path, smtp):
         kill_all(server, pids)
 
 
-def test_admin_create_takes_password_from_environment(tmp_path):
+def test_serve_runs_one_worker_per_core_unless_told(tmp_path, smtp):
+    cfg, port = write_config(tmp_path, smtp.port)
+    server = subprocess.Popen(townsquare_cmd("serve", "--config", str(cfg)), cwd=tmp_path, env=child_env(),
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    pids: list[int] = []
+    cores = min(os.cpu_count() or 1, 64)
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}", server)
+        pids = children(server.pid)
+        if cores > 1:
+            assert len([p for p in pids if "spawn_main" in Path(f"/proc/{p}/cmdline").read_text()]) == cores, pids
+        stop(server)
+        said = server.stderr.read()
+        assert f"{cores} worker{'s' if cores > 1 else ''} (one per core); --workers to change" in said, said
+    finally:
+        kill_all(server, pids)
+
+
+def test_serve_reports_a_taken_port_first(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        r = run(tmp_path, "serve", "--db", f"sqlite:///{tmp_path}/ts.db", "--port", str(port))
+    assert r.returncode == 1 and r.stdout == ""
+    assert r.stderr.startswith(f"Error: cannot listen on 127.0.0.1:{port}") and "--port" in r.stderr, r.stderr
+    assert not (tmp_path / "ts.db").exists()
+
+
+@pytest.mark.parametrize("how", ["config", "db"])
+def test_admin_create_takes_password_from_environment(tmp_path, how):
     cfg = tmp_path / "ts.toml"
     cfg.write_text(f'db = "sqlite:///{tmp_path}/ts.db"\n')
-    r = run(tmp_path, "admin", "create", "--email", "ed@daily.example", "--config", str(cfg),
-            TOWNSQUARE_ADMIN_PASSWORD=PASSWORD)
+    where = ["--config", str(cfg)] if how == "config" else ["--db", "sqlite:///./var/demo.db"]
+    (tmp_path / "var").mkdir()
+    r = run(tmp_path, "admin", "create", "--email", "ed@daily.example", *where, TOWNSQUARE_ADMIN_PASSWORD=PASSWORD)
     assert r.returncode == 0, r.stderr
     assert "Created admin ed@daily.example" in r.stderr
+    if how == "db":  # e.g. the demo's database
+        assert (tmp_path / "var" / "demo.db").exists()
 
 
 @pytest.mark.parametrize("how", ["option", "environment"])

@@ -32,6 +32,19 @@ def create_user(engine: Engine, *, email: str, password: str, name: str = "", ro
                                   created=now(), site_ids=ids)
 
 
+def set_password(engine: Engine, *, email: str, password: str) -> None:
+    """Give an existing account a new password."""
+    email = email.strip().lower()
+    if len(password) < 10:
+        raise ValueError("The password must be at least 10 characters long.")
+    password_hash = _hasher.hash(password)  # slow on purpose: before the transaction
+    with writing(engine) as conn:
+        found = stored.user_id(conn, email)
+        if found is None:
+            raise ValueError(f"There is no account for {email}.")
+        stored.set_password_hash(conn, found, password_hash)
+
+
 def _check_new(conn, email: str, site_names: tuple[str, ...]) -> tuple[int, ...]:
     """The ids of the named sites, for a new account with this address."""
     if stored.user_id(conn, email) is not None:

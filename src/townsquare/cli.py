@@ -63,20 +63,36 @@ def serve(
     db: DbOpt = None,
     host: Annotated[Optional[str], typer.Option(help="Address to listen on")] = None,
     port: Annotated[Optional[int], typer.Option(help="Port to listen on")] = None,
-    workers: Annotated[Optional[int], typer.Option(help="Worker processes")] = None,
+    workers: Annotated[Optional[int], typer.Option(help="Worker processes (default: one per core)")] = None,
 ) -> None:
     """Serve the API, the embed and the admin pages (migrating the database first)."""
     from townsquare.serving import serve as run_server
+    from townsquare.serving import worker_count
     from townsquare.store.db import migrate as run
 
     settings = settings_from(config, db, host=host, port=port, workers=workers)
+    sock = _listen(settings, "--port N (or `port` in the settings, TOWNSQUARE_PORT=N)")
     engine = engine_for(settings)
     run(engine)
     engine.dispose()
-    console.print(f"Townsquare on http://{settings.host}:{settings.port}/  (database {settings.db})")
+    n = worker_count(settings)
+    how = f"{n} worker{'s' if n > 1 else ''}" + (" (one per core); --workers to change" if settings.workers is None else "")
+    console.print(f"Townsquare on http://{settings.host}:{settings.port}/  (database {settings.db}; {how})")
     if warning := public_url_warning(settings):
         console.print(f"[yellow]Warning:[/yellow] {warning}", soft_wrap=True)
-    run_server(settings)
+    run_server(settings, sock)
+
+
+def _listen(settings: Settings, how_to_change: str):
+    """The bound listening socket, or exit 1 saying the port is taken and how to choose another:
+    before anything else is printed or done."""
+    from townsquare.serving import listen
+
+    try:
+        return listen(settings)
+    except OSError as e:
+        fail(f"cannot listen on {settings.host}:{settings.port}: {e.strerror or e}. "
+             f"Choose another port with {how_to_change}.")
 
 
 @site_app.command("add")
@@ -293,27 +309,36 @@ def admin_create(
 
 @app.command()
 def demo(
-    port: Annotated[int, typer.Option(help="Port")] = 8000,
+    port: Annotated[Optional[int], typer.Option(help="Port (default: the settings' port, 8000)")] = None,
     db: Annotated[str, typer.Option(help="Database URL")] = "sqlite:///./var/demo.db",
+    config: ConfigOpt = None,
 ) -> None:
     """Start Townsquare with the demo news site (the seed article and two more) on SQLite."""
+    from townsquare.demo import demo_admin, load_demo
     from townsquare.serving import serve as serve_app
     from townsquare.store.db import make_engine
     from townsquare.store.db import migrate as run
 
+    # The demo has no mail server: alerts go to an mbox file any mail reader opens.
+    settings = settings_from(config, db, port=port, workers=1, demo=True, email={"backend": "file"})
+    sock = _listen(settings, "`make demo PORT=8011` or `townsquare demo --port 8011` (or TOWNSQUARE_PORT=8011)")
     if db.startswith("sqlite:///./"):
         Path(db.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    # The demo has no mail server: alerts go to an mbox file any mail reader opens.
-    settings = settings_from(None, db, port=port, workers=1, demo=True, email={"backend": "file"})
     engine = make_engine(settings.db)
     run(engine)
-    from townsquare.demo import load_demo
-
-    load_demo(engine, settings)
+    unmoderated = load_demo(engine, settings)
+    email, password = demo_admin(engine)
     engine.dispose()
-    console.print(f"Demo news site: http://{settings.host}:{settings.port}/")
+    base = f"http://{settings.host}:{settings.port}"
+    console.print(f"Demo news site: {base}/")
+    console.print(f"Moderation:     {base}/admin/ (a new password at each start)")
+    console.print(f"  e-mail:       {email}", highlight=False)
+    console.print(f"  password:     {password}", highlight=False, markup=False)
     console.print(f"Alert e-mails are written to {settings.email.mailbox} (an mbox file)")
-    serve_app(settings)
+    if unmoderated:
+        console.print(f"[yellow]{unmoderated} seed comments in {settings.db} were stored unmoderated by an earlier "
+                      "version; delete that database to load them through moderation.[/yellow]")
+    serve_app(settings, sock)
 
 
 @app.command()

@@ -64,7 +64,8 @@ class Settings(Strict):
                     "`postgresql://user:password@host:5432/name`")
     host: str = Field("127.0.0.1", description="Address `serve` listens on (`0.0.0.0` for every IPv4 interface)")
     port: int = Field(8000, ge=1, le=65535, description="Port `serve` listens on")
-    workers: int = Field(1, ge=1, le=64, description="Server processes `serve` runs, sharing one socket")
+    workers: int | None = Field(None, ge=1, le=64, description="Server processes `serve` runs, sharing one socket; "
+                                "unset: one per core")
     # Kept in the database when unset, so every process of one installation agrees without set-up.
     secret: str | None = Field(None, min_length=16, description="Key that signs edit tokens, voter ids and links "
                                "in mails; unset: a random key created once and kept in the database")

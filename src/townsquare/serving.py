@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import signal
 import socket
 import time
@@ -22,14 +23,29 @@ log = logging.getLogger("townsquare")
 # only fail again, so the server stops instead.
 START_GRACE_SECONDS = 5.0
 STOP_TIMEOUT_SECONDS = 8.0
+MAX_WORKERS = 64  # the most `settings.workers` allows
 
 
-def serve(settings: Settings) -> None:
-    """Serve on `settings.host`:`settings.port` with `settings.workers` processes, until SIGINT/SIGTERM."""
-    if settings.workers == 1:
-        _server(settings).run()
+def worker_count(settings: Settings) -> int:
+    """`settings.workers`, or one per core when it is unset."""
+    return settings.workers or min(os.cpu_count() or 1, MAX_WORKERS)
+
+
+def listen(settings: Settings) -> socket.socket:
+    """Bind `settings.host`:`settings.port` now, so a taken port is known before anything else
+    happens; OSError (EADDRINUSE…) when it cannot be bound."""
+    return _bind(settings.host, settings.port)
+
+
+def serve(settings: Settings, sock: socket.socket | None = None) -> None:
+    """Serve on `sock` (default: bind `settings.host`:`settings.port`) with `worker_count` processes,
+    until SIGINT/SIGTERM."""
+    sock = sock or listen(settings)
+    workers = worker_count(settings)
+    if workers == 1:
+        _server(settings).run(sockets=[sock])
     else:
-        Supervisor(settings, _bind(settings.host, settings.port)).run()
+        Supervisor(settings.model_copy(update={"workers": workers}), sock).run()
 
 
 def _server(settings: Settings):

@@ -1,5 +1,5 @@
 """Alerts on the web: sign-up, confirmation, one-click unsubscribe, the subscription page,
-article announcements, webhooks, Atom feeds and the delivery report.
+article announcements, webhooks, Atom feeds and the delivery report (JSON; its page is /admin/alerts).
 
 Publisher calls (articles, feeds, webhooks, delivery report) authenticate with the site's API
 key: `Authorization: Bearer <key>` (the sites table keeps its sha256).
@@ -117,12 +117,21 @@ def subscribe(body: NewSubscription, request: Request,
             core(request), service.SignUp(**body.model_dump()), api_key=_api_key(authorization),
             origin=request.headers.get("origin"), ip=client_address(request, core(request).settings),
             confirmations_per_day=alerts_config(request).alerts.confirmations_per_day,
+            channels=alerts_config(request).channels,
         )
     except SubscriptionError as exc:
         raise _invalid(exc, "address") from None
     where = "your inbox" if body.channel == "email" else "WhatsApp"
     return _json({"status": "confirmation_sent",
                   "message": f"Check {where}: follow the link we sent to confirm your alerts."}, 202)
+
+
+@router.get("/api/v1/alerts/channels", tags=["alerts"])
+def channels(request: Request) -> Response:
+    """The channels readers can sign up with here: `email`, and `whatsapp` when a WhatsApp
+    account is configured. The sign-up box offers only these."""
+    return Response(orjson.dumps({"channels": list(alerts_config(request).channels)}), media_type="application/json",
+                    headers={"Cache-Control": "public, max-age=300"})
 
 
 def _bad_link(exc: InvalidLink) -> HTMLResponse:
@@ -304,8 +313,8 @@ def thread_feed(site: str, request: Request, uri: str = Query(max_length=2000)) 
 # -- delivery report -----------------------------------------------------------------------------
 def site_admin(request: Request, site: Annotated[str, Query(max_length=64)],
                authorization: Annotated[str | None, Header()] = None) -> Site:
-    """Who may see a site's deliveries: the site API key. The admin UI may override this
-    dependency with its session check (`app.dependency_overrides[site_admin]`)."""
+    """Who may see a site's deliveries over the API: the site API key. (Signed-in admins see
+    them at /admin/alerts.)"""
     return service.authenticated_site(core(request).engine, site_name=site, api_key=_api_key(authorization))
 
 
@@ -316,10 +325,3 @@ def deliveries(request: Request, site: Annotated[Site, Depends(site_admin)],
     """Delivery status: counts per status and channel, and the latest messages (failures first
     when `status=failed`), each with its attempts and last error."""
     return _json(service.deliveries(core(request).engine, site.id, status=status, limit=limit))
-
-
-@router.get("/admin/alerts", include_in_schema=False)
-def deliveries_page(request: Request, site: Annotated[Site, Depends(site_admin)],
-                    status: Literal["pending", "sending", "sent", "failed", "cancelled"] | None = None) -> HTMLResponse:
-    report = service.deliveries(core(request).engine, site.id, status=status, limit=100)
-    return _page("deliveries.html", site=site, report=report, shown=status)

@@ -20,6 +20,11 @@ class AlertsConfig:
     alerts: AlertSettings
     links: Links
 
+    @property
+    def channels(self) -> tuple[str, ...]:
+        """The channels readers may sign up with: WhatsApp only with an account to send from."""
+        return ("email", "whatsapp") if self.whatsapp.enabled else ("email",)
+
 
 def config_from(settings: Any, engine: Engine) -> AlertsConfig:
     """Resolve from `townsquare.config.Settings` (its `email`, `whatsapp`, `alerts` tables)."""

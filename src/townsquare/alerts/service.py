@@ -25,6 +25,7 @@ from townsquare.store.subscriptions import Subscription
 
 SUBSCRIBE_PER_MINUTE = 10
 WHATSAPP_CONSENT = "I agree to receive news alerts on WhatsApp."
+CHANNEL_NAMES = {"email": "e-mail", "whatsapp": "WhatsApp"}
 
 
 @dataclass(frozen=True)
@@ -61,8 +62,12 @@ def publisher_site(conn: Connection, name: str, api_key: str) -> Site:
 
 # -- readers -------------------------------------------------------------------------------------
 def sign_up(core: Core, request: SignUp, *, api_key: str, origin: str | None, ip: str,
-            confirmations_per_day: int) -> None:
-    """Subscribe, queueing the confirmation message; raises SubscriptionError for a bad address."""
+            confirmations_per_day: int, channels: tuple[str, ...] = ("email", "whatsapp")) -> None:
+    """Subscribe, queueing the confirmation message; raises SubscriptionError for a bad address.
+    `channels` are those this server can send on (no WhatsApp without an account)."""
+    if request.channel not in channels:
+        raise Invalid(f"{CHANNEL_NAMES[request.channel]} alerts are not set up on this server; sign up by "
+                      f"{' or '.join(CHANNEL_NAMES[c] for c in channels)}.", field="channel")
     if core.settings.rate_limits == "on" and not core.limiter.allow(
             f"{request.site}:subscribe:{core.signer.hash('ip', ip)}", SUBSCRIBE_PER_MINUTE, 60):
         raise TooMany("Too many sign-ups from this address; try again in a minute.", retry_after=60)

@@ -20,6 +20,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from townsquare import privacy
+from townsquare.alerts import service as alert_service
 from townsquare.domain.tokens import TokenError
 from townsquare.config import site_settings
 from townsquare.errors import Conflict, Forbidden, Invalid, NotFound, TooMany
@@ -187,6 +188,29 @@ def bans_page(request: Request, done: str = "") -> Response:
     names = auth.site_names(engine, actor)
     return _page(request, "bans.html", actor=actor, csrf=_csrf_for(request, token), bans=rows, site_names=names,
                  sites=sorted(names.values()), durations=BAN_DURATIONS, done=done)
+
+
+DELIVERY_STATUSES = ("pending", "sending", "sent", "failed", "cancelled")
+
+
+@router.get("/alerts")
+def alerts_page(request: Request, site: str = "", status: str = "") -> Response:
+    """The alerts a site sent and failed to send (admins only: the rows name subscribers' addresses)."""
+    engine = _engine(request)
+    actor, token = _signed_in(request)
+    if actor.role != "admin":
+        return _page(request, "message.html", 403, actor=actor, csrf=_csrf_for(request, token), title="Admins only",
+                     detail="Only admins see alert deliveries: they name the subscribers' addresses.")
+    names = auth.site_names(engine, actor)
+    site = site or min(names.values(), default="")
+    site_id = next((i for i, n in names.items() if n == site), None)
+    if site and site_id is None:
+        return _page(request, "message.html", 404, actor=actor, csrf=_csrf_for(request, token), title="No such site",
+                     detail=f"There is no site named '{site}'.")
+    shown = status if status in DELIVERY_STATUSES else None
+    report = alert_service.deliveries(engine, site_id, status=shown, limit=100) if site_id else None
+    return _page(request, "alerts.html", actor=actor, csrf=_csrf_for(request, token), sites=sorted(names.values()),
+                 site=site, report=report, shown=shown, statuses=DELIVERY_STATUSES)
 
 
 # -- actions -------------------------------------------------------------------------------------------

@@ -59,6 +59,10 @@ def insert_user(conn: Connection, *, email: str, name: str, role: str, password_
     return uid
 
 
+def set_password_hash(conn: Connection, user_id: int, password_hash: str) -> None:
+    conn.execute(update(users).where(users.c.id == user_id).values(password_hash=password_hash))
+
+
 def account(conn: Connection, user_id: int) -> Account | None:
     user = conn.execute(select(users.c.id, users.c.email, users.c.role).where(users.c.id == user_id)).first()
     if user is None:

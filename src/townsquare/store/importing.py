@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    func,
     insert,
     select,
     update,
@@ -134,6 +135,14 @@ def remember(conn: Connection, site_id: int, source: str, kind: str, pairs: list
     """Record (import_map key, new id) pairs, so a second run of the file adds nothing."""
     insert_rows(conn, import_map, ("site_id", "source", "kind", "old_id", "new_id"),
                 [(site_id, source, kind, key, new_id) for key, new_id in pairs])
+
+
+def unmoderated(conn: Connection, site_id: int, source: str) -> int:
+    """How many comments imported from `source` were stored without a moderation decision."""
+    query = (select(func.count()).select_from(import_map.join(comments, comments.c.id == import_map.c.new_id))
+             .where(import_map.c.site_id == site_id, import_map.c.source == source,
+                    import_map.c.kind == "comment", comments.c.moderation.is_(None)))
+    return conn.execute(query).scalar_one()
 
 
 # -- threads -----------------------------------------------------------------------------------------

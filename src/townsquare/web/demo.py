@@ -26,5 +26,6 @@ def article_page(request: Request, slug: str) -> HTMLResponse:
         article=article,
         site=SITE,
         noscript=noscript_html(request.app.state.core, SITE, article.uri),
+        whatsapp=request.app.state.settings.whatsapp.enabled,
     )
     return HTMLResponse(page)

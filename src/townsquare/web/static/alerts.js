@@ -1,7 +1,9 @@
 /* Townsquare news-alerts sign-up box. Place anywhere on a page:
  *   <div data-townsquare-alerts data-site="daily" data-channels="whatsapp email"></div>
  *   <script src="https://comments.example.org/static/alerts.js" async></script>
- * Optional: data-section="politics" (only that section's articles), data-title="…". */
+ * Optional: data-section="politics" (only that section's articles), data-title="…".
+ * Only the channels the server can send on are offered (/api/v1/alerts/channels: no WhatsApp
+ * without a WhatsApp account), with a note naming any left out. */
 (function () {
   "use strict";
   var script = document.currentScript;
@@ -17,9 +19,16 @@
     return node;
   }
 
-  function mount(box) {
+  function mount(box, offered) {
     var id = "ts-alerts-" + (++n);
-    var channels = (box.getAttribute("data-channels") || "email").split(/[\s,]+/).filter(function (c) { return LABELS[c]; });
+    var wanted = (box.getAttribute("data-channels") || "email").split(/[\s,]+/).filter(function (c) { return LABELS[c]; });
+    var channels = wanted.filter(function (c) { return offered.indexOf(c) >= 0; });
+    var missing = wanted.filter(function (c) { return offered.indexOf(c) < 0; }).map(function (c) { return LABELS[c]; });
+    var note = missing.length ? el("p", { class: "ts-alerts-note" }, [missing.join(" and ") + " alerts are not set up on this server."]) : "";
+    if (!channels.length) { box.replaceChildren(note); return; }
+    var title = box.getAttribute("data-title") || "Receive News Alerts";
+    // A title that names a channel left out would promise what the box cannot do.
+    if (missing.some(function (m) { return title.toLowerCase().indexOf(m.toLowerCase()) >= 0; })) title = "Receive News Alerts";
     var channel = el("select", { id: id + "-ch", name: "channel" }, channels.map(function (c) { return el("option", { value: c }, [LABELS[c]]); }));
     var address = el("input", { id: id + "-to", name: "address", required: "" });
     var consent = el("input", { id: id + "-ok", type: "checkbox", name: "consent" });
@@ -27,15 +36,15 @@
     var status = el("p", { role: "status", "aria-live": "polite" });
     var button = el("button", { type: "submit" }, ["Sign up"]);
     var form = el("form", { class: "ts-alerts" }, [
-      el("strong", {}, [box.getAttribute("data-title") || "Receive News Alerts"]), " ",
+      el("strong", {}, [title]), " ",
       channels.length > 1 ? el("label", { for: id + "-ch" }, ["by "]) : "", channels.length > 1 ? channel : "", " ",
-      el("label", { for: id + "-to", class: "ts-alerts-to" }), address, " ", button, consentRow, status
+      el("label", { for: id + "-to", class: "ts-alerts-to" }), address, " ", button, consentRow, note, status
     ]);
 
     function sync() {
       var wa = channel.value === "whatsapp";
       address.type = wa ? "tel" : "email";
-      address.placeholder = wa ? "+44 7700 900123" : "you@example.org";
+      address.placeholder = wa ? "+1 202 555 0143" : "you@example.org";
       address.setAttribute("aria-label", wa ? "Your WhatsApp number" : "Your email address");
       consentRow.hidden = !wa;
       consent.required = wa;
@@ -66,5 +75,9 @@
     box.replaceChildren(form);
   }
 
-  document.querySelectorAll("[data-townsquare-alerts]").forEach(mount);
+  var boxes = document.querySelectorAll("[data-townsquare-alerts]");
+  if (!boxes.length) return;
+  fetch(server + "/api/v1/alerts/channels").then(function (r) { return r.ok ? r.json() : { channels: ["email"] }; })
+    .then(function (d) { return d.channels; }, function () { return ["email"]; })
+    .then(function (offered) { boxes.forEach(function (box) { mount(box, offered); }); });
 })();
