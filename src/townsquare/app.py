@@ -7,11 +7,11 @@ from contextlib import asynccontextmanager
 import anyio
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.responses import Response
-from starlette.staticfiles import StaticFiles
 
-from townsquare import __version__
+from townsquare import __version__, metrics as ops_metrics
 from townsquare.alerts import api as alerts_api
 from townsquare.alerts.runtime import config_from as alerts_config_from
 from townsquare.alerts.worker import background_worker
@@ -24,6 +24,7 @@ from townsquare.store.db import Engine, make_engine, ping
 from townsquare.moderation import admin as moderation_admin
 from townsquare.moderation import api as moderation_api
 from townsquare.web import api, middleware, pages, privacy_api, problems
+from townsquare.web.assets import StaticAssets
 from townsquare.web.fastpath import CachedThreadReads
 from townsquare.web.paths import STATIC
 from townsquare.web.templating import templates
@@ -91,15 +92,17 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     def api_docs() -> HTMLResponse:
         return HTMLResponse(render_api_docs(app.openapi()))
 
+    scrape = ops_metrics.Scrape(core.engine, settings.metrics_dir)
+
     @app.get("/metrics", tags=["operations"], include_in_schema=False)
     def metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        return Response(scrape(), media_type=CONTENT_TYPE_LATEST)
 
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for name in ("embed.js", "embed.css", "count.js"):
-        _serve_static(app, name)
-
+    # Inside the fast path: its thread pages and counts go out as they are (a proxy in front may
+    # compress them); the rest of the API and the pages are compressed here.
+    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
     app.add_middleware(CachedThreadReads, core=core)
+    app.add_middleware(StaticAssets, directory=STATIC)
     app.add_middleware(middleware.Cors)
     app.add_middleware(middleware.BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(middleware.Metrics)
@@ -118,15 +121,4 @@ def render_api_docs(spec: dict) -> str:
                 "body": body.get("$ref", "").rsplit("/", 1)[-1],
             })
     return templates.get_template("api_docs.html").render(spec=spec, groups=sorted(groups.items()))
-
-
-def _serve_static(app: FastAPI, name: str) -> None:
-    path = STATIC / name
-    media = "text/javascript" if name.endswith(".js") else "text/css"
-
-    @app.get("/" + name, include_in_schema=False)
-    def static_file() -> Response:
-        if not path.exists():
-            return HTMLResponse("Not built", status_code=404)
-        return Response(path.read_bytes(), media_type=media, headers={"Cache-Control": "public, max-age=300"})
 
