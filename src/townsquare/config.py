@@ -70,6 +70,9 @@ class Settings(Strict):
     # entries of up to 100 ASCII characters), while refusing anything bigger before it is parsed.
     max_body_bytes: int = Field(256 * 1024, ge=1024)
     trust_proxy_headers: bool = False
+    # Set by `serve --workers N` (a fresh directory per run), not in the settings file: where each
+    # worker writes its metrics, so that /metrics, answered by any one worker, adds up all of them.
+    metrics_dir: str | None = None
     demo: bool = False  # also serve the demo news site's pages (`townsquare demo` sets it)
     site_defaults: SiteSettings = SiteSettings()
     email: EmailSettings = EmailSettings()

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
+import shutil
 import signal
 import socket
+import tempfile
 import time
 from multiprocessing.connection import wait
 
@@ -29,7 +32,15 @@ def serve(settings: Settings) -> None:
     if settings.workers == 1:
         _server(settings).run()
     else:
-        Supervisor(settings, _bind(settings.host, settings.port)).run()
+        metrics_dir = tempfile.mkdtemp(prefix="townsquare-metrics-")
+        # prometheus_client reads only this variable, when first imported; the spawned workers
+        # inherit it. The directory is this run's alone, since files left by another run would
+        # be added to its figures.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+        try:
+            Supervisor(settings.model_copy(update={"metrics_dir": metrics_dir}), _bind(settings.host, settings.port)).run()
+        finally:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 def _server(settings: Settings):
@@ -93,6 +104,9 @@ class Supervisor:
     def _replace(self, slot: int) -> None:
         process, started = self.workers[slot]
         process.join()
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(process.pid, self.settings.metrics_dir)
         if time.monotonic() - started < START_GRACE_SECONDS:
             log.error("worker %s exited with code %s while starting; stopping", process.pid, process.exitcode)
             raise SystemExit(1)
