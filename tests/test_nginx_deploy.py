@@ -89,7 +89,7 @@ def reader(address: str) -> httpx.Client:
 
 
 def post(client: httpx.Client, base: str, n: int, name: str, **headers: str) -> httpx.Response:
-    body = {"site": "daily", "uri": "/proxy", "text": f"Remark number {n} about the bridge.", "author": {"name": name}}
+    body = {"site": "daily", "uri": "/proxy", "text": f"Remark number {n} about the bridge. " * 8, "author": {"name": name}}
     return client.post(base + "/api/v1/comments", json=body, headers=ORIGIN | headers)
 
 
@@ -153,6 +153,10 @@ def test_nginx_in_front_of_two_servers(deployment):
         for port in ports:
             thread = httpx.get(f"http://127.0.0.1:{port}/api/v1/threads", params={"site": "daily", "uri": "/proxy"}).json()
             assert thread["total"] == 3
+
+        # Thread reads leave the servers as they are and nginx compresses them.
+        read = ann.get(base + "/api/v1/threads", params={"site": "daily", "uri": "/proxy"}, headers={"Accept-Encoding": "gzip"})
+        assert read.headers["content-encoding"] == "gzip" and read.json()["total"] == 3
 
         # Monitoring figures stay private.
         assert ann.get(base + "/metrics").status_code == 403
