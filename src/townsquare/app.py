@@ -11,13 +11,14 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.responses import Response
 
-from townsquare import __version__, metrics as ops_metrics
+from townsquare import __version__
 from townsquare.alerts import api as alerts_api
 from townsquare.alerts.runtime import config_from as alerts_config_from
 from townsquare.alerts.worker import background_worker
 from townsquare.config import Settings
 from townsquare.domain.tokens import Signer
 from townsquare.instance_secret import instance_secret
+from townsquare.metrics import Scrape
 from townsquare.ratelimit import make_limiter
 from townsquare.services import Core
 from townsquare.store.db import Engine, make_engine, ping
@@ -92,7 +93,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     def api_docs() -> HTMLResponse:
         return HTMLResponse(render_api_docs(app.openapi()))
 
-    scrape = ops_metrics.Scrape(core.engine, settings.metrics_dir)
+    scrape = Scrape(core.engine, settings.metrics_dir)
 
     @app.get("/metrics", tags=["operations"], include_in_schema=False)
     def metrics() -> Response:

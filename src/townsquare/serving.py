@@ -104,9 +104,6 @@ class Supervisor:
     def _replace(self, slot: int) -> None:
         process, started = self.workers[slot]
         process.join()
-        from prometheus_client import multiprocess
-
-        multiprocess.mark_process_dead(process.pid, self.settings.metrics_dir)
         if time.monotonic() - started < START_GRACE_SECONDS:
             log.error("worker %s exited with code %s while starting; stopping", process.pid, process.exitcode)
             raise SystemExit(1)
