@@ -99,11 +99,12 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     def metrics() -> Response:
         return Response(scrape(), media_type=CONTENT_TYPE_LATEST)
 
-    # Inside the fast path: its thread pages and counts go out as they are (a proxy in front may
-    # compress them); the rest of the API and the pages are compressed here.
+    # Both inside the fast path, which its reads never leave: thread pages and counts go out as
+    # they are (a proxy in front may compress them); the rest of the API and the pages are
+    # compressed here, the static files ahead of time.
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
-    app.add_middleware(CachedThreadReads, core=core)
     app.add_middleware(StaticAssets, directory=STATIC)
+    app.add_middleware(CachedThreadReads, core=core)
     app.add_middleware(middleware.Cors)
     app.add_middleware(middleware.BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(middleware.Metrics)
