@@ -26,11 +26,15 @@ $(BIN)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@ $(BIN)/.installed
 
-# Debian's Chromium drives the browser tests (the playwright package never downloads a browser here).
+# Debian's Chromium drives the browser tests (the playwright package never downloads a browser here);
+# Debian's nginx stands in front of two servers in tests/test_nginx_deploy.py.
 system-deps:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  echo "installing Debian chromium for the browser tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || { \
+	  echo "installing Debian nginx for the reverse-proxy test"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; }
 
 # PostgreSQL and Redis are part of the test environment; start them if they are installed but down.
 services:

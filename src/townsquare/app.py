@@ -7,9 +7,9 @@ from contextlib import asynccontextmanager
 import anyio
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.responses import Response
-from starlette.staticfiles import StaticFiles
 
 from townsquare import __version__
 from townsquare.alerts import api as alerts_api
@@ -18,12 +18,14 @@ from townsquare.alerts.worker import background_worker
 from townsquare.config import Settings
 from townsquare.domain.tokens import Signer
 from townsquare.instance_secret import instance_secret
+from townsquare.metrics import Scrape
 from townsquare.ratelimit import make_limiter
 from townsquare.services import Core
 from townsquare.store.db import Engine, make_engine, ping
 from townsquare.moderation import admin as moderation_admin
 from townsquare.moderation import api as moderation_api
 from townsquare.web import api, middleware, pages, privacy_api, problems
+from townsquare.web.assets import StaticAssets
 from townsquare.web.client import ForwardedScheme
 from townsquare.web.fastpath import CachedThreadReads
 from townsquare.web.headers import SecurityHeaders
@@ -94,14 +96,17 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     def api_docs() -> HTMLResponse:
         return HTMLResponse(render_api_docs(app.openapi()))
 
+    scrape = Scrape(core.engine, settings.metrics_dir)
+
     @app.get("/metrics", tags=["operations"], include_in_schema=False)
     def metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        return Response(scrape(), media_type=CONTENT_TYPE_LATEST)
 
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for name in ("embed.js", "embed.css", "count.js"):
-        _serve_static(app, name)
-
+    # Both inside the fast path, which its reads never leave: thread pages and counts go out as
+    # they are (a proxy in front may compress them); the rest of the API and the pages are
+    # compressed here, the static files ahead of time.
+    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
+    app.add_middleware(StaticAssets, directory=STATIC)
     app.add_middleware(CachedThreadReads, core=core)
     app.add_middleware(middleware.ControlCharacters)
     app.add_middleware(middleware.Cors)
@@ -127,15 +132,4 @@ def render_api_docs(spec: dict) -> str:
                 "body": body.get("$ref", "").rsplit("/", 1)[-1],
             })
     return templates.get_template("api_docs.html").render(spec=spec, groups=sorted(groups.items()))
-
-
-def _serve_static(app: FastAPI, name: str) -> None:
-    path = STATIC / name
-    media = "text/javascript" if name.endswith(".js") else "text/css"
-
-    @app.get("/" + name, include_in_schema=False)
-    def static_file() -> Response:
-        if not path.exists():
-            return HTMLResponse("Not built", status_code=404)
-        return Response(path.read_bytes(), media_type=media, headers={"Cache-Control": "public, max-age=300"})
 

@@ -86,6 +86,9 @@ class Settings(Strict):
     trusted_proxies: list[str] = Field([], description="Addresses or networks (CIDR) of the proxies in front, "
                                        "trusted to append the address they saw to `X-Forwarded-For`; the client "
                                        "is the rightmost hop not in this list (see docs/security.md)")
+    metrics_dir: str | None = Field(None, description="Set by `serve --workers N` (a fresh directory per run), not "
+                                    "in the settings file: where each worker writes its metrics, so that /metrics, "
+                                    "answered by any one worker, adds up all of them")
     demo: bool = Field(False, description="Also serve the demo news site's pages (`townsquare demo` sets it)")
     site_defaults: SiteSettings = Field(SiteSettings(), description="Settings of every site that does not set its own")
     email: EmailSettings = Field(EmailSettings(), description="How alert and confirmation mails are sent")

@@ -10,8 +10,10 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import shutil
 import signal
 import socket
+import tempfile
 import time
 from multiprocessing.connection import wait
 
@@ -45,7 +47,15 @@ def serve(settings: Settings, sock: socket.socket | None = None) -> None:
     if workers == 1:
         _server(settings).run(sockets=[sock])
     else:
-        Supervisor(settings.model_copy(update={"workers": workers}), sock).run()
+        metrics_dir = tempfile.mkdtemp(prefix="townsquare-metrics-")
+        # prometheus_client reads only this variable, when first imported; the spawned workers
+        # inherit it. The directory is this run's alone, since files left by another run would
+        # be added to its figures.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+        try:
+            Supervisor(settings.model_copy(update={"workers": workers, "metrics_dir": metrics_dir}), sock).run()
+        finally:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 def _server(settings: Settings):

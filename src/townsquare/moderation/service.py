@@ -8,6 +8,7 @@ import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from townsquare.domain.validate import normalize_text
+from townsquare.metrics import MODEL_SECONDS
 from townsquare.moderation import check_tokens
 from townsquare.moderation import facts as store_facts
 from townsquare.moderation.inputs import Draft, Facts
@@ -116,7 +117,8 @@ class _Near:
         self.model, self.limits = model, limits
 
     def score(self, text: str) -> ToxicityResult:
-        return self.model.score(text, limits=self.limits)
+        with MODEL_SECONDS.time():
+            return self.model.score(text, limits=self.limits)
 
     def score_many(self, texts: list[str], spans: bool = True) -> list[ToxicityResult]:
         return self.model.score_many(texts, spans=spans, limits=self.limits)

@@ -699,9 +699,11 @@
       moveTo(moves[e.key]());
     });
 
-    // Styles: once per page, from the same server as the script.
-    if (!document.querySelector("link[href$='/embed.css']")) {
-      document.head.append(h("link", { rel: "stylesheet", href: BASE + "/embed.css" }));
+    // Styles: once per page, from the same server as the script. The server names the current
+    // styles' content-hashed address here, which browsers may keep for a year.
+    const CSS = "/embed.css";
+    if (!document.querySelector("link[href$='/embed.css'], link[href*='/static/embed.']")) {
+      document.head.append(h("link", { rel: "stylesheet", href: BASE + CSS }));
     }
     refresh();
   };
