@@ -24,9 +24,11 @@ OFFICE = "192.0.2.10"  # one address many readers share
 def app(engine, settings):
     add_site(engine, "daily", posts_per_minute=10_000, moderation_rules=LENIENT)
     add_site(engine, "pre", posts_per_minute=10_000, moderation="pre", moderation_rules=LENIENT)
-    # The reader's address comes from X-Forwarded-For, so each request says which address it is.
+    # The reader's address comes from X-Forwarded-For, written by the trusted proxy on loopback,
+    # so each request says which address it is.
     settings = settings.model_copy(update={"trust_proxy_headers": True})
-    with TestClient(moderation_app(settings, engine), base_url="http://testserver") as c:
+    with TestClient(moderation_app(settings, engine), base_url="http://testserver",
+                    client=("127.0.0.1", 50000)) as c:
         yield c
 
 
@@ -141,7 +143,8 @@ def test_an_established_e_mail_skips_new_author_holds_only_from_its_address(engi
     add_site(engine, "daily", posts_per_minute=10_000, moderation_rules={**LENIENT, "new_author_holds": 1})
     _, key = add_moderator(engine, role="admin")
     settings = settings.model_copy(update={"trust_proxy_headers": True})
-    with TestClient(moderation_app(settings, engine), base_url="http://testserver") as app:
+    with TestClient(moderation_app(settings, engine), base_url="http://testserver",
+                    client=("127.0.0.1", 50000)) as app:
         first = post(app, "My first comment here.", address=HOME, email="regular@x.example")
         assert first["status"] == "pending"
         approved = app.post(f"/api/v1/moderation/comments/{first['id']}/approve", json={},

@@ -50,7 +50,7 @@ def with_everything(tmp_path):
                              delivery="immediate", consent="{}", now=103.0, confirmed=103.0)
         ban = bans.add(conn, site_id=site.id, kind="author", value="k" * 64, reason="spam", created=104.0,
                        expires=None, created_by=admin.id)
-        trusted.set_trusted(conn, site_id=site.id, author_key="t" * 64, trusted=True, at=105.0, by=admin.id)
+        trusted.set_trusted(conn, site_id=site.id, kind="ip", value="t" * 64, trusted=True, at=105.0, by=admin.id)
         for target, action in ((f"comment:{comment.id}", "reject"), (f"thread:{thread.id}", "close"),
                                (f"ban:{ban}", "ban"), (f"site:{site.id}", "site_settings"), ("comment:999999", "edit")):
             audit.record(conn, site_id=site.id, user_id=admin.id, actor=admin.email, action=action, target=target,

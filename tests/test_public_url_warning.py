@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-import socket
+import signal
+import subprocess
+import time
 
 import pytest
 
-from tests.test_serve_cli import run
+from tests.test_alerts_support import free_port
+from tests.test_serve_cli import START_SECONDS, STOP_SECONDS, child_env, townsquare_cmd
 from townsquare.cli import public_url_warning
 from townsquare.config import load_settings
 
@@ -30,11 +33,21 @@ def test_warning(host, public_url, warns):
 
 
 def test_serve_prints_it(tmp_path):
-    # A port already taken: the server stops right after its start-up messages.
-    with socket.socket() as taken:
-        taken.bind(("0.0.0.0", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
-        r = run(tmp_path, "serve", "--host", "0.0.0.0", "--port", str(port), "--db", f"sqlite:///{tmp_path}/t.db")
-    assert r.returncode != 0
-    assert "Warning: public_url is not set" in r.stderr, r.stderr
+    # The server binds its port first, then says where it runs and warns; stop it once it has.
+    args = ("serve", "--host", "0.0.0.0", "--port", str(free_port()), "--workers", "1", "--db", f"sqlite:///{tmp_path}/t.db")
+    proc = subprocess.Popen(townsquare_cmd(*args), cwd=tmp_path, env=child_env(), stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    said = []
+    try:
+        deadline = time.monotonic() + START_SECONDS
+        while time.monotonic() < deadline and not any("Warning:" in line for line in said):
+            line = proc.stderr.readline()
+            if not line:
+                break
+            said.append(line)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=STOP_SECONDS)
+    text = "".join(said)
+    assert "Townsquare on http://0.0.0.0:" in text, text
+    assert "Warning: public_url is not set" in text, text

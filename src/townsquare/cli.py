@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from townsquare.config import ConfigError, Settings, load_settings, site_settings
@@ -32,12 +33,13 @@ def settings_from(config: Path | None, db: str | None, **overrides) -> Settings:
     try:
         return load_settings(config, db=db, **overrides)
     except ConfigError as e:
-        console.print(f"[red]Configuration error[/red]\n{e}")
+        console.print(f"[red]Configuration error[/red]\n{escape(str(e))}", soft_wrap=True)
         raise typer.Exit(2) from None
 
 
 def fail(message: str, code: int = 1):
-    console.print(f"[red]Error:[/red] {message}")
+    # soft_wrap: a path or command in the message stays one piece when copied from the terminal.
+    console.print(f"[red]Error:[/red] {escape(message)}", soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -368,7 +370,7 @@ def main() -> None:
     try:
         app()
     except ConfigError as e:
-        console.print(f"[red]Configuration error[/red]\n{e}")
+        console.print(f"[red]Configuration error[/red]\n{escape(str(e))}", soft_wrap=True)
         sys.exit(2)
 
 

@@ -84,7 +84,7 @@ def site_lines(conn: Connection, site: Site, refs: dict[int, str], counts: Any) 
                "created": b.created, "expires": b.expires, "lifted": b.lifted, "by": emails.get(b.created_by)}
     for t in stored.site_trusted(conn, site.id):
         counts.trusted += 1
-        yield {"type": "trusted", "site": site.name, "author_key": t.author_key, "created": t.created,
+        yield {"type": "trusted", "site": site.name, "kind": t.kind, "author_key": t.author_key, "created": t.created,
                "by": emails.get(t.created_by)}
     for w in stored.site_webhooks(conn, site.id):
         counts.webhooks += 1
@@ -199,7 +199,7 @@ def _restore_one(conn: Connection, line: dict[str, Any], sites: dict[str, int], 
                                created=float(line["created"]), expires=line["expires"], lifted=line["lifted"],
                                created_by=users.get(line["by"]))
     if kind == "trusted":
-        return restore.add_trusted(conn, site_id=site_id, author_key=line["author_key"],
+        return restore.add_trusted(conn, site_id=site_id, kind=line.get("kind", "email"), author_key=line["author_key"],
                                    created=float(line["created"]), created_by=users.get(line["by"]))
     if kind == "webhook":
         webhook_id, new = restore.add_webhook(

@@ -78,6 +78,7 @@ class ExportAccount:
 
 @dataclass(frozen=True)
 class ExportTrust:
+    kind: str  # "ip" or "identity" ("email": from before, not honoured)
     author_key: str
     created: float
     created_by: int | None
@@ -128,7 +129,7 @@ def site_bans(conn: Connection, site_id: int) -> list[Ban]:
 
 def site_trusted(conn: Connection, site_id: int) -> list[ExportTrust]:
     t = trusted_authors
-    query = select(t.c.author_key, t.c.created, t.c.created_by).where(t.c.site_id == site_id).order_by(t.c.author_key)
+    query = select(t.c.kind, t.c.author_key, t.c.created, t.c.created_by).where(t.c.site_id == site_id).order_by(t.c.author_key)
     return [ExportTrust(*r) for r in conn.execute(query)]
 
 

@@ -88,9 +88,9 @@ def add_ban(conn: Connection, *, site_id: int, kind: str, value: str, reason: st
     return True
 
 
-def add_trusted(conn: Connection, *, site_id: int, author_key: str, created: float, created_by: int | None) -> bool:
+def add_trusted(conn: Connection, *, site_id: int, kind: str, author_key: str, created: float, created_by: int | None) -> bool:
     result = conn.execute(upsert(conn, trusted_authors)
-                          .values(site_id=site_id, author_key=author_key, created=created, created_by=created_by)
+                          .values(site_id=site_id, kind=kind, author_key=author_key, created=created, created_by=created_by)
                           .on_conflict_do_nothing().returning(trusted_authors.c.site_id))
     return result.first() is not None
 
