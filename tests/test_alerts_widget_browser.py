@@ -4,6 +4,7 @@ talking cross-origin to a real Townsquare server."""
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 import threading
 import time
 
@@ -11,6 +12,7 @@ import httpx
 import orjson
 import pytest
 import uvicorn
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect, sync_playwright
 from sqlalchemy import select
 
@@ -22,6 +24,14 @@ from townsquare.store.alerts import alert_outbox, alert_subscriptions
 
 from tests.browser_fixtures import CHROMIUM, CHROMIUM_ARGS, publisher, require_chromium  # noqa: F401
 from tests.test_alerts_support import config, free_port, sqlite_engine
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+
+
+def axe_violations(page) -> list[str]:
+    """axe-core's findings on the box (the publisher's test page around it is not ours)."""
+    found = Axe().run(page, context="[data-townsquare-alerts]").response["violations"]
+    return [f"{v['id']}: {[n['target'] for n in v['nodes']][:4]}" for v in found]
 
 
 @pytest.fixture
@@ -68,7 +78,10 @@ def test_reader_signs_up_for_whatsapp_and_email_news_alerts(servers):
         page.set_default_timeout(15_000)
         page.goto(page_url)
         box = page.locator("form.ts-alerts")
-        expect(box).to_contain_text("Receive News Alerts on Whatsapp")
+        # The title names the channel chosen, whichever the publisher's title named.
+        expect(box.get_by_role("heading")).to_have_text("Receive News Alerts on WhatsApp")
+        assert box.evaluate("f => getComputedStyle(f.querySelector('button')).minHeight") >= "24px"
+        assert axe_violations(page) == []
 
         box.get_by_label("Your WhatsApp number").fill("+234 813 637 0421")
         box.get_by_role("button", name="Sign up").click()  # the consent box is not ticked yet
@@ -77,11 +90,22 @@ def test_reader_signs_up_for_whatsapp_and_email_news_alerts(servers):
         box.get_by_role("button", name="Sign up").click()
         expect(box.get_by_role("status")).to_contain_text("Check WhatsApp")
 
-        box.get_by_label("by").select_option("email")
+        box.get_by_label("Send alerts").select_option("email")
+        expect(box.get_by_role("heading")).to_have_text("Receive News Alerts by email")
         expect(box.get_by_label("I agree to receive news alerts on WhatsApp.")).to_be_hidden()
         box.get_by_label("Your email address").fill("reader@mail")
         box.get_by_role("button", name="Sign up").click()
-        expect(box.get_by_role("status")).to_have_text("Enter a valid email address.")
+        # An error is announced at once and looks like one.
+        expect(box.get_by_role("alert")).to_have_text("Enter a valid email address.")
+        expect(box.get_by_label("Your email address")).to_have_attribute("aria-invalid", "true")
+        assert box.get_by_role("alert").evaluate("e => getComputedStyle(e).fontWeight") == "600"
+        ARTIFACTS.mkdir(exist_ok=True)
+        for scheme, width in (("light", 1280), ("dark", 360)):
+            page.emulate_media(color_scheme=scheme)
+            page.set_viewport_size({"width": width, "height": 700})
+            assert axe_violations(page) == [], (scheme, width)
+            box.screenshot(path=str(ARTIFACTS / f"alert-box-{scheme}-{width}.png"))
+        page.set_viewport_size({"width": 1280, "height": 700})
         box.get_by_label("Your email address").fill("reader@example.org")
         box.get_by_role("button", name="Sign up").click()
         expect(box.get_by_role("status")).to_contain_text("Check your inbox")

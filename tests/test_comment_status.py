@@ -21,6 +21,7 @@ ALLOWED = {
     ("rescore", "published", "pending"),
     ("moderator", "pending", "published"), ("moderator", "pending", "rejected"),
     ("moderator", "published", "rejected"), ("moderator", "rejected", "published"),
+    ("moderator", "published", "pending"), ("moderator", "rejected", "pending"),  # undoing a decision
     ("author", "published", "deleted"), ("author", "pending", "deleted"), ("author", "rejected", "deleted"),
     ("erasure", "published", "deleted"), ("erasure", "pending", "deleted"), ("erasure", "rejected", "deleted"),
 }

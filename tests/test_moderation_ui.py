@@ -133,3 +133,55 @@ def test_queue_by_keyboard(server, chromium):
     page.wait_for_url("**action=approve**")
     assert page.locator("tr.entry").count() == 1
     assert errors == []
+
+
+def sign_in(page) -> None:
+    page.goto("/admin/queue/pending")
+    if "/admin/login" in page.url:
+        page.fill('input[name="email"]', MODERATOR)
+        page.fill('input[name="password"]', PASSWORD)
+        page.click('button[type="submit"]')
+        page.wait_for_url("**/admin/queue/pending")
+
+
+def test_a_keyboard_decision_can_be_undone_and_shortcuts_turned_off(server, chromium):
+    base, engine = server
+    with engine.begin() as conn:  # the test above banned this machine's address
+        conn.execute(bans.delete())
+    held = post(base, "Call +2348136370421 about the story", "Cy", "cy@readers.example")
+    page = chromium.new_page(base_url=base)
+    page.set_default_timeout(15_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    sign_in(page)
+    page.locator(f"#c{held}").click()
+    assert page.locator("article.item.selected").get_attribute("data-id") == str(held)
+    # The selected item is marked by a solid outline, not by a shade of colour alone.
+    outline = page.locator("article.item.selected").evaluate("e => getComputedStyle(e).outlineWidth")
+    assert float(outline.removesuffix("px")) >= 2
+
+    page.keyboard.press("a")
+    page.wait_for_selector(f".notice:has-text('Approved comment {held}.') form.undo button")
+    assert status_of(engine, held) == "published"
+    page.keyboard.press("u")
+    page.wait_for_selector(f".notice:has-text('Undone: comment {held} is back')")
+    assert status_of(engine, held) == "pending"
+    assert page.locator("form.undo").count() == 0  # an undo is not itself undone
+
+    page.click("text=Audit log")
+    page.wait_for_url("**/admin/audit")
+    assert [a.strip() for a in page.locator("tr.entry td:nth-child(4)").all_inner_texts()][:2] == ["undo", "approve"]
+
+    # Shortcuts off: a key press decides nothing; the help button says whether it is open.
+    sign_in(page)
+    toggle = page.locator("button.help-toggle")
+    assert toggle.get_attribute("aria-expanded") == "false"
+    toggle.click()
+    assert toggle.get_attribute("aria-expanded") == "true"
+    page.locator("#shortcuts-on").uncheck()
+    page.locator(f"#c{held}").click()
+    page.keyboard.press("a")
+    page.reload()
+    assert status_of(engine, held) == "pending"
+    assert not page.locator("#shortcuts-on").is_checked()  # remembered in this browser
+    assert errors == []

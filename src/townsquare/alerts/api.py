@@ -141,10 +141,10 @@ def _bad_link(exc: InvalidLink) -> HTMLResponse:
 @router.get("/alerts/confirm", include_in_schema=False)
 def confirm_page(request: Request, token: str = Query(max_length=2000)) -> HTMLResponse:
     try:
-        alerts_config(request).links.read_confirm(token)
+        subscription_id = alerts_config(request).links.read_confirm(token)
     except InvalidLink as exc:
         return _bad_link(exc)
-    return _page("confirm.html", token=token)
+    return _page("confirm.html", token=token, site=service.subscription_site(core(request).engine, subscription_id))
 
 
 @router.post("/alerts/confirm", include_in_schema=False)
@@ -166,10 +166,11 @@ def confirm(request: Request, token: Annotated[Line, Form(max_length=2000)]) -> 
 @router.get("/alerts/unsubscribe", include_in_schema=False)
 def unsubscribe_page(request: Request, token: str = Query(max_length=2000)) -> HTMLResponse:
     try:
-        alerts_config(request).links.read_unsubscribe(token)
+        subscription_id = alerts_config(request).links.read_unsubscribe(token)
     except InvalidLink as exc:
         return _bad_link(exc)
-    return _page("unsubscribe.html", token=token)
+    return _page("unsubscribe.html", token=token,
+                 site=service.subscription_site(core(request).engine, subscription_id))
 
 
 @router.post("/alerts/unsubscribe", include_in_schema=False)

@@ -107,6 +107,13 @@ def unsubscribe(engine: Engine, subscription_id: int) -> Subscription | None:
         return subscriptions.unsubscribe(conn, subscription_id, now=now())
 
 
+def subscription_site(engine: Engine, subscription_id: int) -> Site | None:
+    """The site a subscription is with, to name it on the confirm and unsubscribe pages."""
+    with reading(engine) as conn:
+        found = subscription_rows.get(conn, subscription_id)
+        return site_store.by_id(conn, found.site_id) if found else None
+
+
 def address_page(engine: Engine, *, site_id: int, channel: str, target: str) -> tuple[Site | None,
                                                                                          list[Listed]]:
     """The site and the address's subscriptions there, for the management page."""

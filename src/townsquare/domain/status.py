@@ -9,6 +9,7 @@ the status an author's edit leads to), so the rules live here and nowhere else:
   moderator changes it;
 - an edit of a published comment is moderated again; if it fails, it goes to the queue;
 - readers' reports and a rescore can only take a published comment to the queue;
+- a moderator may take back their own decision (undo), which returns the comment to where it was;
 - erasure deletes whatever is there.
 """
 
@@ -27,7 +28,8 @@ TRANSITIONS: dict[tuple[Status | None, Status], frozenset[Actor]] = {
     (NEW, "published"): frozenset({"pipeline"}),
     (NEW, "pending"): frozenset({"pipeline"}),
     (NEW, "rejected"): frozenset({"pipeline"}),
-    ("published", "pending"): frozenset({"author", "reports", "rescore"}),
+    ("published", "pending"): frozenset({"author", "reports", "rescore", "moderator"}),
+    ("rejected", "pending"): frozenset({"moderator"}),
     ("pending", "published"): frozenset({"moderator"}),
     ("pending", "rejected"): frozenset({"moderator"}),
     ("published", "rejected"): frozenset({"moderator"}),

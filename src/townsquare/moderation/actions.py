@@ -31,6 +31,9 @@ BAN_KINDS = ("ip", "identity", "email")
 MAX_SLOW_MODE = 24 * 3600
 MAX_BAN_SECONDS = 100 * 365 * 86400  # longer is "for good"; also keeps the number JSON and SQL can hold
 REVIEWS = ("approve", "reject")
+# The queue offers "Undo" for 10 s after a decision; the server allows a little longer, for a slow
+# click or network, and only for the moderator who decided.
+UNDO_SECONDS = 60
 
 
 def _comment(conn: Connection, actor: Actor, comment_id: int) -> tuple[Comment, Thread, Site]:
@@ -43,9 +46,10 @@ def _comment(conn: Connection, actor: Actor, comment_id: int) -> tuple[Comment, 
 
 
 def _review(comment: Comment, actor: Actor, action: str, reason: str) -> str:
-    """The stored decision, with the moderator's review added to it."""
+    """The stored decision, with the moderator's review added to it (and the status it moved the
+    comment from, which an undo returns it to)."""
     decision = comment.decision()
-    decision["review"] = {"by": actor.email, "action": action, "reason": reason, "at": now()}
+    decision["review"] = {"by": actor.email, "action": action, "reason": reason, "at": now(), "from": comment.status}
     return orjson.dumps(decision).decode()
 
 
@@ -102,6 +106,23 @@ def review_many(engine: Engine, actor: Actor, action: str, comment_ids: list[int
     with writing(engine) as conn:
         for comment_id in comment_ids:
             _set_status(conn, actor, comment_id, new, action, reason)
+
+
+def undo(engine: Engine, actor: Actor, comment_ids: list[int]) -> None:
+    """Take back the moderator's own approve or reject of each comment, made in the last
+    UNDO_SECONDS: the comment returns to the status it had. The audit log keeps both entries.
+    All of them or (on the first that cannot be undone) none."""
+    if not comment_ids:
+        raise Invalid("Nothing to undo.")
+    with writing(engine) as conn:
+        for comment_id in comment_ids:
+            comment, _, _ = _comment(conn, actor, comment_id)
+            review = comment.decision().get("review") or {}
+            recent = now() - float(review.get("at") or 0) <= UNDO_SECONDS
+            if review.get("by") != actor.email or review.get("action") not in REVIEWS or "from" not in review \
+                    or not recent:
+                raise Conflict(f"Comment {comment_id} has no decision of yours from the last minute to undo.")
+            _set_status(conn, actor, comment_id, review["from"], "undo", f"undo {review['action']}")
 
 
 def edit(engine: Engine, actor: Actor, comment_id: int, text: str, reason: str = "") -> Comment:

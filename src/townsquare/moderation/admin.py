@@ -158,14 +158,15 @@ def home() -> Response:
 
 
 @router.get("/queue/{tab}")
-def queue_page(request: Request, tab: str, site: str = "", before: QueryId | None = None, done: str = "") -> Response:
+def queue_page(request: Request, tab: str, site: str = "", before: QueryId | None = None, done: str = "",
+               undo: str = "") -> Response:
     if tab not in queue.TABS:
         raise NotFound(f"There is no tab '{tab}'.")
     actor, token = _signed_in(request)
     desk = queue.desk(core(request).engine, actor, tab, site_name=site, before=before)
     return _page(request, "queue.html", actor=actor, csrf=_csrf_for(request, token), tab=tab, tabs=queue.TABS,
                  items=desk.page.items, next_before=desk.page.next_before, sites=sorted(desk.site_names.values()),
-                 site=site, waiting=desk.waiting, done=done, durations=BAN_DURATIONS)
+                 site=site, waiting=desk.waiting, done=done, undo=_undoable(undo), durations=BAN_DURATIONS)
 
 
 @router.get("/audit")
@@ -225,20 +226,32 @@ def _form_session(request: Request, csrf: str) -> tuple[Actor, str] | Response:
     return actor, token
 
 
-def _act(request: Request, csrf: str, back: str, do, notice: str) -> Response:
+def _act(request: Request, csrf: str, back: str, do, notice: str, undoable: list[int] | None = None) -> Response:
     """Run one moderator action (it opens its own transaction) and go back to the page it came
-    from with a notice; a refused action comes back with the reason, and nothing is changed."""
+    from with a notice (and, for a decision, the comments an "Undo" takes back); a refused action
+    comes back with the reason, and nothing is changed."""
     session = _form_session(request, csrf)
     if isinstance(session, Response):
         return session
     actor, _token = session
+    query = {"done": notice}
     try:
         do(actor)
+        if undoable:
+            query["undo"] = ",".join(map(str, undoable))
     except (Invalid, NotFound, Forbidden, Conflict) as e:
-        notice = "Not done: " + e.detail
+        query["done"] = "Not done: " + e.detail
     back = _local(back)
     sep = "&" if "?" in back else "?"
-    return RedirectResponse(f"{back}{sep}{urlencode({'done': notice})}", status_code=303)
+    return RedirectResponse(f"{back}{sep}{urlencode(query)}", status_code=303)
+
+
+def _undoable(undo: str) -> list[int]:
+    """The comment ids of an `undo` query parameter ("12,13"); anything else offers no undo."""
+    parts = undo.split(",") if undo else []
+    if len(parts) > 500 or not all(p.isdigit() and len(p) < 10 for p in parts):
+        return []
+    return [int(p) for p in parts]
 
 
 Csrf = Annotated[Line, Form(max_length=500)]
@@ -255,7 +268,7 @@ def approve(request: Request, comment_id: PathId, csrf: Csrf = "", back: Back = 
     def do(actor):
         actions.approve(_engine(request), actor, comment_id, reason)
 
-    return _act(request, csrf, back, do, f"Approved comment {comment_id}.")
+    return _act(request, csrf, back, do, f"Approved comment {comment_id}.", [comment_id])
 
 
 @router.post("/comments/{comment_id}/reject")
@@ -263,7 +276,7 @@ def reject(request: Request, comment_id: PathId, csrf: Csrf = "", back: Back = "
     def do(actor):
         actions.reject(_engine(request), actor, comment_id, reason)
 
-    return _act(request, csrf, back, do, f"Rejected comment {comment_id}.")
+    return _act(request, csrf, back, do, f"Rejected comment {comment_id}.", [comment_id])
 
 
 @router.post("/comments/{comment_id}/edit")
@@ -305,7 +318,17 @@ def bulk(request: Request, action: Annotated[Line, Form(max_length=16)], ids: An
         actions.review_many(_engine(request), actor, action, ids or [], reason)
 
     verb = "Approved" if action == "approve" else "Rejected"
-    return _act(request, csrf, back, do, f"{verb} {len(ids or [])} comments.")
+    return _act(request, csrf, back, do, f"{verb} {len(ids or [])} comments.", ids)
+
+
+@router.post("/undo")
+def undo(request: Request, ids: Annotated[list[FormId] | None, Form()] = None, csrf: Csrf = "",
+         back: Back = "") -> Response:
+    def do(actor):
+        actions.undo(_engine(request), actor, ids or [])
+
+    which = f"comment {ids[0]} is" if ids and len(ids) == 1 else f"{len(ids or [])} comments are"
+    return _act(request, csrf, back, do, f"Undone: {which} back where they were.")
 
 
 @router.post("/threads/{thread_id}/close")

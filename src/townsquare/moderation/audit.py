@@ -11,7 +11,7 @@ from townsquare.store.db import Connection, Engine, now, reading
 __all__ = ["ACTIONS", "Entry", "Filters", "entries", "record"]
 
 ACTIONS = (
-    "approve", "reject", "edit", "ban", "unban", "trust", "untrust",
+    "approve", "reject", "undo", "edit", "ban", "unban", "trust", "untrust",
     "close", "reopen", "slow_mode", "report_hold", "rescore_hold", "privacy_export", "privacy_erase",
     "word_lists", "author_edit", "author_delete", "sign_in_lockout", "site_settings",
 )

@@ -1,10 +1,24 @@
 // Keyboard shortcuts for the moderation queue. Every action is a plain form, so the page works
-// without this script; the keys only move the selection and submit those forms.
+// without this script; the keys only move the selection and submit those forms. Single-key
+// shortcuts can be turned off (kept in this browser), and every decision can be undone for 10 s.
 (function () {
   "use strict";
   var items = Array.prototype.slice.call(document.querySelectorAll("article.item"));
   var help = document.getElementById("help");
+  var toggle = document.querySelector(".help-toggle");
+  var undo = document.querySelector("form.undo");
   var current = -1;
+  var STORE = "townsquare.shortcuts";
+
+  function shortcutsOn() {
+    try { return localStorage.getItem(STORE) !== "off"; } catch (e) { return true; }
+  }
+
+  function showHelp(show) {
+    if (!help) return;
+    help.hidden = !show;
+    if (toggle) toggle.setAttribute("aria-expanded", show ? "true" : "false");
+  }
 
   function select(index) {
     if (!items.length) return;
@@ -48,6 +62,7 @@
       if (event.key === "Escape") { event.target.blur(); if (current >= 0) items[current].focus(); }
       return;
     }
+    if (!shortcutsOn()) return;
     var item = selected();
     switch (event.key) {
       case "j": select(current + 1); break;
@@ -59,7 +74,8 @@
       case "x": if (item) { var box = item.querySelector('input[name="ids"]'); box.checked = !box.checked; } break;
       case "A": bulk("approve"); break;
       case "R": bulk("reject"); break;
-      case "?": if (help) help.hidden = !help.hidden; break;
+      case "u": if (undo) submit(undo); else return; break;
+      case "?": showHelp(help && help.hidden); break;
       default: return;
     }
     event.preventDefault();
@@ -69,7 +85,15 @@
   // Choosing a site filters the queue at once (no inline handler: the page's CSP allows none).
   var siteFilter = document.querySelector(".site-filter select");
   if (siteFilter) siteFilter.addEventListener("change", function () { submit(siteFilter.form); });
-  var toggle = document.querySelector(".help-toggle");
-  if (toggle && help) toggle.addEventListener("click", function () { help.hidden = !help.hidden; });
+  if (toggle && help) toggle.addEventListener("click", function () { showHelp(help.hidden); });
+  var on = document.getElementById("shortcuts-on");
+  if (on) {
+    on.checked = shortcutsOn();
+    on.addEventListener("change", function () {
+      try { localStorage.setItem(STORE, on.checked ? "on" : "off"); } catch (e) { /* private mode: this page only */ }
+    });
+  }
+  // The undo is offered for 10 s, then the notice stays without it.
+  if (undo) setTimeout(function () { undo.remove(); undo = null; }, 10000);
   if (items.length) select(0);
 })();

@@ -1,0 +1,79 @@
+"""axe-core (through Playwright, in Debian's Chromium) finds no violations on the moderation
+pages, the no-JS thread page and the alert pages, in light and dark, at desktop width and at 360 px."""
+
+from __future__ import annotations
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+
+from townsquare.alerts.runtime import config_from
+from townsquare.config import load_settings
+from townsquare.store import sites as site_store
+from townsquare.store.db import reading
+
+from .test_alerts_support import follower
+from .test_moderation_ui import chromium, post, server, sign_in  # noqa: F401  (fixtures)
+
+ADMIN_PAGES = ["/admin/queue/pending", "/admin/queue/reported", "/admin/queue/published", "/admin/audit",
+               "/admin/bans", "/admin/privacy", "/admin/words"]
+VIEWS = [pytest.param({"width": 1280, "height": 900}, "light", id="desktop-light"),
+         pytest.param({"width": 360, "height": 740}, "dark", id="phone-dark")]
+axe = Axe()
+
+
+def violations(page) -> list[str]:
+    found = axe.run(page).response["violations"]
+    return [f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:4]}" for v in found]
+
+
+@pytest.fixture(scope="module")
+def with_content(server):  # noqa: F811
+    base, engine = server
+    post(base, "Call +2348136370421 about the story", "Dee", "dee@readers.example")  # held: the queue has an item
+    post(base, "The council should publish the budget figures.", "Eve", "eve@readers.example")  # published
+    with reading(engine) as conn:
+        site_id = site_store.by_name(conn, "daily").id
+    subscription = follower(engine, site_id, "reader@readers.example")
+    return base, engine, subscription
+
+
+@pytest.mark.parametrize("viewport, scheme", VIEWS)
+def test_moderation_pages_have_no_violations(with_content, chromium, viewport, scheme):  # noqa: F811
+    base, _, _ = with_content
+    context = chromium.new_context(base_url=base, viewport=viewport, color_scheme=scheme)
+    page = context.new_page()
+    page.goto("/admin/login")
+    assert violations(page) == [], "/admin/login"
+    sign_in(page)
+    found = {}
+    for path in ADMIN_PAGES:
+        page.goto(path)
+        found[path] = violations(page)
+    page.goto("/t/daily/story")  # the thread without JavaScript
+    assert "publish the budget figures" in page.content()
+    found["no-JS thread"] = violations(page)
+    page.goto(ADMIN_PAGES[0])
+    page.click("button.help-toggle")  # the keyboard help open
+    found["queue with help"] = violations(page)
+    context.close()
+    assert found == {k: [] for k in found}
+
+
+@pytest.mark.parametrize("viewport, scheme", VIEWS)
+def test_alert_pages_have_no_violations(with_content, chromium, viewport, scheme):  # noqa: F811
+    base, engine, subscription = with_content
+    links = config_from(load_settings(None, environ={}, db=engine.url.render_as_string(hide_password=False)),
+                        engine).links
+    with reading(engine) as conn:
+        site_id = site_store.by_name(conn, "daily").id
+    pages = {"confirm": links.confirm_url(subscription), "unsubscribe": links.unsubscribe_url(subscription),
+             "manage": links.manage_url(site_id, "email", "reader@readers.example"),
+             "a broken link": links.confirm_url(subscription)[:-3]}
+    context = chromium.new_context(base_url=base, viewport=viewport, color_scheme=scheme)
+    page = context.new_page()
+    found = {}
+    for name, url in pages.items():
+        page.goto(url.split("/alerts/", 1)[1].join(["/alerts/", ""]))
+        found[name] = violations(page)
+    context.close()
+    assert found == {k: [] for k in found}
