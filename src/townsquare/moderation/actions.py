@@ -18,6 +18,7 @@ from townsquare.domain.render import render_markdown
 from townsquare.errors import Conflict, Invalid, NotFound
 from townsquare.moderation import audit
 from townsquare.moderation.auth import Actor
+from townsquare.readers import identity_key
 from townsquare.store import bans as stored_bans
 from townsquare.store import comments, reports, sites, thread_state, threads, trusted
 from townsquare.store.bans import Ban
@@ -141,13 +142,18 @@ def _ban(conn: Connection, actor: Actor, site_id: int, kind: str, value: str | N
 
 def ban_comment_author(engine: Engine, actor: Actor, comment_id: int, kind: str, *, seconds: int | None,
                        reason: str) -> int:
-    """Ban the author of a comment: by "author" (the author as far as the comment proves it: the
-    address it was posted from, until comments carry verified identities), "ip" (the same), or
-    "email" (the address the author typed, which anyone could have typed)."""
+    """Ban the author of a comment: by "author" (the author as far as the comment proves it: their
+    verified identity if they were signed in, else the address it was posted from), "identity",
+    "ip" (the address), or "email" (the address the author typed, which anyone could have typed)."""
     with writing(engine) as conn:
         comment, thread, _site = _comment(conn, actor, comment_id)
-        stored_kind = "ip" if kind == "author" else kind
-        value = {"email": comment.author_key, "ip": comment.ip_hash}.get(stored_kind)
+        stored_kind = kind
+        if kind == "author":
+            stored_kind = "identity" if comment.identity_id is not None else "ip"
+        identity = identity_key(comment.identity_id) if comment.identity_id is not None else None
+        # A signed-in author's comment has no typed e-mail key (its author key is the identity).
+        email_key = comment.author_key if identity is None else None
+        value = {"email": email_key, "ip": comment.ip_hash, "identity": identity}.get(stored_kind)
         return _ban(conn, actor, thread.site_id, stored_kind, value, seconds=seconds, reason=reason,
                     label=f"{comment.author_name} (comment {comment_id})")
 
@@ -181,18 +187,22 @@ def active_bans(engine: Engine, site_ids: frozenset[int]) -> list[Ban]:
 
 
 def set_trusted(engine: Engine, actor: Actor, comment_id: int, is_trusted: bool, reason: str = "") -> None:
-    """Trust (or stop trusting) the author of a comment: the hashed address it was posted from.
-    Never the e-mail address the author typed, which anyone may type."""
+    """Trust (or stop trusting) the author of a comment: their verified identity if they were
+    signed in, else the hashed address it was posted from. Never the e-mail address the author
+    typed, which anyone may type."""
     with writing(engine) as conn:
         comment, _thread, site = _comment(conn, actor, comment_id)
-        address = comment.ip_hash
-        if not address:
+        if comment.identity_id is not None:
+            kind, value, target = "identity", identity_key(comment.identity_id), identity_key(comment.identity_id)
+        else:
+            kind, value, target = "ip", comment.ip_hash, f"address:{comment.ip_hash}"
+        if not value:
             raise Invalid("This comment was stored without its address (e.g. imported): there is no author to trust.")
-        trusted.set_trusted(conn, site_id=site.id, kind="ip", value=address, trusted=is_trusted, at=now(),
+        trusted.set_trusted(conn, site_id=site.id, kind=kind, value=value, trusted=is_trusted, at=now(),
                             by=actor.user_id)
         audit.record(conn, site_id=site.id, user_id=actor.user_id, actor=actor.email,
-                     action="trust" if is_trusted else "untrust", target=f"address:{address}", reason=reason,
-                     details={"who": comment.author_name, "comment": comment_id})
+                     action="trust" if is_trusted else "untrust", target=target, reason=reason,
+                     details={"who": comment.author_name, "comment": comment_id, "kind": kind})
 
 
 # -- threads --------------------------------------------------------------------------------------------

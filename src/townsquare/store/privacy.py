@@ -127,7 +127,8 @@ def anonymise_comments(conn: Connection, ids: list[int], *, name: str, at: float
 def _scrub(conn: Connection, ids: list[int], at: float, **values: object) -> None:
     for i in range(0, len(ids), 500):
         conn.execute(update(comments).where(comments.c.id.in_(ids[i:i + 500])).values(
-            **values, author_email=None, author_website=None, author_key=None, ip_hash=None, edited=at))
+            **values, author_email=None, author_website=None, author_key=None, ip_hash=None, identity_id=None,
+            edited=at))
 
 
 def remove_votes(conn: Connection, voters: Iterable[str], site_id: int | None) -> int:
