@@ -117,14 +117,15 @@ def test_a_site_without_a_secret_refuses_sign_on(engine, settings):
 def test_a_signed_in_reader_posts_as_verified_with_badges_and_guests_are_not(app):
     session = session_of(app)
     mine = post(app, "Signed in and posting.", session=session, name="Someone Else")
-    assert mine["comment"]["author"] == {"name": "Mia Editor", "website": None, "verified": True, "badges": ["staff"]}
+    assert mine["comment"]["author"] == {"name": "Mia Editor", "website": None, "verified": True, "badges": ["staff"],
+                                         "id": mine["comment"]["author"]["id"]}
     guest = post(app, "A guest's words.")
     assert guest["comment"]["author"]["verified"] is False and guest["comment"]["author"]["badges"] == []
     thread = app.get("/api/v1/threads", params={"site": "daily", "uri": "/a"}).json()
     authors = {c["id"]: c["author"] for c in thread["comments"]}
     assert authors[mine["comment"]["id"]]["verified"] is True
     assert authors[mine["comment"]["id"]]["badges"] == ["staff"]
-    assert authors[guest["comment"]["id"]] == {"name": "Ann", "website": None, "verified": False, "badges": []}
+    assert authors[guest["comment"]["id"]] == {"name": "Ann", "website": None, "verified": False, "badges": [], "id": None}
 
 
 def test_the_author_edits_and_deletes_from_another_device_while_signed_in(app):

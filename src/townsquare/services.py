@@ -472,7 +472,9 @@ def public_comment(c: Any, replies: list | None = None, badges: tuple[str, ...] 
         "parent_id": c.parent_id,
         "author": {"name": c.author_name if shown else DELETED_NAME,
                    "website": c.author_website if shown else None,
-                   "verified": verified, "badges": list(badges) if verified else []},
+                   "verified": verified, "badges": list(badges) if verified else [],
+                   # The signed-in reader's id on this site: the widget knows its reader's comments by it.
+                   "id": c.identity_id if verified else None},
         "html": c.html if shown else tree.PLACEHOLDER_HTML,
         "created": c.created,
         "edited": c.edited,
