@@ -716,8 +716,8 @@
     }
     // ---- signing in: the publisher's token (data-sso, Townsquare.signIn) or an e-mail link ----
     const signedIn = (s) => {
-      session = s;
-      keep("session", s);
+      session = s && { token: s.session_token, user: s.user };
+      keep("session", session);
       showAccount();
       if (!state.closed) topForm.replaceChildren(composer({}));
       renderTree();
