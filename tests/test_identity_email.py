@@ -93,3 +93,27 @@ def test_links_lead_only_to_the_sites_pages_and_are_limited_per_address(env):
     assert ask(client, url="javascript:alert(1)").status_code == 422
     assert [ask(client).status_code for _ in range(4)] == [202, 202, 202, 429]
     assert ask(client, email="someone-else@mail.example").status_code == 202
+
+
+async def test_the_readers_data_export_and_erasure_cover_their_identity_and_sessions(env):
+    from townsquare import privacy
+
+    client, engine, sink, cfg = env
+    ask(client)
+    await deliver_all(engine, cfg)
+    _, code = code_in(sink.to("reader@mail.example")[0])
+    session = client.post("/api/v1/auth/email/redeem", json={"site": "daily", "code": code}).json()["session_token"]
+    client.post("/api/v1/comments", json={"site": "daily", "uri": "/story", "text": "Mine, by mail.", "author": {}},
+                headers={"X-Townsquare-Session": session})
+    signer = client.app.state.core.signer
+    with engine.begin() as conn:
+        data = privacy.export_author(conn, signer, "Reader@Mail.example")
+        assert [c["text"] for c in data["comments"]] == ["Mine, by mail."]
+        [identity] = data["identities"]
+        assert identity["name"] == "Rita Reader" and len(identity["sessions"]) == 1
+        assert session not in str(data)
+        done = privacy.erase_author(conn, signer, "reader@mail.example", mode="delete")
+    assert done["comments"] == 1 and done["identities"] == 1
+    assert client.get("/api/v1/auth/session", headers={"X-Townsquare-Session": session}).status_code == 401
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(identities)).scalar_one() == 0

@@ -93,9 +93,16 @@ def revoke_all(conn: Connection, identity_id: int, at: float) -> int:
         reader_sessions.c.expires > at).values(revoked=at)).rowcount
 
 
-def sessions_of(conn: Connection, identity_id: int) -> list[tuple[float, float, float | None]]:
-    """(created, expires, revoked) of an identity's sessions, for the reader's own data export."""
-    return [tuple(r) for r in conn.execute(
+@dataclass(frozen=True)
+class SessionRecord:
+    created: float
+    expires: float
+    revoked: float | None
+
+
+def sessions_of(conn: Connection, identity_id: int) -> list[SessionRecord]:
+    """An identity's sessions (without their token hashes), for the reader's own data export."""
+    return [SessionRecord(*r) for r in conn.execute(
         select(reader_sessions.c.created, reader_sessions.c.expires, reader_sessions.c.revoked)
         .where(reader_sessions.c.identity_id == identity_id).order_by(reader_sessions.c.created))]
 

@@ -48,18 +48,25 @@ def upgrade() -> None:
         sa.Column('expires', sa.Float(), nullable=False),
         sa.PrimaryKeyConstraint('id', name='pk_sign_in_links_used'),
     )
-    with op.batch_alter_table('comments', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('identity_id', sa.Integer(), nullable=True))
-        batch_op.create_foreign_key('fk_comments_identity_id_identities', 'identities', ['identity_id'], ['id'],
-                                    ondelete='SET NULL')
-        batch_op.create_index('ix_comments_identity_id', ['identity_id', 'created'], unique=False)
+    # Not a batch (copy-and-move) on SQLite: dropping the old comments table would cascade to its
+    # votes and reports. SQLite adds a nullable column with its reference in place.
+    if op.get_bind().dialect.name == 'sqlite':
+        op.execute('ALTER TABLE comments ADD COLUMN identity_id INTEGER '
+                   'REFERENCES identities (id) ON DELETE SET NULL')
+    else:
+        op.add_column('comments', sa.Column('identity_id', sa.Integer(), nullable=True))
+        op.create_foreign_key('fk_comments_identity_id_identities', 'comments', 'identities', ['identity_id'], ['id'],
+                              ondelete='SET NULL')
+    op.create_index('ix_comments_identity_id', 'comments', ['identity_id', 'created'], unique=False)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('comments', schema=None) as batch_op:
-        batch_op.drop_index('ix_comments_identity_id')
-        batch_op.drop_constraint('fk_comments_identity_id_identities', type_='foreignkey')
-        batch_op.drop_column('identity_id')
+    op.drop_index('ix_comments_identity_id', table_name='comments')
+    if op.get_bind().dialect.name == 'sqlite':
+        op.execute('ALTER TABLE comments DROP COLUMN identity_id')
+    else:
+        op.drop_constraint('fk_comments_identity_id_identities', 'comments', type_='foreignkey')
+        op.drop_column('comments', 'identity_id')
     op.drop_table('sign_in_links_used')
     op.drop_index('ix_reader_sessions_identity_id', table_name='reader_sessions')
     op.drop_table('reader_sessions')
