@@ -221,3 +221,15 @@ def test_a_staff_badge_skips_moderation_only_where_the_site_allows(engine, setti
         reader = post(app, "Subscriber where allowed.", session=session_of(app, site="pre2", sub="u-9",
                                                                            badges=("subscriber",)), site="pre2")
     assert (held["status"], skipped["status"], reader["status"]) == ("pending", "published", "pending")
+
+
+def test_the_plain_thread_page_marks_verified_readers_in_words(app):
+    post(app, "Verified words.", session=session_of(app))
+    post(app, "Guest words.", name="Gus")
+    page = app.get("/t/daily/a")
+    assert page.status_code == 200
+    html = page.text
+    mine = html[html.index("Mia Editor"):html.index("Verified words.")]
+    assert "✓ verified reader, staff" in mine
+    guest = html[html.index("Gus"):html.index("Guest words.")]
+    assert "verified" not in guest
