@@ -233,3 +233,13 @@ def test_the_plain_thread_page_marks_verified_readers_in_words(app):
     assert "✓ verified reader, staff" in mine
     guest = html[html.index("Gus"):html.index("Guest words.")]
     assert "verified" not in guest
+
+
+def test_after_signing_out_the_edit_token_still_proves_authorship(app):
+    session = session_of(app)
+    posted = post(app, "Posted while signed in.", session=session)
+    app.post("/api/v1/auth/signout", headers={"X-Townsquare-Session": session})
+    resp = app.patch(f"/api/v1/comments/{posted['comment']['id']}", json={"text": "Fixed with the edit token."},
+                     headers={**ORIGIN, "X-Townsquare-Session": session,
+                              "Authorization": f"Bearer {posted['edit_token']}"})
+    assert resp.status_code == 200, resp.text

@@ -69,6 +69,19 @@ def test_a_publisher_signed_reader_posts_as_verified_staff_edits_elsewhere_and_s
     other.locator("#townsquare").get_by_role("button", name="Sign out").click()
     expect(other.locator("#townsquare").get_by_role("button", name="Sign in by email")).to_be_visible()
     expect(item.get_by_role("button", name="Edit")).to_have_count(0)
+
+    # Signed out everywhere (here through the API, as a reader's account page would): the first
+    # device learns it on its next post, falls back to a guest and keeps what was typed.
+    stored = page.evaluate("""() => Object.keys(localStorage).filter((k) => k.endsWith(':paper:session'))
+        .map((k) => JSON.parse(localStorage.getItem(k)).token)""")
+    with demo_server.api() as api:
+        ended = api.post("/api/v1/auth/signout/everywhere", headers={"X-Townsquare-Session": stored[0]})
+    assert ended.status_code == 200 and ended.json()["signed_out"] >= 1
+    form.get_by_label("Your comment").fill("A second note.")
+    form.get_by_role("button", name="Post comment").click()
+    expect(page.locator("#townsquare").get_by_role("button", name="Sign in by email")).to_be_visible()
+    expect(page.locator(".ts-top form").get_by_label("Your comment")).to_have_value("A second note.")
+    expect(page.locator("#townsquare [role=treeitem]", has_text="A second note")).to_have_count(0)
     assert page.errors == [] and other.errors == []
 
 

@@ -34,13 +34,17 @@ LINKS_PER_ADDRESS = 10
 LINKS_PER_EMAIL = 3
 LINK_PERIOD = 3600
 FRAGMENT = "townsquare-sign-in"
+SIGN_INS_PER_MINUTE = 30  # sign-on tokens traded for sessions, per client address
 MAX_NAME = 100
 
 
-def identity_key(identity_id: int) -> str:
-    """How trust, bans and author history name a verified identity (`Draft.identity`,
-    trusted/ban kind "identity", the comment's `author_key`)."""
-    return f"identity:{identity_id}"
+def identity_key(identity: Identity) -> str:
+    """How trust, bans and author history name a verified reader (`Draft.identity`, trusted and
+    ban kind "identity", the `author_key` of their comments). Made from who the reader is (site,
+    kind, subject), not from a row id, so comments and trust carried to another installation by
+    `export --all` keep naming the same reader there, and never another one."""
+    digest = hashlib.sha256(f"{identity.site_id}\n{identity.kind}\n{identity.subject}".encode()).hexdigest()
+    return "identity:" + digest[:32]
 
 
 def user_json(identity: Identity) -> dict[str, Any]:
@@ -65,9 +69,12 @@ def _start_session(conn: Connection, identity: Identity, at: float) -> SignedIn:
 
 
 # -- single sign-on ----------------------------------------------------------------------------
-def sign_in_sso(core, site_name: str, token: str) -> SignedIn:
+def sign_in_sso(core, site_name: str, token: str, ip: str) -> SignedIn:
     """A session for the reader a publisher-signed token vouches for. A refused token stores nothing."""
     site = sites.named(core.engine, core.settings, site_name)
+    if core.settings.rate_limits == "on" and not core.limiter.allow(
+            f"{site.id}:sso:{core.signer.hash('ip', ip)}", SIGN_INS_PER_MINUTE, 60):
+        raise TooMany("Too many sign-ins from this address; try again in a minute.", retry_after=60)
     secret = site.rules.sso_secret
     if not secret:
         raise Forbidden(f"Site '{site.name}' has no single sign-on (its `sso_secret` is not set).")
@@ -161,6 +168,11 @@ def session(conn: Connection, token: str | None) -> Session | None:
     if found is None:
         raise Unauthorized("Your session has ended (signed out or expired); sign in again.")
     return found
+
+
+def session_or_none(conn: Connection, token: str | None) -> Session | None:
+    """The live session of a token, or None (where an edit token may prove authorship instead)."""
+    return stored.live_session(conn, session_hash(token), now()) if token else None
 
 
 def whoami(core, token: str | None) -> dict[str, Any]:

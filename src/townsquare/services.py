@@ -179,7 +179,7 @@ class Core:
         identity = signed_in.identity if signed_in else None
         # A signed-in reader's key: their history, trust, bans and rate limits follow it, not a
         # typed e-mail address or where they post from.
-        identity_key = readers.identity_key(identity.id) if identity else None
+        identity_key = readers.identity_key(identity) if identity else None
         text = validate.clean_text(body["text"], rules)
         name = identity.name if identity else validate.clean_name(author.get("name") or "", rules)
         email = validate.clean_email(author.get("email"), rules.model_copy(update={"require_email": False})
@@ -263,7 +263,7 @@ class Core:
             draft = Draft(
                 text=text, created=now(), author_name=comment.author_name, author_email=comment.author_email,
                 author_key=comment.author_key, ip_hash=self.signer.hash("ip", client.ip), thread_id=thread.id,
-                identity=readers.identity_key(identity.id) if identity else None,
+                identity=readers.identity_key(identity) if identity else None,
                 staff_badge=bool(identity and "staff" in identity.badges and site.rules.staff_skip_moderation),
                 parent_id=comment.parent_id, is_edit=True, comment_id=comment_id,
             )
@@ -341,7 +341,7 @@ class Core:
         self._check_origin(site, client)
         # A signed-in author may change their comments from any device while the session lasts;
         # others prove authorship with the comment's edit token, within the edit window.
-        signed_in = readers.session(conn, client.session) if comment.identity_id is not None else None
+        signed_in = readers.session_or_none(conn, client.session) if comment.identity_id is not None else None
         if signed_in is None or signed_in.identity.id != comment.identity_id:
             if not token:
                 raise Unauthorized("Send the comment's edit token as 'Authorization: Bearer <token>' (or sign in "

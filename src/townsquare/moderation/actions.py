@@ -18,7 +18,6 @@ from townsquare.domain.render import render_markdown
 from townsquare.errors import Conflict, Invalid, NotFound
 from townsquare.moderation import audit
 from townsquare.moderation.auth import Actor
-from townsquare.readers import identity_key
 from townsquare.store import bans as stored_bans
 from townsquare.store import comments, reports, sites, thread_state, threads, trusted
 from townsquare.store.bans import Ban
@@ -150,8 +149,9 @@ def ban_comment_author(engine: Engine, actor: Actor, comment_id: int, kind: str,
         stored_kind = kind
         if kind == "author":
             stored_kind = "identity" if comment.identity_id is not None else "ip"
-        identity = identity_key(comment.identity_id) if comment.identity_id is not None else None
-        # A signed-in author's comment has no typed e-mail key (its author key is the identity).
+        # A signed-in reader's comment carries their identity as its author key (`readers.identity_key`),
+        # and no key of a typed e-mail address.
+        identity = comment.author_key if comment.identity_id is not None else None
         email_key = comment.author_key if identity is None else None
         value = {"email": email_key, "ip": comment.ip_hash, "identity": identity}.get(stored_kind)
         return _ban(conn, actor, thread.site_id, stored_kind, value, seconds=seconds, reason=reason,
@@ -193,7 +193,7 @@ def set_trusted(engine: Engine, actor: Actor, comment_id: int, is_trusted: bool,
     with writing(engine) as conn:
         comment, _thread, site = _comment(conn, actor, comment_id)
         if comment.identity_id is not None:
-            kind, value, target = "identity", identity_key(comment.identity_id), identity_key(comment.identity_id)
+            kind, value, target = "identity", comment.author_key, comment.author_key
         else:
             kind, value, target = "ip", comment.ip_hash, f"address:{comment.ip_hash}"
         if not value:

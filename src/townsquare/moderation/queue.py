@@ -12,7 +12,6 @@ from townsquare.moderation.auth import Actor
 from townsquare.store import accounts
 from townsquare.store import queue as stored
 from townsquare.store import reports as stored_reports
-from townsquare.readers import identity_key
 from townsquare.store import thread_state, trusted
 from townsquare.store.comments import Comment
 from townsquare.store.db import Connection, Engine, reading
@@ -49,8 +48,10 @@ def page(conn: Connection, site_ids: frozenset[int], tab: str, *, before: int | 
     # A signed-in author is trusted by identity; a guest by the address the comment came from.
     trusted_pairs = trusted.trusted_addresses(
         conn, {(r.site_id, r.comment.ip_hash) for r in rows if r.comment.ip_hash and r.comment.identity_id is None})
-    trusted_pairs |= trusted.trusted_addresses(conn, {(r.site_id, identity_key(r.comment.identity_id))
-                                                      for r in rows if r.comment.identity_id is not None}, "identity")
+    # (A signed-in reader's comment carries their identity as its author key.)
+    trusted_pairs |= trusted.trusted_addresses(conn, {(r.site_id, r.comment.author_key) for r in rows
+                                                      if r.comment.identity_id is not None and r.comment.author_key},
+                                               "identity")
     items = []
     for r in rows:
         c = r.comment
@@ -69,8 +70,7 @@ def page(conn: Connection, site_ids: frozenset[int], tab: str, *, before: int | 
             "reports": open_reports[c.id],
             "heated": heated,
             "slow_mode": state.slow_mode,
-            "trusted": (r.site_id, identity_key(c.identity_id) if c.identity_id is not None else c.ip_hash)
-                       in trusted_pairs,
+            "trusted": (r.site_id, c.author_key if c.identity_id is not None else c.ip_hash) in trusted_pairs,
         })
     return Page(items, rows[-1].comment.id if more else None)
 

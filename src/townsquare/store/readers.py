@@ -12,6 +12,9 @@ from townsquare.store.dialect import upsert
 from townsquare.store.tables import identities, reader_sessions, sign_in_links_used
 
 
+FORGET_AFTER = 30 * 86400  # seconds an expired session is kept (the reader's export lists it)
+
+
 @dataclass(frozen=True)
 class Identity:
     id: int
@@ -62,6 +65,9 @@ def find_identity(conn: Connection, *, site_id: int, kind: str, subject: str) ->
 
 
 def add_session(conn: Connection, *, token_hash: str, identity_id: int, created: float, expires: float) -> None:
+    """Start a session; the identity's sessions ended long ago go (a reader's list stays short)."""
+    conn.execute(reader_sessions.delete().where(reader_sessions.c.identity_id == identity_id,
+                                                reader_sessions.c.expires < created - FORGET_AFTER))
     conn.execute(reader_sessions.insert().values(id=token_hash, identity_id=identity_id, created=created,
                                                  expires=expires))
 

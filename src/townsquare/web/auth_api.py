@@ -39,7 +39,9 @@ def sign_in_sso(body: SsoSignIn, request: Request) -> Response:
     `sso_secret`; claims in docs/identity.md). Answers `{session_token, expires, user: {id, name,
     verified, badges}}`; send the token as `X-Townsquare-Session` with comments. A forged,
     expired, malformed or other site's token gets a 401 and stores nothing."""
-    return _json(readers.sign_in_sso(core(request), body.site, body.token).as_json())
+    the_core = core(request)
+    return _json(readers.sign_in_sso(the_core, body.site, body.token,
+                                     client_address(request, the_core.settings)).as_json())
 
 
 @router.post("/email", status_code=202)

@@ -174,6 +174,8 @@
       const r = await fetch(API + path, { method, headers, body: body && JSON.stringify(body) });
       const data = r.status === 204 ? null : await r.json().catch(() => null);
       if (!r.ok) {
+        // A session that ended elsewhere (signed out everywhere, expired): back to a guest.
+        if (r.status === 401 && headers["X-Townsquare-Session"] && /session/i.test(data && data.detail)) signedIn(null);
         const e = new Error((data && (data.detail || data.title)) || t("error"));
         e.status = r.status;
         throw e;
@@ -719,7 +721,10 @@
       session = s && { token: s.session_token, user: s.user };
       keep("session", session);
       showAccount();
+      // The form changes (a signed-in reader gives no name); what was typed stays.
+      const typed = topForm.querySelector("textarea")?.value;
       if (!state.closed) topForm.replaceChildren(composer({}));
+      if (typed) topForm.querySelector("textarea").value = typed;
       renderTree();
     };
     const signIn = async (path, body) => {
