@@ -243,3 +243,21 @@ def test_after_signing_out_the_edit_token_still_proves_authorship(app):
                      headers={**ORIGIN, "X-Townsquare-Session": session,
                               "Authorization": f"Bearer {posted['edit_token']}"})
     assert resp.status_code == 200, resp.text
+
+
+def test_the_queue_page_offers_the_signed_in_reader_to_trust_and_ban(app, engine):
+    from .moderation_support import PASSWORD, csrf_of
+
+    add_moderator(engine, role="admin", sites=("pre",))
+    member = post(app, "A member's words.", session=session_of(app, site="pre", badges=()), site="pre")
+    guest = post(app, "A guest's words.", site="pre")
+    form = app.get("/admin/login")
+    app.post("/admin/login", data={"email": "mod@daily.example", "password": PASSWORD, "csrf": csrf_of(form.text)})
+    html = app.get("/admin/queue/pending", params={"site": "pre"}).text
+    mine = html[html.index(f'id="c{member["comment"]["id"]}"'):]
+    mine = mine[:mine.index("</article>")]
+    theirs = html[html.index(f'id="c{guest["comment"]["id"]}"'):]
+    theirs = theirs[:theirs.index("</article>")]
+    assert "signed in" in mine and 'value="identity"' in mine and "Trust author (signed-in reader)" in mine
+    assert 'value="email"' not in mine  # a member's comment has no typed e-mail to ban by
+    assert 'value="identity"' not in theirs and "Trust author (their address)" in theirs

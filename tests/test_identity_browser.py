@@ -99,6 +99,17 @@ def test_an_e_mail_link_signs_the_reader_in_on_the_article_page(new_page, demo_s
     engine = make_engine(demo_server.db_url)
     signer = Signer(instance_secret(load_settings(None, environ={}, db=demo_server.db_url), engine))
     engine.dispose()
+    # Asking for a link from the widget's form.
+    asking = new_page()
+    asking.goto(origin + "/story")
+    open_form = asking.locator("#townsquare").get_by_role("button", name="Sign in by email")
+    open_form.click()
+    expect(open_form).to_have_attribute("aria-expanded", "true")
+    asking.locator(".ts-signin").get_by_label("Name").fill("Rita Reader")
+    asking.locator(".ts-signin").get_by_label("Email").fill("rita@mail.example")
+    asking.locator(".ts-signin").get_by_role("button", name="Send me a link").click()
+    expect(asking.locator(".ts-signin [role=status]")).to_contain_text("Check your inbox")
+
     code, _nonce = signer.sign_in_link("mailpaper", "rita@mail.example\nRita Reader")
     page = new_page()
     page.goto(origin + "/story#townsquare-sign-in=" + code)

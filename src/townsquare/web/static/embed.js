@@ -68,6 +68,8 @@
       nudge: "Avant de publier : {reason}. Vous pouvez reformuler votre commentaire ou le publier quand même.",
       following: "Consultez votre boîte mail : suivez le lien envoyé pour confirmer le suivi de cette discussion.", nudgeDefault: "ce message risque d’enfreindre les règles de la discussion", followOff: "Le suivi des discussions n’est pas disponible sur ce site.",
       anon: "Anonyme", votedHere: "Un vote depuis cette connexion compte déjà pour ce commentaire.",
+      verified: "lecteur vérifié", signedAs: "Connecté : {name}", signOut: "Se déconnecter", signIn: "Se connecter par e-mail",
+      send: "Recevoir un lien", sent: "Consultez votre boîte mail : le lien envoyé vous connecte sur cette page.",
     },
     ru: {
       comments: "Комментарии", count: { one: "{n} комментарий", few: "{n} комментария", other: "{n} комментариев" },
@@ -92,6 +94,8 @@
       nudge: "Перед отправкой: {reason}. Вы можете переформулировать комментарий или всё равно отправить его.",
       following: "Проверьте почту: перейдите по ссылке из письма, чтобы подписаться на обсуждение.", nudgeDefault: "комментарий может нарушать правила обсуждения", followOff: "Подписка на обсуждения на этом сайте недоступна.",
       anon: "Аноним", votedHere: "Голос с этого подключения за этот комментарий уже учтён.",
+      verified: "подтверждённый читатель", signedAs: "Вы вошли как {name}", signOut: "Выйти", signIn: "Войти по почте",
+      send: "Прислать ссылку", sent: "Проверьте почту: ссылка из письма выполнит вход на этой странице.",
     },
   };
 
@@ -109,7 +113,7 @@
     const L = STRINGS[lang];
     const plural = new Intl.PluralRules(lang);
     const t = (key, vars = {}) => {
-      let s = L[key] || STRINGS.en[key];
+      let s = L[key];
       if (typeof s === "object") s = s[plural.select(vars.n)] || s.other;
       return s.replace(/\{(\w+)\}/g, (_, k) => vars[k]);
     };
@@ -749,7 +753,8 @@
           form.replaceChildren(h("p", { role: "status" }, t("sent")));
         } catch (e) { say(e.message); }
       });
-      account.replaceChildren(button(t("signIn"), () => { form.hidden = !form.hidden; }, "ts-link", { "aria-expanded": "false" }), form);
+      const open = button(t("signIn"), () => { form.hidden = !form.hidden; open.setAttribute("aria-expanded", String(!form.hidden)); if (!form.hidden) name.focus(); }, "ts-link", { "aria-expanded": "false" });
+      account.replaceChildren(open, form);
     };
     window.Townsquare = { signIn: (jwt) => signIn("sso", { token: jwt }), signOut };
     showAccount();
