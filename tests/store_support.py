@@ -12,7 +12,8 @@ from townsquare.store.comments import NewComment
 def insert_comment(conn, values: dict[str, Any]) -> int:
     """Store a comment from the columns a test cares about; the rest get plain defaults."""
     new = {"parent_id": None, "author_email": None, "author_website": None, "author_key": None, "ip_hash": None,
-           "quote": None, "status": "published", "moderation": None, "created": time.time(), **values}
+           "quote": None, "status": "published", "moderation": None, "created": time.time(), "identity_id": None,
+           **values}
     new.setdefault("html", new["text"])
     fields = {k: new[k] for k in NewComment.__slots__}
     comment_id = comments.insert_comment(conn, NewComment(**fields)).id

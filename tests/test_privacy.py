@@ -64,7 +64,7 @@ def test_erasure_by_deletion(engine):
     before = {t["uri"]: t for t in all_threads(engine)}
     with engine.begin() as conn:
         done = privacy.erase_author(conn, SIGNER, "mirm@example.org", mode="delete")
-    assert done == {"comments": 1, "votes": 0, "subscriptions": 1}
+    assert done == {"comments": 1, "votes": 0, "subscriptions": 1, "identities": 0}
     people = by_author(stored(engine))
     assert "MirM" not in people
     erased = [r for r in stored(engine) if r["author_name"] == privacy.DELETED_NAME and r["edited"]]
@@ -132,7 +132,7 @@ def test_staff_export_and_erase_need_a_key(api, engine):
     assert [x["author"]["name"] for x in r.json()["comments"]] == ["MirM"]
     r = c.post("/api/v1/privacy/authors/erase", json={"site": "news", "email": "mirm@example.org", "mode": "anonymise"},
                headers=headers)
-    assert r.json() == {"erased": {"comments": 1, "votes": 0, "subscriptions": 1}}
+    assert r.json() == {"erased": {"comments": 1, "votes": 0, "subscriptions": 1, "identities": 0}}
     assert "MirM" not in by_author(stored(engine))
     with engine.connect() as conn:
         logged = conn.execute(select(audit_log.c.action, audit_log.c.actor, audit_log.c.target, audit_log.c.details)

@@ -116,7 +116,7 @@ def test_erase_asks_first_then_deletes_and_is_audited(web):
     assert rows and all(r.text == "" and r.author_email is None for r in rows)
     [entry] = entries(web, "privacy_erase")
     assert entry["actor"] == ADMIN and entry["reason"] == "Asked by e-mail on 3 May"
-    assert entry["details"] == {"mode": "delete", "comments": 2, "votes": 0, "subscriptions": 0}
+    assert entry["details"] == {"mode": "delete", "comments": 2, "votes": 0, "subscriptions": 0, "identities": 0}
 
 
 def test_anonymise_keeps_the_words_and_removes_proven_votes(web):
@@ -132,7 +132,7 @@ def test_anonymise_keeps_the_words_and_removes_proven_votes(web):
     assert shown[ids["alone"]]["author"]["name"] == "Anonymous" and "Nobody answers" in shown[ids["alone"]]["html"]
     assert shown[ids["opening"]]["replies"][0]["likes"] == 0
     [entry] = entries(web, "privacy_erase")
-    assert entry["details"] == {"mode": "anonymise", "comments": 2, "votes": 1, "subscriptions": 0}
+    assert entry["details"] == {"mode": "anonymise", "comments": 2, "votes": 1, "subscriptions": 0, "identities": 0}
 
 
 def test_a_moderator_of_another_site_is_refused(web):

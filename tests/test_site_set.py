@@ -83,3 +83,24 @@ def test_unknown_site(db):
     assert r.exit_code == 1 and "no site named 'weekly'" in r.output
     r = runner.invoke(app, ["site", "show", "weekly", "--db", db])
     assert r.exit_code == 1 and "no site named 'weekly'" in r.output
+
+
+def test_the_sign_on_secret_is_checked_and_never_shown_in_clear(db):
+    short = runner.invoke(app, ["site", "set", "daily", "--db", db, "--settings", '{"sso_secret": "short"}'])
+    assert short.exit_code == 2 and "sso_secret" in short.output
+    secret = "s3cret-shared-with-the-publisher-0123456789"
+    r = runner.invoke(app, ["site", "set", "daily", "--db", db, "--settings",
+                            json.dumps({"sso_secret": secret, "require_identity": "email"})])
+    assert r.exit_code == 0, r.output
+    assert secret not in r.output and "(secret)" in r.output
+    settings, log = stored(db)
+    assert settings["sso_secret"] == secret  # kept, to verify tokens
+    assert secret not in json.dumps(log[0].details)
+    rotated = runner.invoke(app, ["site", "set", "daily", "--db", db, "--settings",
+                                  json.dumps({"sso_secret": secret + "-rotated"})])
+    assert rotated.exit_code == 0 and "sso_secret" in rotated.output and "rotated" not in rotated.output
+    for command in (["site", "show", "daily"], ["site", "list"]):
+        shown = runner.invoke(app, [*command, "--db", db])
+        assert shown.exit_code == 0 and secret not in shown.output and "(secret)" in shown.output
+    exported = runner.invoke(app, ["export", "--db", db])
+    assert exported.exit_code == 0 and secret not in exported.output

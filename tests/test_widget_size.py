@@ -1,4 +1,4 @@
-"""The embed's size budget: script and styles together stay within 15 kB gzipped."""
+"""The embed's size budget: script and styles together stay within 16 kB gzipped."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import gzip
 
 from townsquare.web.paths import STATIC
 
-BUDGET = 15_000  # bytes, gzipped, script + styles
+BUDGET = 16_000  # bytes, gzipped, script + styles (15 kB before reader sign-in)
 
 
 def gzipped(name: str) -> int:

@@ -24,7 +24,7 @@ from townsquare.services import Core
 from townsquare.store.db import Engine, make_engine, ping
 from townsquare.moderation import admin as moderation_admin
 from townsquare.moderation import api as moderation_api
-from townsquare.web import api, middleware, pages, privacy_api, problems
+from townsquare.web import api, auth_api, middleware, pages, privacy_api, problems
 from townsquare.web.assets import StaticAssets
 from townsquare.web.client import ForwardedScheme
 from townsquare.web.fastpath import CachedThreadReads
@@ -70,6 +70,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     problems.install(app)
     problems.document(app)
     app.include_router(api.router)
+    app.include_router(auth_api.router)
     app.include_router(moderation_api.router)
     moderation_admin.install(app)
     app.include_router(pages.router)

@@ -144,6 +144,7 @@ def _origin(value: str) -> str:
 @site_app.command("list")
 def site_list(config: ConfigOpt = None, db: DbOpt = None) -> None:
     """List the sites."""
+    from townsquare.site_config import redacted
     from townsquare.store import sites as site_store
 
     settings = settings_from(config, db)
@@ -151,7 +152,7 @@ def site_list(config: ConfigOpt = None, db: DbOpt = None) -> None:
         sites = site_store.every(conn)
     table = Table("name", "title", "origins", "settings")
     for s in sites:
-        table.add_row(s.name, s.title, " ".join(s.origins), str(s.settings or "defaults"))
+        table.add_row(s.name, s.title, " ".join(s.origins), str(redacted(s.settings) or "defaults"))
     Console().print(table)
 
 
@@ -219,6 +220,7 @@ def site_show(name: str, config: ConfigOpt = None, db: DbOpt = None) -> None:
     """Print a site and its effective settings (its own values over the instance defaults) as JSON."""
     from townsquare import sites
     from townsquare.errors import NotFound
+    from townsquare.site_config import redacted
 
     settings = settings_from(config, db)
     try:
@@ -226,7 +228,8 @@ def site_show(name: str, config: ConfigOpt = None, db: DbOpt = None) -> None:
     except NotFound as e:
         fail(e.detail)
     typer.echo(json.dumps({"name": site.name, "title": site.title, "origins": list(site.origins),
-                           "settings": site.rules.model_dump(mode="json"), "own_settings": site.site.settings},
+                           "settings": redacted(site.rules.model_dump(mode="json")),
+                           "own_settings": redacted(site.site.settings)},
                           indent=2, ensure_ascii=False))
 
 

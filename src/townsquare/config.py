@@ -57,6 +57,16 @@ class SiteSettings(Strict):
     tell_authors_why: bool = Field(True, description="Show the author of a rejected comment the moderators' reason")
     moderation_rules: ModerationRules = Field(
         ModerationRules(), description="The site's moderation checks (word lists, links, toxicity limits, …)")
+    # Reader identity (docs/identity.md).
+    sso_secret: str | None = Field(None, min_length=32, max_length=512, description="Shared secret (at least 32 "
+                                   "characters) with which the publisher signs its readers' sign-on tokens (JWT, "
+                                   "HS256); unset: no single sign-on")
+    require_identity: Literal["none", "email", "sso"] = Field(
+        "none", description="Who may comment: none: anyone (guests too); email: readers signed in by an e-mail link "
+        "or the publisher's sign-on; sso: only readers signed in by the publisher's sign-on")
+    staff_skip_moderation: bool = Field(False, description="Readers whose sign-on token carries the `staff` badge "
+                                        "skip the checks `moderation_rules.staff_skip` lists, like moderators")
+    email_sign_in: bool = Field(True, description="Readers may sign in with a link sent to their e-mail address")
 
 
 class Settings(Strict):

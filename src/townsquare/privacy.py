@@ -28,6 +28,7 @@ from townsquare.errors import NotFound, Unauthorized
 from townsquare.moderation import audit, auth
 from townsquare.sites import Publication, by_id, by_name
 from townsquare.store import privacy as stored
+from townsquare.store import readers
 from townsquare.store import sites as site_store
 from townsquare.store import threads
 from townsquare.store.db import Connection, Engine, now, reading, writing
@@ -56,9 +57,11 @@ def _exported_comment(found: stored.AuthorComment) -> dict[str, Any]:
 def export_author(conn: Connection, signer: Signer, email: str, site_id: int | None = None) -> dict[str, Any]:
     """All data stored about the author with this address (on one site, or every site), as JSON."""
     address = _normalize(email)
-    found = stored.author_comments(conn, signer.hash("email", address), address, site_id)
+    identity_ids = _identities(conn, signer, address, site_id)
+    found = stored.author_comments(conn, signer.hash("email", address), address, site_id, identity_ids)
     subscriptions = stored.author_subscriptions(conn, address, site_id)
     account = stored.staff_account(conn, address)
+    identities = [readers.identity(conn, i) for i in identity_ids]
     return {
         "email": address,
         "exported": now(),
@@ -67,7 +70,16 @@ def export_author(conn: Connection, signer: Signer, email: str, site_id: int | N
         ],
         "subscriptions": [asdict(s) for s in subscriptions],
         "account": asdict(account) if account else None,
+        # Signed in by a link to this address: the identity and its sessions (never their tokens).
+        "identities": [{"kind": i.kind, "name": i.name, "badges": list(i.badges), "created": i.created,
+                        "sessions": [asdict(x) for x in readers.sessions_of(conn, i.id)]}
+                       for i in identities if i is not None],
     }
+
+
+def _identities(conn: Connection, signer: Signer, address: str, site_id: int | None) -> tuple[int, ...]:
+    """The identities of readers signed in by e-mail links to this address."""
+    return tuple(readers.identity_ids_by_subject(conn, "email", signer.hash("email", address), site_id))
 
 
 def erase_author(
@@ -85,7 +97,8 @@ def erase_author(
     only the author can show which are theirs.
     """
     address = _normalize(email)
-    found = stored.authored(conn, signer.hash("email", address), address, site_id)
+    identity_ids = _identities(conn, signer, address, site_id)
+    found = stored.authored(conn, signer.hash("email", address), address, site_id, identity_ids)
     ids = [c.id for c in found]
     at = now()
     if ids:
@@ -100,7 +113,10 @@ def erase_author(
         threads.touch(conn, thread_id, -lost.get(thread_id, 0))
     votes_removed = stored.remove_votes(conn, voters, site_id)
     subscriptions = stored.remove_email_alerts(conn, address, site_id)
-    return {"comments": len(ids), "votes": votes_removed, "subscriptions": subscriptions}
+    for identity_id in identity_ids:  # with its sessions: the reader is signed out everywhere
+        readers.delete_identity(conn, identity_id)
+    return {"comments": len(ids), "votes": votes_removed, "subscriptions": subscriptions,
+            "identities": len(identity_ids)}
 
 
 # -- staff, with a moderator API key ----------------------------------------------------------------

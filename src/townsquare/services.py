@@ -19,7 +19,7 @@ import orjson
 
 from townsquare.alerts import events as alert_events
 from townsquare.alerts import subscriptions
-from townsquare import sites
+from townsquare import readers, sites
 from townsquare.config import Settings
 from townsquare.domain import status, tree, validate
 from townsquare.domain.render import render_markdown
@@ -32,10 +32,12 @@ from townsquare.moderation.inputs import Draft, Facts
 from townsquare.moderation.policy import Decision
 from townsquare.moderation.settings import ModerationSettings, for_site
 from townsquare.store import comments as comment_store
+from townsquare.store import readers as readers_store
 from townsquare.store import threads as thread_store
 from townsquare.store.comments import Comment, NewComment
 from townsquare.store.db import Engine, now, reader, reading, writing
 from townsquare.sites import Publication
+from townsquare.store.readers import Session
 from townsquare.store.threads import Thread, ThreadHead
 
 RATE_WINDOW = 60  # seconds; limits are "per minute"
@@ -51,6 +53,7 @@ class Client:
     ip: str = ""
     origin: str | None = None
     voter_token: str | None = None
+    session: str | None = None  # a signed-in reader's session token (X-Townsquare-Session)
 
 
 class ThreadCache:
@@ -125,12 +128,30 @@ class Core:
         if client.origin and "*" not in allowed and client.origin.rstrip("/") not in allowed:
             raise Forbidden(f"The origin {client.origin} may not post to site '{site.name}'.")
 
-    def _limit(self, site: Publication, what: str, client: Client, per_minute: int) -> None:
+    def _limit(self, site: Publication, what: str, client: Client, per_minute: int, identity: str | None = None) -> None:
+        """Per address, or per verified reader when one is signed in (many readers may share an address)."""
         if self.settings.rate_limits == "off":
             return
-        key = f"{site.id}:{what}:{self.signer.hash('ip', client.ip)}"
+        key = f"{site.id}:{what}:{identity or self.signer.hash('ip', client.ip)}"
         if not self.limiter.allow(key, per_minute, RATE_WINDOW):
-            raise TooMany(f"Too many {what}s from this address; try again in a minute.", retry_after=RATE_WINDOW)
+            who = "you" if identity else "this address"
+            raise TooMany(f"Too many {what}s from {who}; try again in a minute.", retry_after=RATE_WINDOW)
+
+    def _require_identity(self, site: Publication, signed_in: Session | None) -> None:
+        """A site may take comments from signed-in readers only (`require_identity`)."""
+        if signed_in is not None and signed_in.identity.site_id != site.id:
+            raise Unauthorized(f"This session is for another site; sign in to '{site.name}'.")
+        wanted = site.rules.require_identity
+        if wanted == "none":
+            return
+        if signed_in is None:
+            how = ("sign in with your account on this site (single sign-on)" if wanted == "sso" else
+                   "sign in with your account on this site, or with a link sent to your e-mail address "
+                   "(POST /api/v1/auth/email)")
+            raise Unauthorized(f"Only signed-in readers may comment here: {how}.", require_identity=wanted)
+        if wanted == "sso" and signed_in.identity.kind != "sso":
+            raise Forbidden("Only readers signed in with their account on this site may comment here.",
+                            require_identity=wanted)
 
     def _judge(self, site: Publication, draft: Draft, facts: Facts, settings: ModerationSettings,
                check_token: str | None) -> Prepared:
@@ -151,11 +172,18 @@ class Core:
         author = body.get("author") or {}
         with reading(self.engine) as conn:
             site = sites.by_name(conn, self.settings, body["site"])
+            signed_in = readers.session(conn, client.session)
         rules = site.rules
         self._check_origin(site, client)
+        self._require_identity(site, signed_in)
+        identity = signed_in.identity if signed_in else None
+        # A signed-in reader's key: their history, trust, bans and rate limits follow it, not a
+        # typed e-mail address or where they post from.
+        identity_key = readers.identity_key(identity) if identity else None
         text = validate.clean_text(body["text"], rules)
-        name = validate.clean_name(author.get("name") or "", rules)
-        email = validate.clean_email(author.get("email"), rules)
+        name = identity.name if identity else validate.clean_name(author.get("name") or "", rules)
+        email = validate.clean_email(author.get("email"), rules.model_copy(update={"require_email": False})
+                                     if identity else rules)
         website = validate.clean_website(author.get("website"))
         uri = validate.clean_uri(body["uri"])
         title = (body.get("title") or "")[:500]
@@ -165,7 +193,7 @@ class Core:
             raise Invalid("Reply alerts need an e-mail address (author.email).", field="author.email")
         if body.get("quote") and parent_id is None:
             raise Invalid("A quote needs a parent_id: it quotes the comment being answered.", field="quote")
-        self._limit(site, "post", client, rules.posts_per_minute)
+        self._limit(site, "post", client, rules.posts_per_minute, identity_key)
 
         with reading(self.engine) as conn:
             parent = None
@@ -181,11 +209,12 @@ class Core:
             if thread is not None and thread.closed:
                 raise Forbidden("This discussion is closed.")
             quote = validate.clean_quote(body.get("quote"), parent.text) if parent else None
-            author_key = self.signer.hash("email", email.lower()) if email else None
+            author_key = identity_key or (self.signer.hash("email", email.lower()) if email else None)
             draft = Draft(
                 text=text, created=now(), author_name=name, author_email=email, author_key=author_key,
-                ip_hash=self.signer.hash("ip", client.ip), thread_id=thread.id if thread else None,
-                parent_id=parent_id, honeypot=body.get("honeypot"),
+                ip_hash=self.signer.hash("ip", client.ip), identity=identity_key,
+                staff_badge=bool(identity and "staff" in identity.badges and rules.staff_skip_moderation),
+                thread_id=thread.id if thread else None, parent_id=parent_id, honeypot=body.get("honeypot"),
                 form_age=body["elapsed_ms"] / 1000 if body.get("elapsed_ms") is not None else None,
             )
             settings = for_site(rules)
@@ -204,7 +233,8 @@ class Core:
             comment = comment_store.insert_comment(conn, NewComment(
                 thread_id=thread.id, parent_id=parent_id, author_name=name, author_email=email,
                 author_website=website, author_key=author_key, ip_hash=draft.ip_hash, text=text, quote=quote,
-                html=html, status=decision.status, moderation=orjson.dumps(stored).decode(), created=draft.created))
+                html=html, status=decision.status, moderation=orjson.dumps(stored).decode(), created=draft.created,
+                identity_id=identity.id if identity else None))
             reply_alerts = None
             if body.get("notify_replies"):
                 reply_alerts = subscriptions.subscribe_replies(
@@ -217,7 +247,8 @@ class Core:
             elif decision.status == "pending":
                 alert_events.comment_held(conn, site=site, thread=thread, comment=comment)
         COMMENTS_CREATED.labels(decision.status).inc()
-        return {"comment": public_comment(comment), "edit_token": self.signer.edit_token(comment.id),
+        return {"comment": public_comment(comment, badges=identity.badges if identity else ()),
+                "edit_token": self.signer.edit_token(comment.id),
                 "edit_until": comment.created + rules.edit_window, "reply_alerts": reply_alerts,
                 "moderation": stored if decision.status != "published" else None}
 
@@ -228,9 +259,12 @@ class Core:
                 raise Conflict(status.refusal("author", comment.status, "published"), comment_status=comment.status)
             text = validate.clean_text(body["text"], site.rules)
             parent = comment_store.by_id(conn, comment.parent_id) if comment.parent_id is not None else None
+            identity = readers_store.identity(conn, comment.identity_id) if comment.identity_id else None
             draft = Draft(
                 text=text, created=now(), author_name=comment.author_name, author_email=comment.author_email,
                 author_key=comment.author_key, ip_hash=self.signer.hash("ip", client.ip), thread_id=thread.id,
+                identity=readers.identity_key(identity) if identity else None,
+                staff_badge=bool(identity and "staff" in identity.badges and site.rules.staff_skip_moderation),
                 parent_id=comment.parent_id, is_edit=True, comment_id=comment_id,
             )
             settings = for_site(site.rules)
@@ -257,7 +291,7 @@ class Core:
                              target=f"comment:{comment_id}", reason="the edited text was held by moderation",
                              details={"from": current.status, "to": becomes, "reasons": decision.reasons()})
                 alert_events.comment_held(conn, site=site, thread=thread, comment=comment)
-        return {"comment": public_comment(comment),
+        return {"comment": public_comment(comment, badges=identity.badges if identity else ()),
                 "moderation": stored if becomes != "published" else None}
 
     def delete_comment(self, comment_id: int, token: str | None, client: Client) -> None:
@@ -305,12 +339,17 @@ class Core:
         thread = thread_store.by_id(conn, comment.thread_id)
         site = sites.by_id(conn, self.settings, thread.site_id)
         self._check_origin(site, client)
-        if not token:
-            raise Unauthorized("Send the comment's edit token as 'Authorization: Bearer <token>'.")
-        try:
-            self.signer.check_edit_token(token, comment.id, site.rules.edit_window)
-        except TokenError as e:
-            raise Unauthorized(str(e)) from None
+        # A signed-in author may change their comments from any device while the session lasts;
+        # others prove authorship with the comment's edit token, within the edit window.
+        signed_in = readers.session_or_none(conn, client.session) if comment.identity_id is not None else None
+        if signed_in is None or signed_in.identity.id != comment.identity_id:
+            if not token:
+                raise Unauthorized("Send the comment's edit token as 'Authorization: Bearer <token>' (or sign in "
+                                   "as its author).")
+            try:
+                self.signer.check_edit_token(token, comment.id, site.rules.edit_window)
+            except TokenError as e:
+                raise Unauthorized(str(e)) from None
         if thread.closed:
             raise Forbidden("This discussion is closed.")
         return comment, thread, site
@@ -419,16 +458,23 @@ def _edited_decision(comment: Comment, decision: Decision, becomes: str) -> dict
     return stored
 
 
-def public_comment(c: Any, replies: list | None = None) -> dict[str, Any]:
-    """The API shape of one comment; placeholders keep their site but show nothing."""
+def public_comment(c: Any, replies: list | None = None, badges: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """The API shape of one comment; placeholders keep their site but show nothing. `verified`
+    says a signed-in reader posted it; `badges` are theirs (from a thread read's row, or given)."""
     # Reads only ever hold published comments and placeholders; a pending one appears only in the
     # answer to its own author, who may see their words.
     shown = c.status in ("published", "pending")
+    verified = shown and c.identity_id is not None
+    if badges is None:
+        badges = tuple(orjson.loads(c.badges)) if verified and getattr(c, "badges", None) else ()
     return {
         "id": c.id,
         "parent_id": c.parent_id,
         "author": {"name": c.author_name if shown else DELETED_NAME,
-                   "website": c.author_website if shown else None},
+                   "website": c.author_website if shown else None,
+                   "verified": verified, "badges": list(badges) if verified else [],
+                   # The signed-in reader's id on this site: the widget knows its reader's comments by it.
+                   "id": c.identity_id if verified else None},
         "html": c.html if shown else tree.PLACEHOLDER_HTML,
         "created": c.created,
         "edited": c.edited,

@@ -16,6 +16,19 @@ from townsquare.store import sites as site_store
 from townsquare.store.db import Engine, writing
 
 ACTION = "site_settings"
+# Settings that are secrets: never printed, audit-logged or exported in clear (except by
+# `export --all`, which carries the instance's secrets for a restore).
+SECRETS = frozenset({"sso_secret"})
+HIDDEN = "(secret)"
+
+
+def redacted(settings: dict[str, Any]) -> dict[str, Any]:
+    """The settings with each secret's value replaced by a marker, for showing."""
+    return {k: (HIDDEN if k in SECRETS and v is not None else v) for k, v in settings.items()}
+
+
+def without_secrets(settings: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in settings.items() if k not in SECRETS}
 
 
 def merged(current: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
@@ -44,6 +57,13 @@ def differences(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> d
     return out
 
 
+def shown_differences(old: dict[str, Any], new: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """`differences` with secrets' values hidden (a changed secret shows as changed, nothing more)."""
+    return differences(redacted(old), redacted(new)) | {
+        key: {"from": HIDDEN if old.get(key) is not None else None, "to": HIDDEN if new.get(key) is not None else None}
+        for key in SECRETS if old.get(key) != new.get(key) and old.get(key) is not None and new.get(key) is not None}
+
+
 def check(defaults: SiteSettings, settings: dict[str, Any]) -> SiteSettings:
     """The effective settings of a site storing `settings`; Invalid naming the key if they are not valid."""
     try:
@@ -65,7 +85,7 @@ def change(engine: Engine, defaults: SiteSettings, name: str, changes: dict[str,
         assert site is not None
         new = merged(site.settings, changes)
         check(defaults, new)
-        changed = differences(site.settings, new)
+        changed = shown_differences(site.settings, new)
         if changed:
             site_store.update_site(conn, site_id, settings=new)
             audit.record(conn, site_id=site_id, user_id=None, actor=actor, action=ACTION,

@@ -21,6 +21,7 @@ class Signer:
         self._secret = secret.encode()
         self._edit = URLSafeTimedSerializer(secret, salt="townsquare.edit")
         self._voter = URLSafeTimedSerializer(secret, salt="townsquare.voter")
+        self._sign_in = URLSafeTimedSerializer(secret, salt="townsquare.sign-in")
 
     # -- edit tokens -------------------------------------------------------------
     def edit_token(self, comment_id: int) -> str:
@@ -47,6 +48,25 @@ class Signer:
         except BadSignature:
             raise TokenError("The voter token is not valid.") from None
 
+    # -- e-mail sign-in links ----------------------------------------------------
+    def sign_in_link(self, site: str, email: str) -> tuple[str, str]:
+        """A signed sign-in code for (site, address) and its nonce; the nonce is marked used when
+        the code is redeemed, so each code signs in once."""
+        nonce = secrets.token_urlsafe(16)
+        return self._sign_in.dumps({"s": site, "e": email, "n": nonce}), nonce
+
+    def check_sign_in_link(self, code: str, max_age: int) -> tuple[str, str, str]:
+        """(site, address, nonce) of a sign-in code that is genuine and younger than `max_age`."""
+        try:
+            data = self._sign_in.loads(code, max_age=max_age)
+        except SignatureExpired:
+            raise TokenError("This sign-in link has expired; ask for a new one.") from None
+        except BadSignature:
+            raise TokenError("This sign-in link is not valid.") from None
+        if not isinstance(data, dict) or not all(isinstance(data.get(k), str) for k in "sen"):
+            raise TokenError("This sign-in link is not valid.")
+        return data["s"], data["e"], data["n"]
+
     # -- pseudonymous keys ---------------------------------------------------------
     def hash(self, kind: str, value: str) -> str:
         """A keyed hash, so stored IPs and emails cannot be reversed by a dictionary attack."""
@@ -57,3 +77,13 @@ class Signer:
         keyed by the comment, so a reader's votes on two comments (or their own comments'
         `ip_hash`) cannot be joined through it."""
         return self.hash("reader", f"{comment_id}:{address}")
+
+
+def new_session_token() -> tuple[str, str]:
+    """A reader session token and the sha256 under which it is stored (never the token itself)."""
+    token = "tsr_" + secrets.token_urlsafe(32)
+    return token, session_hash(token)
+
+
+def session_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

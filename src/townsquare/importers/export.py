@@ -23,6 +23,7 @@ from lxml import etree
 from townsquare.store import export as stored
 from townsquare.store.db import Connection, Engine, reading
 from townsquare.store.comments import Comment
+from townsquare.site_config import without_secrets
 from townsquare.store.sites import Site
 from townsquare.store.threads import Thread
 
@@ -74,7 +75,9 @@ def export_jsonl(engine: Engine, out: IO[bytes], site: str | None = None, *, eve
             counts.sites += 1
             _line(out, {
                 "type": "site", "name": site_row.name, "title": site_row.title, "origins": list(site_row.origins),
-                "settings": site_row.settings, "created": site_row.created,
+                # A site's own secrets (the sign-on secret) travel only with the instance's, in `--all`.
+                "settings": site_row.settings if everything else without_secrets(site_row.settings),
+                "created": site_row.created,
             })
             wanted = stored.referenced_comments(conn, site_row.id) if everything else set()
             refs: dict[int, str] = {}

@@ -162,13 +162,19 @@ def _ban(conn: Connection, actor: Actor, site_id: int, kind: str, value: str | N
 
 def ban_comment_author(engine: Engine, actor: Actor, comment_id: int, kind: str, *, seconds: int | None,
                        reason: str) -> int:
-    """Ban the author of a comment: by "author" (the author as far as the comment proves it: the
-    address it was posted from, until comments carry verified identities), "ip" (the same), or
-    "email" (the address the author typed, which anyone could have typed)."""
+    """Ban the author of a comment: by "author" (the author as far as the comment proves it: their
+    verified identity if they were signed in, else the address it was posted from), "identity",
+    "ip" (the address), or "email" (the address the author typed, which anyone could have typed)."""
     with writing(engine) as conn:
         comment, thread, _site = _comment(conn, actor, comment_id)
-        stored_kind = "ip" if kind == "author" else kind
-        value = {"email": comment.author_key, "ip": comment.ip_hash}.get(stored_kind)
+        stored_kind = kind
+        if kind == "author":
+            stored_kind = "identity" if comment.identity_id is not None else "ip"
+        # A signed-in reader's comment carries their identity as its author key (`readers.identity_key`),
+        # and no key of a typed e-mail address.
+        identity = comment.author_key if comment.identity_id is not None else None
+        email_key = comment.author_key if identity is None else None
+        value = {"email": email_key, "ip": comment.ip_hash, "identity": identity}.get(stored_kind)
         return _ban(conn, actor, thread.site_id, stored_kind, value, seconds=seconds, reason=reason,
                     label=f"{comment.author_name} (comment {comment_id})")
 
@@ -202,18 +208,22 @@ def active_bans(engine: Engine, site_ids: frozenset[int]) -> list[Ban]:
 
 
 def set_trusted(engine: Engine, actor: Actor, comment_id: int, is_trusted: bool, reason: str = "") -> None:
-    """Trust (or stop trusting) the author of a comment: the hashed address it was posted from.
-    Never the e-mail address the author typed, which anyone may type."""
+    """Trust (or stop trusting) the author of a comment: their verified identity if they were
+    signed in, else the hashed address it was posted from. Never the e-mail address the author
+    typed, which anyone may type."""
     with writing(engine) as conn:
         comment, _thread, site = _comment(conn, actor, comment_id)
-        address = comment.ip_hash
-        if not address:
+        if comment.identity_id is not None:
+            kind, value, target = "identity", comment.author_key, comment.author_key
+        else:
+            kind, value, target = "ip", comment.ip_hash, f"address:{comment.ip_hash}"
+        if not value:
             raise Invalid("This comment was stored without its address (e.g. imported): there is no author to trust.")
-        trusted.set_trusted(conn, site_id=site.id, kind="ip", value=address, trusted=is_trusted, at=now(),
+        trusted.set_trusted(conn, site_id=site.id, kind=kind, value=value, trusted=is_trusted, at=now(),
                             by=actor.user_id)
         audit.record(conn, site_id=site.id, user_id=actor.user_id, actor=actor.email,
-                     action="trust" if is_trusted else "untrust", target=f"address:{address}", reason=reason,
-                     details={"who": comment.author_name, "comment": comment_id})
+                     action="trust" if is_trusted else "untrust", target=target, reason=reason,
+                     details={"who": comment.author_name, "comment": comment_id, "kind": kind})
 
 
 # -- threads --------------------------------------------------------------------------------------------

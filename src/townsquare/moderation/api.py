@@ -52,9 +52,10 @@ class EditBody(Body):
 
 class BanBody(Body):
     site: Line | None = Field(None, max_length=64, description="with `email`")
-    comment_id: Id | None = Field(None, description="ban this comment's author: kind author or ip (the address "
-                                  "it came from) or email (the address typed)")
-    kind: Literal["author", "email", "ip"] = "author"
+    comment_id: Id | None = Field(None, description="ban this comment's author: kind author (the signed-in "
+                                  "reader, or else the address it came from), identity (the signed-in reader), "
+                                  "ip (the address it came from) or email (the address typed)")
+    kind: Literal["author", "identity", "email", "ip"] = "author"
     email: Line | None = Field(None, max_length=320, description="with kind email and no comment_id")
     seconds: int | None = Field(None, gt=0, le=actions.MAX_BAN_SECONDS, description="omit for a ban for good")
     reason: Text = Field("", max_length=2000)
@@ -141,7 +142,8 @@ def _item(item: dict) -> dict:
     return {
         "id": item["id"], "site": item["site_name"], "status": item["status"], "created": item["created"],
         "edited": item["edited"], "parent_id": item["parent_id"], "text": item["text"], "html": item["html"],
-        "author": {"name": item["author_name"], "key": item["author_key"], "trusted": item["trusted"]},
+        "author": {"name": item["author_name"], "key": item["author_key"], "trusted": item["trusted"],
+                   "verified": item["identity_id"] is not None},
         "thread": {"id": item["thread_id"], "uri": item["uri"], "title": item["thread_title"],
                    "closed": item["thread_closed"], "slow_mode": item["slow_mode"]},
         "decision": item["decision"], "heated": item["heated"],
@@ -171,15 +173,16 @@ def edit(comment_id: PathId, body: EditBody, request: Request, authorization: Au
 
 @router.post("/moderation/comments/{comment_id}/trust")
 def trust(comment_id: PathId, body: TrustBody, request: Request, authorization: Auth = None) -> Response:
-    """Mark (or unmark) the comment's author as trusted on its site: the hashed address the
-    comment was posted from (never the e-mail address typed, which anyone may type)."""
+    """Mark (or unmark) the comment's author as trusted on its site: the signed-in reader who
+    posted it, or for a guest's comment the hashed address it was posted from (never the e-mail
+    address typed, which anyone may type)."""
     return _act(request, authorization,
                 lambda a: actions.set_trusted(_engine(request), a, comment_id, body.trusted, body.reason))
 
 
 @router.post("/moderation/bans", status_code=201)
 def ban(body: BanBody, request: Request, authorization: Auth = None) -> Response:
-    """Ban the author of `comment_id` (by `kind` author, email or ip), or an `email` on `site`;
+    """Ban the author of `comment_id` (by `kind` author, identity, email or ip), or an `email` on `site`;
     for `seconds` or for good."""
     the_core = core(request)
 

@@ -23,6 +23,9 @@ def gather(conn: Connection, *, site_id: int, thread: dict[str, Any] | None, dra
         excluding=draft.comment_id)]
     counts = (stored.author_counts(conn, site_id, draft.author_key, draft.ip_hash) if draft.author_key
               else stored.AuthorCounts())
+    # A verified identity is the author wherever they post from: their standing is all theirs,
+    # trust is theirs alone (not the address's), and the address's post count is not theirs.
+    verified = draft.identity is not None
     last_here = next((c.created for c in recent if thread and c.thread_id == thread.id), None)
     return Facts(
         thread_closed=bool(thread and thread.closed),
@@ -30,14 +33,15 @@ def gather(conn: Connection, *, site_id: int, thread: dict[str, Any] | None, dra
         author_last_in_thread=last_here,
         recent=tuple(recent),
         author_post_times=tuple(c.created for c in recent if c.created > since) if draft.author_key else (),
-        ip_posts=stored.ip_posts(conn, site_id, draft.ip_hash, since, settings.ip_rate) if draft.ip_hash else 0,
+        ip_posts=(stored.ip_posts(conn, site_id, draft.ip_hash, since, settings.ip_rate)
+                  if draft.ip_hash and not verified else 0),
         author_total=counts.total,
         # A typed e-mail proves nothing: comments published under it count towards the new-author
         # holds only where they came from this address, as trust and bans follow addresses.
-        author_published=counts.published_here,
+        author_published=counts.published if verified else counts.published_here,
         author_rejected=counts.rejected,
-        trusted=stored.trusted(conn, site_id, ip_hash=draft.ip_hash, identity=draft.identity),
-        staff=draft.user_id is not None and stored.staff(conn, site_id, draft.user_id),
+        trusted=stored.trusted(conn, site_id, ip_hash=None if verified else draft.ip_hash, identity=draft.identity),
+        staff=draft.staff_badge or (draft.user_id is not None and stored.staff(conn, site_id, draft.user_id)),
         bans=tuple(Ban(b.kind, b.reason, b.expires) for b in stored.active_bans(
             conn, site_id, author_key=draft.author_key, ip_hash=draft.ip_hash, identity=draft.identity,
             at=draft.created)),

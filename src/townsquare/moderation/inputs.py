@@ -19,9 +19,12 @@ class Draft:
     # proves nothing (anyone may type anyone's address), so trust never rests on it.
     author_key: str | None = None
     ip_hash: str | None = None
-    # A verified identity of the author (e.g. a signed-in account), which trust and bans may
-    # follow like an address. None for anonymous readers; nothing sets it yet.
+    # A signed-in reader's verified identity (`readers.identity_key`): trust, bans, history and
+    # the author rate follow it instead of the address. None for guests.
     identity: str | None = None
+    # A signed-in reader with the publisher's `staff` badge on a site that lets such readers skip
+    # moderation like staff (`staff_skip_moderation`).
+    staff_badge: bool = False
     # Set when a signed-in staff account posts.
     user_id: int | None = None
     thread_id: int | None = None

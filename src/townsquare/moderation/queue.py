@@ -45,7 +45,13 @@ def page(conn: Connection, site_ids: frozenset[int], tab: str, *, before: int | 
     history = stored.history(conn, [c.author_key for c in comments if c.author_key], site_ids, HISTORY + 1)
     open_reports = stored_reports.open_reports(conn, [c.id for c in comments])
     states = thread_state.many(conn, list({c.thread_id for c in comments}))
-    trusted_pairs = trusted.trusted_addresses(conn, {(r.site_id, r.comment.ip_hash) for r in rows if r.comment.ip_hash})
+    # A signed-in author is trusted by identity; a guest by the address the comment came from.
+    trusted_pairs = trusted.trusted_addresses(
+        conn, {(r.site_id, r.comment.ip_hash) for r in rows if r.comment.ip_hash and r.comment.identity_id is None})
+    # (A signed-in reader's comment carries their identity as its author key.)
+    trusted_pairs |= trusted.trusted_addresses(conn, {(r.site_id, r.comment.author_key) for r in rows
+                                                      if r.comment.identity_id is not None and r.comment.author_key},
+                                               "identity")
     items = []
     for r in rows:
         c = r.comment
@@ -64,7 +70,7 @@ def page(conn: Connection, site_ids: frozenset[int], tab: str, *, before: int | 
             "reports": open_reports[c.id],
             "heated": heated,
             "slow_mode": state.slow_mode,
-            "trusted": (r.site_id, c.ip_hash) in trusted_pairs,
+            "trusted": (r.site_id, c.author_key if c.identity_id is not None else c.ip_hash) in trusted_pairs,
         })
     return Page(items, rows[-1].comment.id if more else None)
 

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from townsquare.store.db import now
 from townsquare.store.dialect import upsert
-from townsquare.store.tables import comments, votes
+from townsquare.store.tables import comments, identities, votes
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +27,9 @@ class CommentView:
     likes: int
     dislikes: int
     status: str
+    # The author's verified identity, if they were signed in: shown as a mark and badges.
+    identity_id: int | None = None
+    badges: str | None = None  # JSON list, from the identity
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +54,7 @@ class Comment:
     dislikes: int
     # The moderation decision and its reasons, as JSON (see moderation.policy.Decision.as_json).
     moderation: str | None
+    identity_id: int | None = None  # the verified reader who posted it (None: a guest)
 
     def decision(self) -> dict[str, Any]:
         if not self.moderation:
@@ -77,6 +81,7 @@ class NewComment:
     status: str
     moderation: str | None
     created: float
+    identity_id: int | None = None
 
 
 _VIEW = (comments.c.id, comments.c.parent_id, comments.c.author_name, comments.c.author_website, comments.c.html,
@@ -84,7 +89,9 @@ _VIEW = (comments.c.id, comments.c.parent_id, comments.c.author_name, comments.c
 
 
 # Statements are built once: on the write path, building one costs more than running it.
-_THREAD_VIEWS = select(*_VIEW).where(comments.c.thread_id == bindparam("thread_id"))
+_THREAD_VIEWS = (select(*_VIEW, comments.c.identity_id, identities.c.badges)
+                 .outerjoin(identities, identities.c.id == comments.c.identity_id)
+                 .where(comments.c.thread_id == bindparam("thread_id")))
 # The columns of a `Comment`, in its fields' order: `Comment(*row)` for a row selected with them.
 COLUMNS = tuple(comments.c[name] for name in Comment.__slots__)
 _BY_ID = select(*COLUMNS).where(comments.c.id == bindparam("id"))
@@ -120,7 +127,7 @@ def scrub(conn: Connection, comment_id: int, *, name: str) -> None:
     """Delete a comment's words and identity; the row stays as a placeholder for its replies."""
     conn.execute(update(comments).where(comments.c.id == comment_id).values(
         status="deleted", text="", html="", quote=None, author_name=name, author_email=None, author_website=None,
-        edited=now()))
+        identity_id=None, edited=now()))
 
 
 def save_scores(conn: Connection, scores: dict[int, dict[str, float]]) -> None:

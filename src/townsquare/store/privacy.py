@@ -56,8 +56,10 @@ class Authored:
     status: str
 
 
-def _authored_by(author_key: str, address: str):
-    return or_(comments.c.author_key == author_key, func.lower(comments.c.author_email) == address)
+def _authored_by(author_key: str, address: str, identity_ids: tuple[int, ...] = ()):
+    # With the comments of the reader signed in by a link to this address (their identities).
+    return or_(comments.c.author_key == author_key, func.lower(comments.c.author_email) == address,
+               comments.c.identity_id.in_(identity_ids))
 
 
 def _in_site(site_id: int | None):
@@ -70,12 +72,13 @@ def _email_subscriptions(address: str, site_id: int | None):
 
 
 # -- what there is ------------------------------------------------------------------------------------
-def author_comments(conn: Connection, author_key: str, address: str, site_id: int | None) -> list[AuthorComment]:
+def author_comments(conn: Connection, author_key: str, address: str, site_id: int | None,
+                    identity_ids: tuple[int, ...] = ()) -> list[AuthorComment]:
     """The author's comments with their site and thread, oldest first."""
     rows = conn.execute(
         select(*COLUMNS, sites.c.name, threads.c.uri, threads.c.title)
         .join(threads, threads.c.id == comments.c.thread_id).join(sites, sites.c.id == threads.c.site_id)
-        .where(_authored_by(author_key, address), _in_site(site_id))
+        .where(_authored_by(author_key, address, identity_ids), _in_site(site_id))
         .order_by(comments.c.created, comments.c.id)
     )
     n = len(COLUMNS)
@@ -105,11 +108,12 @@ def staff_account(conn: Connection, address: str) -> StaffAccount | None:
 
 
 # -- removal ------------------------------------------------------------------------------------------
-def authored(conn: Connection, author_key: str, address: str, site_id: int | None) -> list[Authored]:
+def authored(conn: Connection, author_key: str, address: str, site_id: int | None,
+             identity_ids: tuple[int, ...] = ()) -> list[Authored]:
     rows = conn.execute(
         select(comments.c.id, comments.c.thread_id, comments.c.status)
         .join(threads, threads.c.id == comments.c.thread_id)
-        .where(_authored_by(author_key, address), _in_site(site_id))
+        .where(_authored_by(author_key, address, identity_ids), _in_site(site_id))
     )
     return [Authored(id=r.id, thread_id=r.thread_id, status=r.status) for r in rows]
 
@@ -127,7 +131,8 @@ def anonymise_comments(conn: Connection, ids: list[int], *, name: str, at: float
 def _scrub(conn: Connection, ids: list[int], at: float, **values: object) -> None:
     for i in range(0, len(ids), 500):
         conn.execute(update(comments).where(comments.c.id.in_(ids[i:i + 500])).values(
-            **values, author_email=None, author_website=None, author_key=None, ip_hash=None, edited=at))
+            **values, author_email=None, author_website=None, author_key=None, ip_hash=None, identity_id=None,
+            edited=at))
 
 
 def remove_votes(conn: Connection, voters: Iterable[str], site_id: int | None) -> int:

@@ -94,11 +94,14 @@ comments = Table(
     Column("dislikes", Integer, nullable=False, default=0),
     # Moderation decision and its reasons (JSON), stored with the comment.
     Column("moderation", Text),
+    # The verified reader identity that posted it (store/readers.py); NULL for guests.
+    Column("identity_id", Integer, ForeignKey("identities.id", ondelete="SET NULL")),
     Index("ix_comments_thread_created", "thread_id", "created", "id"),
     Index("ix_comments_parent", "parent_id"),
     Index("ix_comments_status_created", "status", "created"),
     Index("ix_comments_author_key", "author_key", "created"),
     Index("ix_comments_ip_hash", "ip_hash", "created"),
+    Index("ix_comments_identity_id", "identity_id", "created"),
 )
 
 votes = Table(
@@ -153,4 +156,41 @@ import_map = Table(
     Column("kind", String(16), primary_key=True),  # thread | comment
     Column("old_id", String(200), primary_key=True),
     Column("new_id", Integer, nullable=False),
+)
+
+# Verified readers, per site: signed in by the publisher's single sign-on ("sso": `subject` is the
+# publisher's user id) or by an e-mail link ("email": `subject` is the keyed hash of the address,
+# never the address itself).
+identities = Table(
+    "identities",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("site_id", Integer, ForeignKey("sites.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(8), nullable=False),  # sso | email
+    Column("subject", String(200), nullable=False),
+    Column("name", String(200), nullable=False, default=""),
+    Column("badges", Text, nullable=False, default="[]"),  # JSON list of short strings
+    Column("created", Float, nullable=False),
+    UniqueConstraint("site_id", "kind", "subject"),
+)
+
+# Reader sessions: only the sha256 of the token is kept, so a copy of the database signs nobody in.
+reader_sessions = Table(
+    "reader_sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),  # sha256 of the session token
+    Column("identity_id", Integer, ForeignKey("identities.id", ondelete="CASCADE"), nullable=False),
+    Column("created", Float, nullable=False),
+    Column("expires", Float, nullable=False),
+    Column("revoked", Float),
+    Index("ix_reader_sessions_identity_id", "identity_id"),
+)
+
+# E-mail sign-in links already used (the sha256 of each link's nonce): a link signs in once.
+sign_in_links_used = Table(
+    "sign_in_links_used",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("used", Float, nullable=False),
+    Column("expires", Float, nullable=False),  # the row is useless after the link has expired
 )

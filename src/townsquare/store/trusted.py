@@ -25,11 +25,11 @@ def set_trusted(conn: Connection, *, site_id: int, kind: TrustKind, value: str, 
                                                     created_by=by))
 
 
-def trusted_addresses(conn: Connection, pairs: set[tuple[int, str]]) -> set[tuple[int, str]]:
-    """Which of these (site id, hashed address) pairs are trusted (one query)."""
+def trusted_addresses(conn: Connection, pairs: set[tuple[int, str]], kind: TrustKind = "ip") -> set[tuple[int, str]]:
+    """Which of these (site id, hashed address or identity) pairs are trusted (one query)."""
     if not pairs:
         return set()
     keys = {k for _, k in pairs}
     rows = conn.execute(select(trusted_authors.c.site_id, trusted_authors.c.author_key)
-                        .where(trusted_authors.c.kind == "ip", trusted_authors.c.author_key.in_(keys)))
+                        .where(trusted_authors.c.kind == kind, trusted_authors.c.author_key.in_(keys)))
     return {(r.site_id, r.author_key) for r in rows} & pairs

@@ -26,7 +26,7 @@ class Body(BaseModel):
 
 
 class Author(Body):
-    name: Line = Field(max_length=1000)
+    name: Line = Field("", max_length=1000)  # a signed-in reader's name comes from their identity
     email: Line | None = Field(None, max_length=1000)
     website: Line | None = Field(None, max_length=3000)
 
@@ -67,7 +67,14 @@ def core(request: Request) -> Core:
 
 
 def client(request: Request) -> Client:
-    return Client(ip=client_address(request, core(request).settings), origin=request.headers.get("origin"), voter_token=request.headers.get("x-townsquare-voter"))
+    return Client(ip=client_address(request, core(request).settings), origin=request.headers.get("origin"),
+                  voter_token=request.headers.get("x-townsquare-voter"), session=session_token(request))
+
+
+def session_token(request: Request) -> str | None:
+    """A signed-in reader's session token (`X-Townsquare-Session`), bounded before any lookup."""
+    token = (request.headers.get("x-townsquare-session") or "").strip()
+    return token[:200] or None
 
 
 def bearer(authorization: str | None) -> str | None:

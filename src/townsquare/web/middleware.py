@@ -78,7 +78,7 @@ class Cors:
     origin may read; writes are checked against the site's own origin list by the services.
     """
 
-    ALLOW_HEADERS = b"authorization, content-type, x-townsquare-voter"
+    ALLOW_HEADERS = b"authorization, content-type, x-townsquare-voter, x-townsquare-session"
 
     def __init__(self, app, prefix: str = "/api/"):
         self.app, self.prefix = app, prefix

@@ -42,6 +42,8 @@
       nudge: "Before you post: {reason}. You can rephrase your comment, or post it anyway.",
       following: "Check your inbox: follow the link we sent to start following this thread.", nudgeDefault: "this may break the house rules", followOff: "Following threads is not available on this site.",
       anon: "Anonymous", votedHere: "A vote from this connection already counts on this comment.",
+      verified: "verified reader", signedAs: "Signed in as {name}", signOut: "Sign out", signIn: "Sign in by email",
+      send: "Send me a link", sent: "Check your inbox: the link we sent signs you in on this page.",
     },
     fr: {
       comments: "Commentaires", count: { one: "{n} commentaire", other: "{n} commentaires" },
@@ -66,6 +68,8 @@
       nudge: "Avant de publier : {reason}. Vous pouvez reformuler votre commentaire ou le publier quand même.",
       following: "Consultez votre boîte mail : suivez le lien envoyé pour confirmer le suivi de cette discussion.", nudgeDefault: "ce message risque d’enfreindre les règles de la discussion", followOff: "Le suivi des discussions n’est pas disponible sur ce site.",
       anon: "Anonyme", votedHere: "Un vote depuis cette connexion compte déjà pour ce commentaire.",
+      verified: "lecteur vérifié", signedAs: "Connecté : {name}", signOut: "Se déconnecter", signIn: "Se connecter par e-mail",
+      send: "Recevoir un lien", sent: "Consultez votre boîte mail : le lien envoyé vous connecte sur cette page.",
     },
     ru: {
       comments: "Комментарии", count: { one: "{n} комментарий", few: "{n} комментария", other: "{n} комментариев" },
@@ -90,6 +94,8 @@
       nudge: "Перед отправкой: {reason}. Вы можете переформулировать комментарий или всё равно отправить его.",
       following: "Проверьте почту: перейдите по ссылке из письма, чтобы подписаться на обсуждение.", nudgeDefault: "комментарий может нарушать правила обсуждения", followOff: "Подписка на обсуждения на этом сайте недоступна.",
       anon: "Аноним", votedHere: "Голос с этого подключения за этот комментарий уже учтён.",
+      verified: "подтверждённый читатель", signedAs: "Вы вошли как {name}", signOut: "Выйти", signIn: "Войти по почте",
+      send: "Прислать ссылку", sent: "Проверьте почту: ссылка из письма выполнит вход на этой странице.",
     },
   };
 
@@ -128,6 +134,8 @@
     const pendingKey = "pending:" + uri;
     const pending = load(pendingKey, []).filter((c) => c.created > nowS() - MONTH);
     const saveOwn = () => keep("own", own);
+    // A signed-in reader's session {token, user}: sent with writes as X-Townsquare-Session.
+    let session = load("session", null);
     const savePending = () => keep(pendingKey, pending);
 
     // ---- DOM helpers ----
@@ -163,11 +171,15 @@
     // No cookies cross origins: the edit token and the voter token travel in headers.
     const api = async (method, path, body, token, extraHeaders) => {
       const headers = { Accept: "application/json", ...extraHeaders };
+      // Only writes carry the session: thread reads stay simple requests (no CORS preflight).
+      if (session && method !== "GET") headers["X-Townsquare-Session"] = session.token;
       if (body) headers["Content-Type"] = "application/json";
       if (token) headers.Authorization = "Bearer " + token;
       const r = await fetch(API + path, { method, headers, body: body && JSON.stringify(body) });
       const data = r.status === 204 ? null : await r.json().catch(() => null);
       if (!r.ok) {
+        // A session that ended elsewhere (signed out everywhere, expired): back to a guest.
+        if (r.status === 401 && headers["X-Townsquare-Session"] && /session/i.test(data && data.detail)) signedIn(null);
         const e = new Error((data && (data.detail || data.title)) || t("error"));
         e.status = r.status;
         throw e;
@@ -190,14 +202,15 @@
     const tree = h("ul", { class: "ts-tree", role: "tree", "aria-labelledby": "ts-heading" });
     const moreTop = button(t("more"), () => loadMoreTop(), "ts-btn ts-more", { hidden: true });
     const topForm = h("div", { class: "ts-top" });
+    const account = h("div", { class: "ts-account" });
     root.classList.add("ts");
     root.setAttribute("lang", lang);
     root.replaceChildren(h("section", { "aria-labelledby": "ts-heading" },
-      heading, topForm,
+      heading, account, topForm,
       h("div", { class: "ts-bar" }, h("label", { for: "ts-sort" }, t("sort")), sortSelect),
       note, back, tree, moreTop, live));
 
-    const isOwn = (c) => own[c.id] && own[c.id].until > nowS();
+    const isOwn = (c) => (own[c.id] && own[c.id].until > nowS()) || (session && c.author && c.author.verified && c.author.id === session.user.id);
     const blank = (c) => c.status === "deleted";
 
     // ---- one comment ----
@@ -206,7 +219,10 @@
       const link = safeUrl(a.website || "");
       const name = h(link ? "a" : "span", { class: "ts-name", id: "ts-n" + c.id, href: link, rel: link && "nofollow ugc noopener" }, a.name || t("anon"));
       const when = new Date(c.created * 1000);
-      const meta = h("header", { class: "ts-meta" }, name,
+      // The mark says it in words too (not by colour alone); badges are the publisher's.
+      const mark = a.verified ? h("span", { class: "ts-verified" }, h("span", { "aria-hidden": "true" }, "✓"), h("span", { class: "ts-sr" }, t("verified")),
+        ...(a.badges || []).map((b) => h("span", { class: "ts-role" }, b))) : null;
+      const meta = h("header", { class: "ts-meta" }, name, mark,
         h("a", { class: "ts-when", href: "#ts-c" + c.id }, h("time", { datetime: when.toISOString(), title: when.toLocaleString(lang) }, ago(c.created))),
         c.edited && !blank(c) ? h("span", { class: "ts-edited" }, t("edited")) : null,
         c.status === "pending" ? h("span", { class: "ts-badge" }, t("pending")) : null,
@@ -428,7 +444,7 @@
       if (quoteBox) quoteBox.value = quote;
       const input = (k, type, auto, value) => h("input", { id: id(k), name: k, type, autocomplete: auto, value: value || "", inputmode: k === "website" ? "url" : null });
       const name = input("name", "text", "name", who.name);
-      name.required = true;
+      name.required = !session;
       const email = input("email", "email", "email", who.email);
       const website = input("website", "text", "url", who.website);
       const notify = h("input", { id: id("notify"), type: "checkbox" });
@@ -447,7 +463,7 @@
         parent ? h("p", { class: "ts-replying" }, label) : null,
         quoteBox && field(id("quote"), t("quoted"), quoteBox),
         field(id("text"), t("text"), text, h("small", { id: id("hint"), class: "ts-hint" }, t("hint"))),
-        h("div", { class: "ts-who" }, field(id("name"), t("name"), name), field(id("email"), t("email"), email), field(id("website"), t("website"), website)),
+        h("div", { class: "ts-who" }, session ? null : field(id("name"), t("name"), name), field(id("email"), t("email"), email), field(id("website"), t("website"), website)),
         h("div", { class: "ts-check" }, notify, h("label", { for: id("notify") }, t("notify"))),
         followRow, trap, alert,
         h("div", { class: "ts-buttons" }, submit, parent ? button(t("cancel"), () => closeReply(parent)) : null));
@@ -457,9 +473,9 @@
         alert.textContent = "";
         const body = text.value.trim();
         if (!body) { text.focus(); return; }
-        const author = { name: name.value.trim(), email: email.value.trim() || null, website: website.value.trim() || null };
+        const author = { name: session ? "" : name.value.trim(), email: email.value.trim() || null, website: website.value.trim() || null };
         if (author.website && !/^https?:\/\//i.test(author.website)) author.website = "https://" + author.website;
-        keep("author", author);
+        if (!session) keep("author", author);
         submit.disabled = true;
         form.setAttribute("aria-busy", "true");
         try {
@@ -587,7 +603,7 @@
       if (art.querySelector(".ts-form")) return;
       const n = ++uid;
       const area = h("textarea", { id: `ts-${n}-edit`, rows: 4, required: true });
-      area.value = own[c.id].text || body.textContent.trim();
+      area.value = own[c.id]?.text || body.textContent.trim();
       const alert = h("div", { class: "ts-alert", role: "alert" });
       const stop = () => { form.remove(); body.hidden = false; art.querySelector(".ts-actions").hidden = false; c._li.focus(); };
       const form = h("form", { class: "ts-form", "aria-label": t("editing") },
@@ -598,10 +614,9 @@
         const text = area.value.trim();
         if (!text) return;
         try {
-          const res = await api("PATCH", "/comments/" + c.id, { text }, own[c.id].token);
+          const res = await api("PATCH", "/comments/" + c.id, { text }, own[c.id]?.token);
           Object.assign(c, unmask(res.comment, c.author, text));
-          own[c.id].text = text;
-          saveOwn();
+          if (own[c.id]) { own[c.id].text = text; saveOwn(); }
           const p = pending.find((x) => x.id === c.id);
           if (p) Object.assign(p, c);
           else if (c.status === "pending") pending.push(c);
@@ -629,7 +644,7 @@
 
     const remove = async (c, box) => {
       try {
-        await api("DELETE", "/comments/" + c.id, null, own[c.id].token);
+        await api("DELETE", "/comments/" + c.id, null, own[c.id]?.token);
       } catch (e) {
         box.append(h("p", { class: "ts-alert", role: "alert" }, e.message));
         return;
@@ -704,6 +719,53 @@
     const CSS = "/embed.css";
     if (!document.querySelector("link[href$='/embed.css'], link[href*='/static/embed.']")) {
       document.head.append(h("link", { rel: "stylesheet", href: BASE + CSS }));
+    }
+    // ---- signing in: the publisher's token (data-sso, Townsquare.signIn) or an e-mail link ----
+    const signedIn = (s) => {
+      session = s && { token: s.session_token, user: s.user };
+      keep("session", session);
+      showAccount();
+      // The form changes (a signed-in reader gives no name); what was typed stays.
+      const typed = topForm.querySelector("textarea")?.value;
+      if (!state.closed) topForm.replaceChildren(composer({}));
+      if (typed) topForm.querySelector("textarea").value = typed;
+      renderTree();
+    };
+    const signIn = async (path, body) => {
+      try { signedIn(await api("POST", "/auth/" + path, { site, ...body })); } catch (e) { say(e.message); }
+    };
+    const signOut = async () => {
+      try { await api("POST", "/auth/signout"); } catch { /* already ended */ }
+      signedIn(null);
+    };
+    const showAccount = () => {
+      if (session) {
+        account.replaceChildren(h("span", null, t("signedAs", { name: session.user.name })), " ", button(t("signOut"), signOut, "ts-link ts-signout"));
+        return;
+      }
+      const email = h("input", { type: "email", required: true, "aria-label": t("email").split(" (")[0], autocomplete: "email" });
+      const name = h("input", { type: "text", required: true, "aria-label": t("name"), autocomplete: "name", value: load("author", {}).name || "" });
+      const form = h("form", { class: "ts-signin", hidden: true }, name, email, h("button", { type: "submit", class: "ts-btn" }, t("send")));
+      form.addEventListener("submit", async (ev) => {
+        ev.preventDefault();
+        try {
+          await api("POST", "/auth/email", { site, email: email.value.trim(), name: name.value.trim(), url: location.href });
+          form.replaceChildren(h("p", { role: "status" }, t("sent")));
+        } catch (e) { say(e.message); }
+      });
+      const open = button(t("signIn"), () => { form.hidden = !form.hidden; open.setAttribute("aria-expanded", String(!form.hidden)); if (!form.hidden) name.focus(); }, "ts-link", { "aria-expanded": "false" });
+      account.replaceChildren(open, form);
+    };
+    window.Townsquare = { signIn: (jwt) => signIn("sso", { token: jwt }), signOut };
+    showAccount();
+    // A sign-in link brings a one-time code in the fragment: trade it for a session, and drop it from the address bar.
+    const code = location.hash.match(/^#townsquare-sign-in=(.+)$/);
+    if (code) {
+      history.replaceState(null, "", location.pathname + location.search);
+      signIn("email/redeem", { code: code[1] });
+    } else if (opt("sso") && opt("sso") !== load("sso")) {
+      keep("sso", opt("sso"));
+      signIn("sso", { token: opt("sso") });
     }
     refresh();
   };
