@@ -441,7 +441,11 @@ def test_toxic_draft_gets_one_nudge_then_posts(new_page):
     form.get_by_label("Name", exact=True).fill("Hasty Reader")
     form.get_by_role("button", name="Post comment").click()
     notice = form.get_by_role("alert")
-    expect(notice).to_contain_text("Before you post")
+    expect(notice).to_contain_text("Before you post: your comment may")
+    # Plain words: no model label, no score; the words the check pointed at are marked.
+    said = notice.inner_text()
+    assert not re.search(r"\d|toxicity|identity_attack|insult \(", said), said
+    assert notice.locator("mark").count() >= 1, said
     assert page.locator(ITEMS).filter(has_text="stupid worthless idiot").count() == 0
     form.get_by_role("button", name="Post anyway").click()
     posted = item(page, "Hasty Reader", "stupid worthless idiot")

@@ -1,4 +1,4 @@
-"""The embed's size budget: script and styles together stay within 16 kB gzipped."""
+"""The embed's size budget: script and styles together stay within 17 kB gzipped."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import gzip
 
 from townsquare.web.paths import STATIC
 
-BUDGET = 16_000  # bytes, gzipped, script + styles (15 kB before reader sign-in)
+BUDGET = 17_000  # bytes, gzipped, script + styles (15 kB before reader sign-in and the plain-words nudge)
 
 
 def gzipped(name: str) -> int:

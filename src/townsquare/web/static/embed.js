@@ -39,8 +39,10 @@
       loaded: { one: "{n} more comment loaded.", other: "{n} more comments loaded." },
       closed: "Comments are closed.", empty: "No comments yet. Start the conversation.",
       loadError: "Comments could not be loaded.", retry: "Try again", error: "Something went wrong. Please try again.",
-      nudge: "Before you post: {reason}. You can rephrase your comment, or post it anyway.",
-      following: "Check your inbox: follow the link we sent to start following this thread.", nudgeDefault: "this may break the house rules", followOff: "Following threads is not available on this site.",
+      nudge: "Before you post: your comment {reason}. You can edit it, or post it anyway.", nudgeWords: "Words to look at:",
+      nudgeAs: { insult: "may come across as an insult", identity_attack: "may read as an attack on a group of people",
+        threat: "may read as a threat", toxicity: "may come across as hostile", profanity: "uses strong language" },
+      following: "Check your inbox: follow the link we sent to start following this thread.", nudgeDefault: "may break the house rules", followOff: "Following threads is not available on this site.",
       anon: "Anonymous", votedHere: "A vote from this connection already counts on this comment.",
       verified: "verified reader", signedAs: "Signed in as {name}", signOut: "Sign out", signIn: "Sign in by email",
       send: "Send me a link", sent: "Check your inbox: the link we sent signs you in on this page.",
@@ -65,8 +67,10 @@
       loaded: { one: "{n} commentaire de plus affiché.", other: "{n} commentaires de plus affichés." },
       closed: "Les commentaires sont fermés.", empty: "Aucun commentaire pour l’instant. Lancez la discussion.",
       loadError: "Impossible de charger les commentaires.", retry: "Réessayer", error: "Une erreur est survenue. Veuillez réessayer.",
-      nudge: "Avant de publier : {reason}. Vous pouvez reformuler votre commentaire ou le publier quand même.",
-      following: "Consultez votre boîte mail : suivez le lien envoyé pour confirmer le suivi de cette discussion.", nudgeDefault: "ce message risque d’enfreindre les règles de la discussion", followOff: "Le suivi des discussions n’est pas disponible sur ce site.",
+      nudge: "Avant de publier : votre commentaire {reason}. Vous pouvez le modifier ou le publier quand même.", nudgeWords: "Mots à revoir :",
+      nudgeAs: { insult: "pourrait être perçu comme une insulte", identity_attack: "pourrait être lu comme une attaque contre un groupe de personnes",
+        threat: "pourrait être lu comme une menace", toxicity: "pourrait paraître hostile", profanity: "contient des mots grossiers" },
+      following: "Consultez votre boîte mail : suivez le lien envoyé pour confirmer le suivi de cette discussion.", nudgeDefault: "risque d’enfreindre les règles de la discussion", followOff: "Le suivi des discussions n’est pas disponible sur ce site.",
       anon: "Anonyme", votedHere: "Un vote depuis cette connexion compte déjà pour ce commentaire.",
       verified: "lecteur vérifié", signedAs: "Connecté : {name}", signOut: "Se déconnecter", signIn: "Se connecter par e-mail",
       send: "Recevoir un lien", sent: "Consultez votre boîte mail : le lien envoyé vous connecte sur cette page.",
@@ -91,8 +95,10 @@
       loaded: { one: "Загружен ещё {n} комментарий.", few: "Загружено ещё {n} комментария.", other: "Загружено ещё {n} комментариев." },
       closed: "Комментарии закрыты.", empty: "Комментариев пока нет. Начните обсуждение.",
       loadError: "Не удалось загрузить комментарии.", retry: "Повторить", error: "Что-то пошло не так. Попробуйте ещё раз.",
-      nudge: "Перед отправкой: {reason}. Вы можете переформулировать комментарий или всё равно отправить его.",
-      following: "Проверьте почту: перейдите по ссылке из письма, чтобы подписаться на обсуждение.", nudgeDefault: "комментарий может нарушать правила обсуждения", followOff: "Подписка на обсуждения на этом сайте недоступна.",
+      nudge: "Перед отправкой: ваш комментарий {reason}. Вы можете его исправить или всё равно отправить.", nudgeWords: "Слова, которые стоит пересмотреть:",
+      nudgeAs: { insult: "может быть воспринят как оскорбление", identity_attack: "может быть воспринят как нападки на группу людей",
+        threat: "может быть воспринят как угроза", toxicity: "может показаться враждебным", profanity: "содержит грубые слова" },
+      following: "Проверьте почту: перейдите по ссылке из письма, чтобы подписаться на обсуждение.", nudgeDefault: "может нарушать правила обсуждения", followOff: "Подписка на обсуждения на этом сайте недоступна.",
       anon: "Аноним", votedHere: "Голос с этого подключения за этот комментарий уже учтён.",
       verified: "подтверждённый читатель", signedAs: "Вы вошли как {name}", signOut: "Выйти", signIn: "Войти по почте",
       send: "Прислать ссылку", sent: "Проверьте почту: ссылка из письма выполнит вход на этой странице.",
@@ -480,10 +486,11 @@
         form.setAttribute("aria-busy", "true");
         try {
           if (!nudged && state.check) {
-            const reason = await nudgeReason(body);
-            if (reason) {
+            const why = await nudgeReason(body);
+            if (why) {
               nudged = true;
-              alert.textContent = t("nudge", { reason });
+              alert.replaceChildren(t("nudge", { reason: why.reason }),
+                ...(why.words.length ? [" " + t("nudgeWords") + " ", ...why.words.flatMap((w, i) => [i ? ", " : "", h("mark", {}, w)])] : []));
               submit.textContent = t("postAnyway");
               text.focus();
               return;
@@ -523,13 +530,15 @@
     let checked = null;
 
     // Ask the moderation check whether to warn the author once; any failure lets the comment through.
+    // The warning is in plain words (never a label or a score) with the words the check pointed at.
     const nudgeReason = async (text) => {
       try {
         const r = await api("POST", "/moderation/check", { site, text });
         checked = r && r.check_token ? { text, token: r.check_token } : null;
         if (r && r.nudge) {
           const why = r.reasons.find((x) => x.phase === "toxicity") || r.reasons[0];
-          return why ? why.detail || why.label : t("nudgeDefault");
+          const words = [...new Set((why && why.spans || []).map(([a, b]) => text.slice(a, b).trim()).filter(Boolean))];
+          return { reason: (why && L.nudgeAs[why.label]) || t("nudgeDefault"), words: words.slice(0, 5) };
         }
       } catch (e) {
         if (e.status === 404) state.check = false;
