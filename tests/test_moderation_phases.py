@@ -185,6 +185,10 @@ def test_toxicity_thresholds_spans_and_nudge():
     assert rejected.action == "reject"
     assert toxicity.check(draft(), Facts(toxicity=scored(toxicity=0.45)), S).action == "nudge"
     assert toxicity.check(draft(), Facts(toxicity=scored()), S).action is None
+    # One word or a few characters: a middling score is noise, not worth a warning; holds still apply.
+    for short in ("one", "lol", "+1", "  ok  "):
+        assert toxicity.check(draft(short), Facts(toxicity=scored(toxicity=0.45)), S).action is None
+    assert toxicity.check(draft("idiot"), Facts(toxicity=scored(toxicity=0.9)), S).action == "hold"
     # Profanity alone stays below its own, high threshold.
     assert toxicity.check(draft(), Facts(toxicity=scored(profanity=0.9)), S).action is None
 

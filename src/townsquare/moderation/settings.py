@@ -103,7 +103,8 @@ class ModerationRules(BaseModel):
     reject_thresholds: dict[str, float] = Field(default_factory=dict, description="Toxicity model score, per "
                                                 "label, from which a comment is rejected")
     nudge_threshold: float = Field(0.4, ge=0, le=1, description="Score from which the widget asks the author to "
-                                   "reconsider before posting (below the hold thresholds)")
+                                   "reconsider before posting (below the hold thresholds; not for a reply of one word "
+                                   "or up to 3 characters, where such a score is noise)")
 
     # Heat: a run of at least heat_min_replies comments down one branch alternating between two
     # authors, at least heat_min_hostile of them hostile (any of toxicity, insult, identity
