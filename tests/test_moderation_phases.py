@@ -185,8 +185,15 @@ def test_toxicity_thresholds_spans_and_nudge():
     assert rejected.action == "reject"
     assert toxicity.check(draft(), Facts(toxicity=scored(toxicity=0.45)), S).action == "nudge"
     assert toxicity.check(draft(), Facts(toxicity=scored()), S).action is None
-    # Profanity alone stays below its own, high threshold.
-    assert toxicity.check(draft(), Facts(toxicity=scored(profanity=0.9)), S).action is None
+    # One word or a few characters: a middling score is noise, not worth a warning; holds still apply.
+    for short in ("one", "lol", "+1", "  ok  "):
+        assert toxicity.check(draft(short), Facts(toxicity=scored(toxicity=0.45)), S).action is None
+    assert toxicity.check(draft("idiot"), Facts(toxicity=scored(toxicity=0.9)), S).action == "hold"
+    # Swearing aimed at no one holds nothing by default; a site that wants it held sets a limit.
+    assert toxicity.check(draft(), Facts(toxicity=scored(profanity=0.99)), S).action is None
+    strict = rules(hold_thresholds={**S.hold_thresholds, "profanity": 0.9})
+    held = toxicity.check(draft(), Facts(toxicity=scored(profanity=0.99)), strict)
+    assert held.action == "hold" and held.reasons[0].label == "profanity"
 
 
 def test_unavailable_model_fails_open_with_a_reason():

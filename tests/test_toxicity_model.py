@@ -76,10 +76,7 @@ def test_negation_scores_low(model):
         "I would not call the governor a fool, but this budget is a mistake.",
         "Homeless people are not vermin, they are neighbours who ran out of luck.",
         "Nobody here is calling the nurses greedy, they deserve the raise.",
-        pytest.param("I didn't say your brother was a liar, I said the numbers in his post were out of date.",
-                     marks=pytest.mark.xfail(
-            strict=False, reason="known limit (MODEL_CARD.md, 'Same model, other processor'): a borderline case "
-                                 "whose score moves with the processor's int8 kernels")),
+        "I didn't say your brother was a liar, I said the numbers in his post were out of date.",
     ],
 )
 def test_a_denied_insult_next_to_civil_words_scores_low(model, text):
@@ -104,8 +101,8 @@ def test_plain_statements_about_people_score_low(model, text):
         "I'm not racist, but Muslims are a cancer on this country.",
         pytest.param("I'm not saying all Mexicans are criminals, but most of them are.",  # the rest restates it
                      marks=pytest.mark.xfail(
-            strict=False, reason="known limit (MODEL_CARD.md, 'Same model, other processor'): a borderline case "
-                                 "whose score moves with the processor's int8 kernels")),
+            strict=True, reason="known limit (MODEL_CARD.md, 'Same model on any processor'): with float32 "
+                                "arithmetic this build scores it under the flag threshold")),
         "Nobody is calling you an idiot, we are all just thinking it very loudly.",  # and points back
         "There is no cure for your kind of stupid, so I won't bother explaining.",  # no denial at all
         "You're no better than a rat, and everyone here knows it.",

@@ -129,6 +129,25 @@ def load_civil(d: Path):
     return rows, gold
 
 
+TOXIGEN_NEUTRAL_WEIGHT = 3.0  # neutral sentences naming a group: the counter-weight to identity-term bias
+TOXIGEN_HATE_WEIGHT = 2.0
+
+
+def load_toxigen(d: Path):
+    """ToxiGen demonstration sentences: neutral ones are fine on every label, hateful ones are
+    toxic identity attacks (mostly implicit, without slurs). Split like every other source."""
+    df = pd.read_csv(d / "toxigen_demonstrations" / "toxigen_demonstrations.csv")
+    rows = []
+    for i, (text, label, group) in enumerate(df[["text", "label", "target_group"]].itertuples(index=False)):
+        if int(label) == 1:
+            rows.append(row(text, {"toxicity": 1.0, "identity_attack": 1.0}, "toxigen", f"toxigen:{i}",
+                            "toxigen_hateful", weight=TOXIGEN_HATE_WEIGHT))
+        else:
+            rows.append(row(text, {lab: 0.0 for lab in LABELS}, "toxigen", f"toxigen:{i}", "toxigen_neutral",
+                            weight=TOXIGEN_NEUTRAL_WEIGHT))
+    return rows
+
+
 def load_davidson(d: Path, rng: random.Random):
     df = pd.read_csv(d / "davidson_hate_offensive" / "labeled_data.csv")
     rows = []
@@ -925,7 +944,7 @@ def main():
         print(f"[{time.time()-t0:.0f}s] encoder exported")
 
     civil, gold = load_civil(d)
-    rows = civil + load_davidson(d, rng) + load_fox(d) + load_wiki(d) + augmentation(rng)
+    rows = civil + load_davidson(d, rng) + load_fox(d) + load_wiki(d) + load_toxigen(d) + augmentation(rng)
     rows = dedup_and_split(rows)
     by = defaultdict(list)
     for r in rows:

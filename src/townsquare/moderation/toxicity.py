@@ -353,11 +353,28 @@ _EMOTICONS = {
 }
 
 
+def encoder_session(path: Path):
+    """An ONNX Runtime session that computes in float32 from the encoder's int8 weights.
+
+    The file stores each large weight as int8 + scale behind a DequantizeLinear node. With
+    ``session.disable_quant_qdq`` the session start-up folds those nodes into float32
+    constants instead of fusing them into int8 kernels, whose results depend on the
+    processor's instruction set; float32 arithmetic gives the same embeddings on any machine
+    (to rounding), so a comment gets the same score wherever it is scored."""
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = 1
+    so.inter_op_num_threads = 1
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    so.add_session_config_entry("session.disable_quant_qdq", "1")
+    return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+
+
 class Encoder:
     """MiniLM int8 ONNX encoder returning mean-pooled sentence embeddings."""
 
     def __init__(self, model_dir: Path, max_tokens: int = 128, threads: int = 1):
-        import onnxruntime as ort
         from tokenizers import Tokenizer
 
         self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
@@ -367,13 +384,7 @@ class Encoder:
         # thread: for a model this small that keeps the cores busier than splitting each run's
         # operators across them. The session is shared; ONNX Runtime's run is thread-safe.
         self.threads = threads
-        so = ort.SessionOptions()
-        so.intra_op_num_threads = 1
-        so.inter_op_num_threads = 1
-        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self.session = ort.InferenceSession(
-            str(model_dir / "encoder.int8.onnx"), so, providers=["CPUExecutionProvider"]
-        )
+        self.session = encoder_session(model_dir / "encoder.int8.onnx")
         self._unknown: dict[str, bool] = {}
 
     def readable(self, text: str) -> str:

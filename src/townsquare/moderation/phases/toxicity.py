@@ -19,6 +19,14 @@ _WORDS = {
 }
 
 
+def too_short_to_nudge(text: str) -> bool:
+    """A reply of one word or a few characters ("ok", "one", "lol", "+1") gives the model almost
+    nothing to read, so a middling score there is noise: it is not worth a warning. Such a reply
+    is still held or rejected when a score reaches those limits."""
+    stripped = text.strip()
+    return len(stripped) <= 3 or len(stripped.split()) == 1
+
+
 def hostility(scores: dict[str, float] | None) -> float:
     if not scores:
         return 0.0
@@ -41,7 +49,7 @@ def check(draft: Draft, facts: Facts, settings: ModerationSettings) -> PhaseResu
         over = [(label, result.scores.get(label, 0.0)) for label in crossed(result.scores, thresholds)]
         if over:
             return PhaseResult(NAME, max(score, *(v for _, v in over)), action, tuple(_reason(result, l, v) for l, v in over))
-    if score >= settings.nudge_threshold:
+    if score >= settings.nudge_threshold and not too_short_to_nudge(draft.text):
         label = max(HOSTILE, key=lambda l: result.scores.get(l, 0.0))
         return PhaseResult(NAME, score, "nudge", (_reason(result, label, score),))
     return passed(NAME, score)
