@@ -238,7 +238,7 @@ def test_thread_read_is_constant_queries(client):
 
     small = read_cost(3, "/small")
     big = read_cost(60, "/big")
-    assert small == big <= 2
+    assert small == big <= 3  # the thread row, its outline, the shown comments
 
 
 def test_cors_preflight_and_read(client):
