@@ -19,6 +19,7 @@ import orjson
 
 from townsquare.alerts import events as alert_events
 from townsquare.alerts import subscriptions
+from townsquare.live import events as live_events
 from townsquare import sites
 from townsquare.config import Settings
 from townsquare.domain import status, tree, validate
@@ -214,6 +215,7 @@ class Core:
             moderation.record(conn, thread.id, prepared.heated, prepared.draft.created, prepared.settings)
             if published:
                 alert_events.comment_published(conn, site=site, thread=thread, comment=comment)
+                live_events.comment_published(conn, thread.id, public_comment(comment))
             elif decision.status == "pending":
                 alert_events.comment_held(conn, site=site, thread=thread, comment=comment)
         COMMENTS_CREATED.labels(decision.status).inc()
@@ -252,6 +254,10 @@ class Core:
                                          moderation=moderation_json)
             thread_store.touch(conn, thread.id, (becomes == "published") - (current.status == "published"))
             moderation.record(conn, thread.id, prepared.heated, prepared.draft.created, prepared.settings)
+            if becomes == "published":
+                live_events.comment_edited(conn, thread.id, public_comment(comment))
+            elif current.status == "published":
+                live_events.comment_removed(conn, thread.id, comment_id, becomes)
             if becomes != current.status:
                 audit.record(conn, site_id=site.id, user_id=None, actor="author", action="author_edit",
                              target=f"comment:{comment_id}", reason="the edited text was held by moderation",
@@ -272,6 +278,8 @@ class Core:
             # the author's words and identity.
             comment_store.scrub(conn, comment_id, name=DELETED_NAME)
             thread_store.touch(conn, thread.id, -1 if current.status == "published" else 0)
+            if current.status == "published":
+                live_events.comment_deleted(conn, thread.id, comment_id)
             audit.record(conn, site_id=site.id, user_id=None, actor="author", action="author_delete",
                          target=f"comment:{comment_id}", details={"from": current.status, "to": "deleted"})
 
@@ -343,6 +351,7 @@ class Core:
             tally = comment_store.set_vote(conn, comment_id, voter=voter, address=address, value=value)
             if tally.counted:
                 thread_store.touch(conn, thread.id)
+                live_events.votes(conn, thread.id, comment_id, tally.likes, tally.dislikes)
         issued = token if tally.counted and not client.voter_token else None
         return {"id": comment_id, "votes": tally.likes - tally.dislikes, "likes": tally.likes,
                 "dislikes": tally.dislikes, "value": value if tally.counted else None,
