@@ -76,9 +76,9 @@ def post(base: str, uri: str, text: str, elapsed_ms: int = 60_000) -> dict:
     return resp.json()
 
 
-def start_servers(tmp_path, db_url: str, count: int) -> list[tuple[str, subprocess.Popen]]:
+def start_servers(tmp_path, db_url: str, count: int, **extra: str) -> list[tuple[str, subprocess.Popen]]:
     env = {"TOWNSQUARE_DB": db_url, "TOWNSQUARE_ALERTS__WORKER_IN_SERVE": "false",
-           "TOWNSQUARE_LIVE__POLL_INTERVAL": "0.2", "TOWNSQUARE_LIVE__HEARTBEAT": "2"}
+           "TOWNSQUARE_LIVE__POLL_INTERVAL": "0.2", "TOWNSQUARE_LIVE__HEARTBEAT": "2", **extra}
     servers = []
     for _ in range(count):
         port = free_port()
@@ -135,19 +135,26 @@ def test_stream_follows_posts_from_another_process(tmp_path, request, db):
             kill_all(server, [])
 
 
-def test_bad_last_event_id_and_unknown_site_are_problems(tmp_path):
+def test_bad_requests_and_too_many_streams_are_problems(tmp_path):
     db_url = f"sqlite:///{tmp_path}/live.db"
     engine = make_engine(db_url)
     migrate(engine)
     add_site(engine)
     engine.dispose()
-    [(base, server)] = start_servers(tmp_path, db_url, 1)
+    [(base, server)] = start_servers(tmp_path, db_url, 1, TOWNSQUARE_LIVE__MAX_STREAMS="1")
     try:
         resp = httpx.get(base + "/api/v1/threads/events", params={"site": "daily", "uri": "/x"},
                          headers={"Last-Event-ID": "abc"}, timeout=WAIT)
         assert resp.status_code == 422 and resp.headers["content-type"] == "application/problem+json"
         resp = httpx.get(base + "/api/v1/threads/events", params={"site": "nope", "uri": "/x"}, timeout=WAIT)
         assert resp.status_code == 404 and resp.headers["content-type"] == "application/problem+json"
+        # One stream open: the next is refused, with a time to come back, until the first closes.
+        first = Stream(base, "/x")
+        assert first.status == 200 and first.next()[1] == "ready"
+        resp = httpx.get(base + "/api/v1/threads/events", params={"site": "daily", "uri": "/x"}, timeout=WAIT)
+        assert resp.status_code == 503 and int(resp.headers["retry-after"]) > 0
+        assert resp.headers["content-type"] == "application/problem+json"
+        first.close()
     finally:
         stop(server)
         kill_all(server, [])

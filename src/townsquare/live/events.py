@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection
+from townsquare.store.db import Connection
 
 from townsquare.store import thread_events
 
