@@ -98,7 +98,12 @@ def test_stream_follows_posts_from_another_process(tmp_path, request, db):
     migrate(engine)
     add_site(engine, posts_per_minute=10_000, moderation_rules=RULES)
     engine.dispose()
-    servers = start_servers(tmp_path, db_url, 1 if db == "sqlite" else 2)
+    if db == "sqlite":
+        servers = start_servers(tmp_path, db_url, 1)
+    else:
+        # Polls and heartbeats far apart: within WAIT, only the NOTIFY on commit can wake the stream.
+        servers = start_servers(tmp_path, db_url, 2, TOWNSQUARE_LIVE__POLL_INTERVAL="60",
+                                TOWNSQUARE_LIVE__HEARTBEAT="60")
     reading, writing = servers[0][0], servers[-1][0]
     try:
         # A stream opened before the thread exists follows it from its first comment on.

@@ -3,7 +3,9 @@
 The `thread_events` table is the truth; this only tells the streams of this process when to read
 it. Every `poll_interval` the hub asks the database, in one query whatever the number of streams,
 which threads have new events, and wakes the streams of those threads, which then read what they
-have not sent yet. Events written by any process are found the same way. A stream also reads the
+have not sent yet. Events written by any process are found the same way. On PostgreSQL one
+connection per process LISTENs for the NOTIFY each event sends on commit, and makes the hub look
+at once instead of at the end of the interval (which then only matters if that connection drops). A stream also reads the
 table on every heartbeat, so a wake-up missed (an event committed after a later one was seen)
 delays it by one heartbeat at most, and loses nothing.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,6 +36,7 @@ class Hub:
         self.open = 0
         self._waiters: dict[int, set[asyncio.Event]] = {}
         self._last = 0
+        self._poke: asyncio.Event | None = None
 
     def admit(self) -> bool:
         """Count a new stream in, unless the process already holds `max_streams`."""
@@ -60,10 +64,25 @@ class Hub:
 
     async def run(self) -> None:
         """The poll loop, for the life of the process."""
+        self._poke = asyncio.Event()
         self._last = await run_in_threadpool(self._latest)
+        stop = threading.Event()
+        if self.engine.dialect.name == "postgresql":
+            loop = asyncio.get_running_loop()
+            threading.Thread(target=self._listen, args=(loop, stop), name="live-listen", daemon=True).start()
+        try:
+            await self._poll()
+        finally:
+            stop.set()
+
+    async def _poll(self) -> None:
         next_prune = 0.0
         while True:
-            await asyncio.sleep(self.settings.poll_interval)
+            try:
+                await asyncio.wait_for(self._poke.wait(), self.settings.poll_interval)
+            except TimeoutError:
+                pass
+            self._poke.clear()
             try:
                 if self._waiters:
                     self._wake(await run_in_threadpool(self._changed))
@@ -74,6 +93,15 @@ class Hub:
                     await run_in_threadpool(self._prune)
             except Exception:  # noqa: BLE001 - a database hiccup must not end live streams for good
                 log.exception("live events: poll failed; trying again")
+
+    def _listen(self, loop: asyncio.AbstractEventLoop, stop: threading.Event) -> None:
+        """The LISTEN connection's thread: pokes the poll loop; reconnects after a loss."""
+        while not stop.is_set():
+            try:
+                thread_events.listen(self.engine, stop, lambda: loop.call_soon_threadsafe(self._poke.set))
+            except Exception:  # noqa: BLE001 - the poll still runs meanwhile
+                log.warning("live events: LISTEN connection lost; reconnecting", exc_info=True)
+                stop.wait(self.settings.poll_interval)
 
     def _latest(self) -> int:
         with reader(self.engine) as conn:
