@@ -27,7 +27,7 @@ def test_new_comment_is_announced_then_shown_and_votes_update(new_page, demo_ser
     page.goto(SEED)
     page.wait_for_function(f"document.querySelectorAll('{ITEMS}').length >= 1")
     before = page.locator(ITEMS).count()
-    fresh = page.locator("#townsquare .ts-fresh")
+    fresh = page.locator("#townsquare div[aria-live=polite] > button")
     expect(fresh).to_be_hidden()
     # The stream is open once the server has sent its first event; post only then.
     with demo_server.api() as api:

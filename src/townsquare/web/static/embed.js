@@ -67,7 +67,7 @@
       nudge: "Avant de publier : {reason}. Vous pouvez reformuler votre commentaire ou le publier quand même.",
       following: "Consultez votre boîte mail : suivez le lien envoyé pour confirmer le suivi de cette discussion.", nudgeDefault: "ce message risque d’enfreindre les règles de la discussion", followOff: "Le suivi des discussions n’est pas disponible sur ce site.",
       anon: "Anonyme", votedHere: "Un vote depuis cette connexion compte déjà pour ce commentaire.",
-      fresh: { one: "{n} nouveau commentaire — afficher", other: "{n} nouveaux commentaires — afficher" },
+      fresh: "Nouveaux : {n} — afficher",
     },
     ru: {
       comments: "Комментарии", count: { one: "{n} комментарий", few: "{n} комментария", other: "{n} комментариев" },
@@ -92,7 +92,7 @@
       nudge: "Перед отправкой: {reason}. Вы можете переформулировать комментарий или всё равно отправить его.",
       following: "Проверьте почту: перейдите по ссылке из письма, чтобы подписаться на обсуждение.", nudgeDefault: "комментарий может нарушать правила обсуждения", followOff: "Подписка на обсуждения на этом сайте недоступна.",
       anon: "Аноним", votedHere: "Голос с этого подключения за этот комментарий уже учтён.",
-      fresh: { one: "Новых комментариев: {n} — показать", other: "Новых комментариев: {n} — показать" },
+      fresh: "Новые: {n} — показать",
     },
   };
 
@@ -192,16 +192,15 @@
     const back = button(t("back"), () => { const c = state.focus; state.focus = null; renderTree(); moveTo(c._li); }, "ts-link", { hidden: true });
     const tree = h("ul", { class: "ts-tree", role: "tree", "aria-labelledby": "ts-heading" });
     const moreTop = button(t("more"), () => loadMoreTop(), "ts-btn ts-more", { hidden: true });
-    // New comments from others wait behind this button (announced politely) instead of moving the page.
-    const freshBtn = button("", () => showFresh(), "ts-btn ts-fresh", { hidden: true });
-    const freshBox = h("div", { "aria-live": "polite" }, freshBtn);
+    // New comments wait behind this button.
+    const freshBtn = button("", () => showFresh(), "ts-btn ts-more", { hidden: true });
     const topForm = h("div", { class: "ts-top" });
     root.classList.add("ts");
     root.setAttribute("lang", lang);
     root.replaceChildren(h("section", { "aria-labelledby": "ts-heading" },
       heading, topForm,
       h("div", { class: "ts-bar" }, h("label", { for: "ts-sort" }, t("sort")), sortSelect),
-      note, back, freshBox, tree, moreTop, live));
+      note, back, h("div", { "aria-live": "polite" }, freshBtn), tree, moreTop, live));
 
     const isOwn = (c) => own[c.id] && own[c.id].until > nowS();
     const blank = (c) => c.status === "deleted";
@@ -711,63 +710,39 @@
     if (!document.querySelector("link[href$='/embed.css'], link[href*='/static/embed.']")) {
       document.head.append(h("link", { rel: "stylesheet", href: BASE + CSS }));
     }
-    // ---- live: the thread's event stream, or polling where a stream cannot be had ----
-    const fresh = [];
+    // ---- live updates ----
+    const fresh = new Map();
     const showFresh = () => {
-      for (const c of fresh.splice(0)) {
-        if (byId.has(c.id)) continue;
-        const parent = c.parent_id == null ? null : byId.get(c.parent_id);
-        if (c.parent_id != null && !parent) continue;
-        const list = parent ? (parent.replies = parent.replies || []) : state.list;
-        if (parent || state.sort === "newest") list[parent ? "push" : "unshift"](c);
-        else if (!state.next) list.push(c); // else it arrives with the later pages
-        byId.set(c.id, c);
-        state.total += 1;
+      for (const c of fresh.values()) {
+        const p = byId.get(c.parent_id);
+        if (byId.has(c.id) || (c.parent_id && !p)) continue;
+        p ? (p.replies ||= []).push(c) : state.sort === "newest" ? state.list.unshift(c) : state.next || state.list.push(c);
+        index([c]);
+        state.total++;
       }
-      freshBtn.hidden = true;
+      fresh.clear();
       renderTree();
+      freshBtn.hidden = true;
     };
-    const announce = (c) => {
-      if (byId.has(c.id) || fresh.some((x) => x.id === c.id)) return;
-      fresh.push(c);
-      freshBtn.textContent = t("fresh", { n: fresh.length });
-      freshBtn.hidden = false;
-    };
-    const drop = (c) => {
-      if (c._group && c._group.children.length) { c.status = "deleted"; redraw(c); return; }
-      const parent = byId.get(c.parent_id);
-      const list = parent ? parent.replies : state.list;
-      if (list && list.includes(c)) list.splice(list.indexOf(c), 1);
-      byId.delete(c.id);
-      if (c._li) c._li.remove();
-      state.total -= 1;
-      heading.textContent = t("count", { n: state.total });
-    };
+    const gone = (d, c) => c && ((c.status = "deleted"), c._group?.children.length ? redraw(c) : c._li.remove());
     const on = {
-      comment: announce,
-      edit: (d, c) => { if (c) { Object.assign(c, { html: d.html, edited: d.edited }); redraw(c); } },
-      vote: (d, c) => { if (c) { Object.assign(c, { votes: d.votes, likes: d.likes, dislikes: d.dislikes }); redraw(c); } },
-      delete: (d, c) => { if (c && !isOwn(c)) drop(c); },
-      status: (d, c) => {
-        if ("closed" in d) { state.closed = d.closed; renderTree(); } else if (c) drop(c);
-      },
+      status: gone,
+      delete: gone,
+      comment: (d) => byId.has(d.id) || (fresh.set(d.id, d), (freshBtn.textContent = t("fresh", { n: fresh.size })), (freshBtn.hidden = false)),
+      vote: (d, c) => c && redraw(Object.assign(c, d)),
     };
-    const poll = () => setInterval(async () => {
-      try { (await api("GET", query({}))).comments.forEach(announce); } catch { /* try again later */ }
-    }, 30000);
+    const poll = () => setInterval(() => api("GET", query({})).then((d) => d.comments.forEach(on.comment), () => {}), 3e4);
     const follow = () => {
-      if (!window.EventSource) return poll();
-      const es = new EventSource(API + "/threads/events?" + new URLSearchParams({ site, uri }));
-      for (const [kind, handle] of Object.entries(on)) {
-        es.addEventListener(kind, (e) => {
-          let d;
-          try { d = JSON.parse(e.data); } catch { return; }
-          const c = byId.get(d.id);
-          handle(d, c && c._li ? c : null);
+      if (!self.EventSource) return poll();
+      const es = new EventSource(API + query({}).replace("?", "/events?"));
+      for (const k in on) {
+        es.addEventListener(k, (e) => {
+          const d = JSON.parse(e.data), c = byId.get(d.id);
+          on[k](d, c?._li && c);
         });
       }
-      // The browser reconnects by itself (resuming with Last-Event-ID); a refusal ends it: poll then.
-      es.onerror = () => { if (es.readyState === EventSource.CLOSED) poll(); };
+      // Reconnects resume (Last-Event-ID); once refused, poll.
+      es.onerror = () => es.readyState > 1 && poll();
     };
     refresh().then(follow);
   };
