@@ -86,7 +86,8 @@ async def open_streams(base: str, n: int) -> tuple[httpx.AsyncClient, list]:
 async def latency(reading: str, writing: str, rate: float, seconds: float) -> list[float]:
     sent: dict[int, float] = {}
     arrived: dict[int, float] = {}
-    async with httpx.AsyncClient(timeout=httpx.Timeout(30, read=None)) as client:
+    failed: list[int] = []
+    async with httpx.AsyncClient(timeout=httpx.Timeout(30, read=None), limits=httpx.Limits(max_connections=None)) as client:
         resp = await client.send(client.build_request("GET", reading + "/api/v1/threads/events",
                                                       params={"site": "daily", "uri": "/busy"}), stream=True)
 
@@ -105,6 +106,9 @@ async def latency(reading: str, writing: str, rate: float, seconds: float) -> li
             start = time.perf_counter()
             r = await client.post(writing + "/api/v1/comments", json={
                 "site": "daily", "uri": "/busy", "text": f"Comment {i} on the busy thread", "author": {"name": "B"}})
+            if r.status_code != 201:
+                failed.append(r.status_code)
+                return
             sent[r.json()["comment"]["id"]] = start
 
         tasks, start = [], time.perf_counter()
@@ -117,6 +121,8 @@ async def latency(reading: str, writing: str, rate: float, seconds: float) -> li
             await asyncio.sleep(0.1)
         reader.cancel()
         await resp.aclose()
+    if failed:
+        print(f"  {len(failed)} posts refused: {sorted(set(failed))}")
     missing = set(sent) - set(arrived)
     if missing:
         print(f"  {len(missing)} comments never arrived")
