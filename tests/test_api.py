@@ -222,7 +222,8 @@ def test_thread_read_is_constant_queries(client):
     statements = []
 
     def count(conn, cursor, statement, *args):
-        if statement.lstrip().upper().startswith("SELECT"):
+        # The live-stream poll shares the engine and may run meanwhile: it is not the read's cost.
+        if statement.lstrip().upper().startswith("SELECT") and "thread_events" not in statement:
             statements.append(statement)
 
     def read_cost(n_more, uri):
@@ -238,7 +239,7 @@ def test_thread_read_is_constant_queries(client):
 
     small = read_cost(3, "/small")
     big = read_cost(60, "/big")
-    assert small == big <= 2
+    assert small == big <= 3  # the thread row, its outline, the shown comments
 
 
 def test_cors_preflight_and_read(client):

@@ -157,6 +157,17 @@ def test_nginx_in_front_of_two_servers(deployment):
         read = ann.get(base + "/api/v1/threads", params={"site": "daily", "uri": "/proxy"}, headers={"Accept-Encoding": "gzip"})
         assert read.headers["content-encoding"] == "gzip" and read.json()["total"] == 3
 
+        # A live stream passes through nginx as it is written: the comment posted after it opened
+        # arrives while the stream stays open.
+        with httpx.Client(timeout=httpx.Timeout(10, read=30)) as watcher, watcher.stream(
+                "GET", base + "/api/v1/threads/events", params={"site": "daily", "uri": "/proxy"}) as stream:
+            assert stream.headers["content-type"].startswith("text/event-stream")
+            lines = stream.iter_lines()
+            assert next(line for line in lines if line.startswith("event:")) == "event: ready"
+            with reader("127.0.0.4") as cy:
+                assert post(cy, base, 5, "Cy").status_code == 201
+            assert next(line for line in lines if line.startswith("event:")) == "event: comment"
+
         # Monitoring figures stay private.
         assert ann.get(base + "/metrics").status_code == 403
 

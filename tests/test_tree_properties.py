@@ -30,9 +30,11 @@ def shape(node, replies, more, cursor):
     return {"id": node.id, "status": node.row.status, "replies": replies, "more": more, "cursor": cursor}
 
 
-def walk_all(rows, sort, limit, reply_limit):
-    """Fetch every page the way a client would: top-level pages, then every 'load more replies'."""
+def walk_all(rows, sort, limit, reply_limit, budget=tree.MAX_COMMENTS, sizes=None):
+    """Fetch every page the way a client would: top-level pages, then every 'load more replies'.
+    `sizes` collects how many comments each answer held."""
     roots, nodes, total = tree.build(rows)
+    sizes = [] if sizes is None else sizes
     order: list[tuple[int, int | None]] = []  # (id, parent id as seen)
     pending = []
 
@@ -45,15 +47,19 @@ def walk_all(rows, sort, limit, reply_limit):
 
     cursor = None
     while True:
-        items, cursor = tree.page(roots, tree.sort_key(sort), limit, cursor, reply_limit, shape)
+        items, cursor = tree.page(roots, tree.sort_key(sort), limit, cursor, reply_limit, shape, budget)
+        before = len(order)
         visit(items, None)
+        sizes.append(len(order) - before)
         if not cursor:
             break
     while pending:
         pid, cur = pending.pop()
         while True:
-            items, cur = tree.page(nodes[pid].children, tree.conversation_key, limit, cur, reply_limit, shape)
+            items, cur = tree.page(nodes[pid].children, tree.conversation_key, limit, cur, reply_limit, shape, budget)
+            before = len(order)
             visit(items, pid)
+            sizes.append(len(order) - before)
             if not cur:
                 break
     return order, total
@@ -72,6 +78,19 @@ def test_every_visible_comment_exactly_once(rows, sort, limit, reply_limit):
     by_id = {r.id: r for r in rows}
     for cid in set(ids) - visible:
         assert any(_below(by_id, v, cid) for v in visible)
+
+
+@settings(max_examples=300, deadline=None)
+@given(threads(), st.sampled_from(tree.SORTS), st.integers(1, 70), st.integers(0, 70), st.integers(1, 12))
+def test_budget_bounds_every_answer_and_loses_nothing(rows, sort, limit, reply_limit, budget):
+    """Whatever `limit` and `reply_limit` ask, an answer holds at most `budget` comments counted
+    at every depth, and paging still reaches every visible comment exactly once."""
+    sizes: list[int] = []
+    order, total = walk_all(rows, sort, limit, reply_limit, budget, sizes)
+    assert sizes and max(sizes) <= budget
+    ids = [i for i, _ in order]
+    assert len(ids) == len(set(ids))
+    assert {r.id for r in rows if r.status == "published"} <= set(ids)
 
 
 @settings(max_examples=200, deadline=None)

@@ -24,7 +24,8 @@ from townsquare.services import Core
 from townsquare.store.db import Engine, make_engine, ping
 from townsquare.moderation import admin as moderation_admin
 from townsquare.moderation import api as moderation_api
-from townsquare.web import api, auth_api, middleware, pages, privacy_api, problems
+from townsquare.live.hub import Hub
+from townsquare.web import api, auth_api, middleware, pages, privacy_api, problems, stream
 from townsquare.web.assets import StaticAssets
 from townsquare.web.client import ForwardedScheme
 from townsquare.web.fastpath import CachedThreadReads
@@ -52,8 +53,10 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         # pooled connection, so a thread never waits for a connection, and the few reads the
         # event loop makes itself (cached thread pages, counts) find one in the pool's overflow.
         anyio.to_thread.current_default_thread_limiter().total_tokens = core.engine.pool.size()
-        async with background_worker(core.engine, settings):
+        async with background_worker(core.engine, settings), anyio.create_task_group() as tasks:
+            tasks.start_soon(hub.run)
             yield
+            tasks.cancel_scope.cancel()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -65,10 +68,12 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.core = core
+    hub = app.state.hub = Hub(core.engine, settings.live)
     app.state.settings = settings
     app.state.alerts_config = alerts_config_from(settings, core.engine)
     problems.install(app)
     problems.document(app)
+    app.include_router(stream.router)  # before api.router: /threads/events is not a thread read
     app.include_router(api.router)
     app.include_router(auth_api.router)
     app.include_router(moderation_api.router)

@@ -19,6 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from townsquare.alerts.settings import AlertSettings, EmailSettings, WhatsAppSettings
+from townsquare.live.settings import LiveSettings
 from townsquare.moderation.settings import ModerationRules
 
 ENV_PREFIX = "TOWNSQUARE_"
@@ -104,6 +105,7 @@ class Settings(Strict):
     email: EmailSettings = Field(EmailSettings(), description="How alert and confirmation mails are sent")
     whatsapp: WhatsAppSettings = Field(WhatsAppSettings(), description="WhatsApp Cloud API alerts")
     alerts: AlertSettings = Field(AlertSettings(), description="The alert delivery worker")
+    live: LiveSettings = Field(LiveSettings(), description="Readers' live thread streams")
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

@@ -57,3 +57,10 @@ class TooMany(Problem):
 class TooLarge(Problem):
     status = 413
     title = "Request too large"
+
+
+class Unavailable(Problem):
+    """The server is at a limit of its own (e.g. open live streams); another try may succeed."""
+
+    status = 503
+    title = "Service unavailable"

@@ -19,6 +19,7 @@ import orjson
 
 from townsquare.alerts import events as alert_events
 from townsquare.alerts import subscriptions
+from townsquare.live import events as live_events
 from townsquare import readers, sites
 from townsquare.config import Settings
 from townsquare.domain import status, tree, validate
@@ -244,6 +245,7 @@ class Core:
             moderation.record(conn, thread.id, prepared.heated, prepared.draft.created, prepared.settings)
             if published:
                 alert_events.comment_published(conn, site=site, thread=thread, comment=comment)
+                live_events.comment_published(conn, thread.id, public_comment(comment, badges=identity.badges if identity else ()))
             elif decision.status == "pending":
                 alert_events.comment_held(conn, site=site, thread=thread, comment=comment)
         COMMENTS_CREATED.labels(decision.status).inc()
@@ -286,6 +288,10 @@ class Core:
                                          moderation=moderation_json)
             thread_store.touch(conn, thread.id, (becomes == "published") - (current.status == "published"))
             moderation.record(conn, thread.id, prepared.heated, prepared.draft.created, prepared.settings)
+            if becomes == "published":
+                live_events.comment_edited(conn, thread.id, public_comment(comment, badges=identity.badges if identity else ()))
+            elif current.status == "published":
+                live_events.comment_removed(conn, thread.id, comment_id, becomes)
             if becomes != current.status:
                 audit.record(conn, site_id=site.id, user_id=None, actor="author", action="author_edit",
                              target=f"comment:{comment_id}", reason="the edited text was held by moderation",
@@ -306,6 +312,8 @@ class Core:
             # the author's words and identity.
             comment_store.scrub(conn, comment_id, name=DELETED_NAME)
             thread_store.touch(conn, thread.id, -1 if current.status == "published" else 0)
+            if current.status == "published":
+                live_events.comment_deleted(conn, thread.id, comment_id)
             audit.record(conn, site_id=site.id, user_id=None, actor="author", action="author_delete",
                          target=f"comment:{comment_id}", details={"from": current.status, "to": "deleted"})
 
@@ -382,6 +390,7 @@ class Core:
             tally = comment_store.set_vote(conn, comment_id, voter=voter, address=address, value=value)
             if tally.counted:
                 thread_store.touch(conn, thread.id)
+                live_events.votes(conn, thread.id, comment_id, tally.likes, tally.dislikes)
         issued = token if tally.counted and not client.voter_token else None
         return {"id": comment_id, "votes": tally.likes - tally.dislikes, "likes": tally.likes,
                 "dislikes": tally.dislikes, "value": value if tally.counted else None,
@@ -407,11 +416,14 @@ class Core:
         return self.cache.get(page.key())
 
     def build_thread_json(self, page: ThreadPage) -> bytes:
-        """Read and shape the page (after `cached_thread_json` missed) and cache it."""
-        with reader(self.engine) as conn:
-            rows = comment_store.thread_views(conn, page.head.id)
-        body = orjson.dumps(_shape_thread(page.site, page.head, rows, page.sort, page.limit, page.cursor,
-                                          page.parent, page.reply_limit))
+        """Read and shape the page (after `cached_thread_json` missed) and cache it. The thread's
+        outline (ids, parents, statuses, times, votes) places the page; the words are read only
+        for the comments the page shows, at most `tree.MAX_COMMENTS`."""
+        with reading(self.engine) as conn:  # one snapshot for both queries
+            keys = comment_store.thread_keys(conn, page.head.id)
+            plan, nodes, total = _plan_thread(keys, page.sort, page.limit, page.cursor, page.parent, page.reply_limit)
+            shown = comment_store.views(conn, plan.ids())
+        body = orjson.dumps(_shape_thread(page.site, page.head, plan, shown, total))
         self.cache.put(page.key(), body)
         return body
 
@@ -491,18 +503,9 @@ def _empty_thread(site: str, uri: str) -> dict[str, Any]:
             "total": 0, "comments": [], "next_cursor": None}
 
 
-def _shape_thread(site: str, head: ThreadHead, rows: list, sort: str, limit: int, cursor: str | None,
-                  parent: int | None, reply_limit: int) -> dict[str, Any]:
+def _plan_thread(rows: list, sort: str, limit: int, cursor: str | None, parent: int | None,
+                 reply_limit: int) -> tuple[tree.Plan, dict[int, tree.Node], int]:
     roots, nodes, total = tree.build(rows)
-
-    def shape(node: tree.Node, replies: list[dict], more: int, more_cursor: str | None) -> dict:
-        out = public_comment(node.row, replies)
-        out["reply_count"] = node.descendants
-        if more:
-            out["more_replies"] = more
-            out["replies_cursor"] = more_cursor
-        return out
-
     if parent is None:
         siblings, key = roots, tree.sort_key(sort)
     else:
@@ -510,12 +513,31 @@ def _shape_thread(site: str, head: ThreadHead, rows: list, sort: str, limit: int
             raise NotFound(f"There is no comment {parent} in this thread.", field="parent")
         siblings, key = nodes[parent].children, tree.conversation_key
     try:
-        comments, next_cursor = tree.page(siblings, key, limit, cursor, reply_limit, shape)
+        return tree.plan(siblings, key, limit, cursor, reply_limit), nodes, total
     except tree.CursorError as e:
         raise BadCursor(str(e), field="cursor") from None
+
+
+def _shape_thread(site: str, head: ThreadHead, plan: tree.Plan, shown: dict[int, Any], total: int) -> dict[str, Any]:
+    def shape(node: tree.Node, replies: list[dict], more: int, more_cursor: str | None) -> dict:
+        # A comment deleted between the two reads is shown as the placeholder its row now is.
+        view = shown.get(node.id)
+        out = public_comment(view if view is not None else _gone(node.row), replies)
+        out["reply_count"] = node.descendants
+        if more:
+            out["more_replies"] = more
+            out["replies_cursor"] = more_cursor
+        return out
+
     return {
         "thread": {"site": site, "uri": head.uri, "title": head.title, "url": head.url, "closed": head.closed},
         "total": total,
-        "comments": comments,
-        "next_cursor": next_cursor,
+        "comments": tree.render(plan, shape),
+        "next_cursor": plan.next_cursor,
     }
+
+
+def _gone(row: Any) -> comment_store.CommentView:
+    return comment_store.CommentView(id=row.id, parent_id=row.parent_id, author_name=DELETED_NAME, author_website=None,
+                                     html="", created=row.created, edited=None, likes=row.likes,
+                                     dislikes=row.dislikes, status="deleted")

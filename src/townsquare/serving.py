@@ -65,7 +65,10 @@ def _server(settings: Settings):
 
     # uvloop and httptools are chosen when installed ("auto").
     config = uvicorn.Config(create_app(settings), host=settings.host, port=settings.port, log_level="warning",
-                            access_log=False, proxy_headers=False)
+                            access_log=False, proxy_headers=False,
+                            # Live streams never end by themselves: a stopping server gives requests
+                            # this long, then closes them; readers reconnect elsewhere with Last-Event-ID.
+                            timeout_graceful_shutdown=5)
     return uvicorn.Server(config)
 
 

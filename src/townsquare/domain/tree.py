@@ -9,6 +9,8 @@ comment carries at most `reply_limit` of its replies (recursively), and when it 
 says so with `more_replies` and a `replies_cursor` that fetches the rest of *that* comment's
 replies (`parent=ID&cursor=…`), each again with their own subtrees under the same rule.
 Replies are always in conversation order (oldest first); the sort applies to the top level.
+One answer holds at most MAX_COMMENTS comments: top-level ones first, then replies breadth-first,
+until the budget is spent; what does not fit is paged like any other "more replies".
 Nesting in one answer stops at MAX_DEPTH levels; deeper replies are fetched like any other
 "more replies" (`parent=ID`), which is also what a reader's "continue this thread" link does.
 """
@@ -26,6 +28,10 @@ SORTS = ("oldest", "newest", "top", "replies")
 VISIBLE = "published"
 PLACEHOLDER_HTML = "<p>[deleted]</p>"
 MAX_DEPTH = 50  # JSON encoders refuse very deep nesting; 50 levels is far beyond any display
+# Comments in one answer, whatever `limit` and `reply_limit` ask: replies at every depth count
+# against the same budget, so no request can make the server shape (or a reader download) a
+# whole 50,000-comment thread at once.
+MAX_COMMENTS = 500
 
 
 class CursorError(ValueError):
@@ -126,6 +132,65 @@ def decode_cursor(cursor: str, width: int) -> tuple:
     return tuple(key)
 
 
+@dataclass
+class Plan:
+    """Which comments one answer shows: the chosen siblings and, per shown comment, its shown
+    replies. Everything not shown is reachable through `more_replies`/`replies_cursor` or
+    `next_cursor`, so every visible comment still appears exactly once across answers."""
+
+    chosen: list[Node]
+    shown: dict[int, list[Node]]
+    next_cursor: str | None
+
+    def ids(self) -> list[int]:
+        return list(self.shown)
+
+
+def plan(siblings: list[Node], key: Callable[[Node], tuple], limit: int, cursor: str | None,
+         reply_limit: int, budget: int = MAX_COMMENTS) -> Plan:
+    """One page of `siblings` in `key` order, after `cursor`, with at most `budget` comments in
+    all: the siblings first, then replies breadth-first (every shown comment's first replies
+    before anyone's second level), each comment showing at most `reply_limit` of its replies."""
+    ordered = sorted(siblings, key=key)
+    if cursor:
+        after = decode_cursor(cursor, len(key(ordered[0]))) if ordered else None
+        ordered = [n for n in ordered if key(n) > after] if after is not None else []
+    limit = max(1, min(limit, budget))
+    chosen = ordered[:limit]
+    next_cursor = encode_cursor(key(chosen[-1])) if len(ordered) > limit else None
+    left = budget - len(chosen)
+    reply_limit = min(reply_limit, budget)
+    shown: dict[int, list[Node]] = {}
+    level = chosen
+    depth = 1
+    while level:
+        following = []
+        for n in level:
+            take = min(reply_limit, left) if depth < MAX_DEPTH else 0
+            shown[n.id] = n.children[:take]
+            left -= len(shown[n.id])
+            following.extend(shown[n.id])
+        level, depth = following, depth + 1
+    return Plan(chosen, shown, next_cursor)
+
+
+def render(p: Plan, shape: Callable[[Node, list[dict], int, str | None], dict]) -> list[dict]:
+    """The planned comments as nested dicts, built bottom-up without recursion (reply chains can
+    be 5,000 deep)."""
+    done: dict[int, dict] = {}
+    order, stack = [], list(p.chosen)
+    while stack:
+        n = stack.pop()
+        order.append(n)
+        stack.extend(p.shown[n.id])
+    for n in reversed(order):
+        kids = p.shown[n.id]
+        more = len(n.children) - len(kids)
+        more_cursor = encode_cursor(_conversation_key(kids[-1])) if more and kids else None
+        done[n.id] = shape(n, [done.pop(c.id) for c in kids], more, more_cursor)
+    return [done[n.id] for n in p.chosen]
+
+
 def page(
     siblings: list[Node],
     key: Callable[[Node], tuple],
@@ -133,32 +198,11 @@ def page(
     cursor: str | None,
     reply_limit: int,
     shape: Callable[[Node, list[dict], int, str | None], dict],
+    budget: int = MAX_COMMENTS,
 ) -> tuple[list[dict], str | None]:
     """One page of `siblings` in `key` order, after `cursor`, each with its capped subtree."""
-    ordered = sorted(siblings, key=key)
-    if cursor:
-        after = decode_cursor(cursor, len(key(ordered[0]))) if ordered else None
-        ordered = [n for n in ordered if key(n) > after] if after is not None else []
-    chosen = ordered[:limit]
-    next_cursor = encode_cursor(key(chosen[-1])) if len(ordered) > limit else None
-    return [_subtree(n, reply_limit, shape) for n in chosen], next_cursor
-
-
-def _subtree(root: Node, reply_limit: int, shape) -> dict:
-    # Iterative post-order so a 5,000-deep reply chain cannot overflow the stack.
-    done: dict[int, dict] = {}
-    stack: list[tuple[Node, bool, int]] = [(root, False, 1)]
-    while stack:
-        n, expanded, depth = stack.pop()
-        shown = n.children[:reply_limit] if depth < MAX_DEPTH else []
-        if not expanded:
-            stack.append((n, True, depth))
-            stack.extend((c, False, depth + 1) for c in reversed(shown))
-            continue
-        more = len(n.children) - len(shown)
-        more_cursor = encode_cursor(_conversation_key(shown[-1])) if more and shown else None
-        done[n.id] = shape(n, [done.pop(c.id) for c in shown], more, more_cursor)
-    return done[root.id]
+    p = plan(siblings, key, limit, cursor, reply_limit, budget)
+    return render(p, shape), p.next_cursor
 
 
 def sort_key(sort: str) -> Callable[[Node], tuple]:

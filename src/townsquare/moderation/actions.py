@@ -13,6 +13,7 @@ from collections.abc import Callable
 import orjson
 
 from townsquare.alerts import events as alert_events
+from townsquare.live import events as live_events
 from townsquare.domain import status
 from townsquare.domain.render import render_markdown
 from townsquare.errors import Conflict, Invalid, NotFound
@@ -25,6 +26,7 @@ from townsquare.store.comments import Comment
 from townsquare.store.db import Connection, Engine, now, reading, writing
 from townsquare.store.sites import Site
 from townsquare.store.threads import Thread
+from townsquare.services import public_comment
 
 # What a ban is stored by: a hashed address, a verified identity, or a hashed e-mail address.
 BAN_KINDS = ("ip", "identity", "email")
@@ -72,6 +74,9 @@ def _set_status(conn: Connection, actor: Actor, comment_id: int, new: status.Sta
     comment = comments.by_id(conn, comment_id)
     if new == "published" and was != "published":
         alert_events.comment_published(conn, site=site, thread=thread, comment=comment)
+        live_events.comment_published(conn, thread.id, public_comment(comment))
+    elif was == "published" and new != "published":
+        live_events.comment_removed(conn, thread.id, comment_id, new)
     audit.record(conn, site_id=site.id, user_id=actor.user_id, actor=actor.email, action=action,
                  target=f"comment:{comment_id}", reason=reason, details={"from": was, "to": new})
     return comment
@@ -239,6 +244,7 @@ def close_thread(engine: Engine, actor: Actor, thread_id: int, closed: bool, rea
     with writing(engine) as conn:
         thread = _thread(conn, actor, thread_id)
         threads.set_closed(conn, thread_id, closed)
+        live_events.thread_closed(conn, thread_id, closed)
         audit.record(conn, site_id=thread.site_id, user_id=actor.user_id, actor=actor.email,
                      action="close" if closed else "reopen", target=f"thread:{thread_id}", reason=reason,
                      details={"uri": thread.uri})

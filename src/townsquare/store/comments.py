@@ -84,14 +84,30 @@ class NewComment:
     identity_id: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class CommentKey:
+    """What placing a comment in its thread's tree needs (see `domain.tree.Row`), and no text."""
+
+    id: int
+    parent_id: int | None
+    status: str
+    created: float
+    likes: int
+    dislikes: int
+
+
 _VIEW = (comments.c.id, comments.c.parent_id, comments.c.author_name, comments.c.author_website, comments.c.html,
          comments.c.created, comments.c.edited, comments.c.likes, comments.c.dislikes, comments.c.status)
 
 
 # Statements are built once: on the write path, building one costs more than running it.
-_THREAD_VIEWS = (select(*_VIEW, comments.c.identity_id, identities.c.badges)
-                 .outerjoin(identities, identities.c.id == comments.c.identity_id)
-                 .where(comments.c.thread_id == bindparam("thread_id")))
+# A comment as a thread shows it, with its verified author's badges.
+_SHOWN = (select(*_VIEW, comments.c.identity_id, identities.c.badges)
+          .outerjoin(identities, identities.c.id == comments.c.identity_id))
+_THREAD_VIEWS = _SHOWN.where(comments.c.thread_id == bindparam("thread_id"))
+_THREAD_KEYS = select(comments.c.id, comments.c.parent_id, comments.c.status, comments.c.created, comments.c.likes,
+                      comments.c.dislikes).where(comments.c.thread_id == bindparam("thread_id"))
+_VIEWS_BY_ID = _SHOWN.where(comments.c.id.in_(bindparam("ids", expanding=True)))
 # The columns of a `Comment`, in its fields' order: `Comment(*row)` for a row selected with them.
 COLUMNS = tuple(comments.c[name] for name in Comment.__slots__)
 _BY_ID = select(*COLUMNS).where(comments.c.id == bindparam("id"))
@@ -101,6 +117,18 @@ _INSERT = insert(comments)
 def thread_views(conn: Connection, thread_id: int) -> list[CommentView]:
     """Every comment of a thread in one query (the tree is shaped in townsquare.domain.tree)."""
     return [CommentView(*r) for r in conn.execute(_THREAD_VIEWS, {"thread_id": thread_id})]
+
+
+def thread_keys(conn: Connection, thread_id: int) -> list[CommentKey]:
+    """The shape of a whole thread without its words: enough to sort, page and count it."""
+    return [CommentKey(*r) for r in conn.execute(_THREAD_KEYS, {"thread_id": thread_id})]
+
+
+def views(conn: Connection, ids: list[int]) -> dict[int, CommentView]:
+    """The shown fields of the given comments (one page: at most `domain.tree.MAX_COMMENTS`)."""
+    if not ids:
+        return {}
+    return {r[0]: CommentView(*r) for r in conn.execute(_VIEWS_BY_ID, {"ids": ids})}
 
 
 def by_id(conn: Connection, comment_id: int) -> Comment | None:

@@ -194,3 +194,18 @@ sign_in_links_used = Table(
     Column("used", Float, nullable=False),
     Column("expires", Float, nullable=False),  # the row is useless after the link has expired
 )
+
+# What changed in each thread, for readers' live streams (`GET /api/v1/threads/events`). Written in
+# the same transaction as the change; every process's streams read it, so a stream served by any
+# process misses nothing; rows older than `live.retention` are pruned.
+thread_events = Table(
+    "thread_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("thread_id", Integer, ForeignKey("threads.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),  # comment | edit | delete | vote | status
+    Column("payload", Text, nullable=False),  # JSON, the public shape of the change
+    Column("created", Float, nullable=False),
+    Index("ix_thread_events_thread_id_id", "thread_id", "id"),
+    Index("ix_thread_events_created", "created"),
+)

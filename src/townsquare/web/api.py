@@ -112,7 +112,9 @@ async def get_threads(
     `reply_limit` replies per comment (recursively). A comment with more replies has
     `more_replies` and `replies_cursor`: fetch the rest with `parent=ID&cursor=…`.
     `next_cursor` fetches the next top-level page. Every visible comment appears exactly once
-    across all pages.
+    across all pages. One answer holds at most 500 comments counted at every depth, whatever
+    `limit` and `reply_limit` ask: top-level comments first, then replies breadth-first; what
+    does not fit comes with `more_replies` (or `next_cursor`) like any other page.
     """
     if uri is None:
         return _json(await run_in_threadpool(core(request).list_threads, site, min(limit, 200), cursor))

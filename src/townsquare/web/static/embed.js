@@ -46,6 +46,7 @@
       anon: "Anonymous", votedHere: "A vote from this connection already counts on this comment.",
       verified: "verified reader", signedAs: "Signed in as {name}", signOut: "Sign out", signIn: "Sign in by email",
       send: "Send me a link", sent: "Check your inbox: the link we sent signs you in on this page.",
+      fresh: { one: "{n} new comment — show", other: "{n} new comments — show" },
     },
     fr: {
       comments: "Commentaires", count: { one: "{n} commentaire", other: "{n} commentaires" },
@@ -74,6 +75,7 @@
       anon: "Anonyme", votedHere: "Un vote depuis cette connexion compte déjà pour ce commentaire.",
       verified: "lecteur vérifié", signedAs: "Connecté : {name}", signOut: "Se déconnecter", signIn: "Se connecter par e-mail",
       send: "Recevoir un lien", sent: "Consultez votre boîte mail : le lien envoyé vous connecte sur cette page.",
+      fresh: "Nouveaux : {n} — afficher",
     },
     ru: {
       comments: "Комментарии", count: { one: "{n} комментарий", few: "{n} комментария", other: "{n} комментариев" },
@@ -102,6 +104,7 @@
       anon: "Аноним", votedHere: "Голос с этого подключения за этот комментарий уже учтён.",
       verified: "подтверждённый читатель", signedAs: "Вы вошли как {name}", signOut: "Выйти", signIn: "Войти по почте",
       send: "Прислать ссылку", sent: "Проверьте почту: ссылка из письма выполнит вход на этой странице.",
+      fresh: "Новые: {n} — показать",
     },
   };
 
@@ -207,6 +210,8 @@
     const back = button(t("back"), () => { const c = state.focus; state.focus = null; renderTree(); moveTo(c._li); }, "ts-link", { hidden: true });
     const tree = h("ul", { class: "ts-tree", role: "tree", "aria-labelledby": "ts-heading" });
     const moreTop = button(t("more"), () => loadMoreTop(), "ts-btn ts-more", { hidden: true });
+    // New comments wait behind this button.
+    const freshBtn = button("", () => showFresh(), "ts-btn ts-more", { hidden: true });
     const topForm = h("div", { class: "ts-top" });
     const account = h("div", { class: "ts-account" });
     root.classList.add("ts");
@@ -214,7 +219,7 @@
     root.replaceChildren(h("section", { "aria-labelledby": "ts-heading" },
       heading, account, topForm,
       h("div", { class: "ts-bar" }, h("label", { for: "ts-sort" }, t("sort")), sortSelect),
-      note, back, tree, moreTop, live));
+      note, back, h("div", { "aria-live": "polite" }, freshBtn), tree, moreTop, live));
 
     const isOwn = (c) => (own[c.id] && own[c.id].until > nowS()) || (session && c.author && c.author.verified && c.author.id === session.user.id);
     const blank = (c) => c.status === "deleted";
@@ -776,7 +781,41 @@
       keep("sso", opt("sso"));
       signIn("sso", { token: opt("sso") });
     }
-    refresh();
+    // ---- live updates ----
+    const fresh = new Map();
+    const showFresh = () => {
+      for (const c of fresh.values()) {
+        const p = byId.get(c.parent_id);
+        if (byId.has(c.id) || (c.parent_id && !p)) continue;
+        p ? (p.replies ||= []).push(c) : state.sort === "newest" ? state.list.unshift(c) : state.next || state.list.push(c);
+        index([c]);
+        state.total++;
+      }
+      fresh.clear();
+      renderTree();
+      freshBtn.hidden = true;
+    };
+    const gone = (d, c) => c && ((c.status = "deleted"), c._group?.children.length ? redraw(c) : c._li.remove());
+    const on = {
+      status: gone,
+      delete: gone,
+      comment: (d) => byId.has(d.id) || (fresh.set(d.id, d), (freshBtn.textContent = t("fresh", { n: fresh.size })), (freshBtn.hidden = false)),
+      vote: (d, c) => c && redraw(Object.assign(c, d)),
+    };
+    const poll = () => setInterval(() => api("GET", query({})).then((d) => d.comments.forEach(on.comment), () => {}), 3e4);
+    const follow = () => {
+      if (!self.EventSource) return poll();
+      const es = new EventSource(API + query({}).replace("?", "/events?"));
+      for (const k in on) {
+        es.addEventListener(k, (e) => {
+          const d = JSON.parse(e.data), c = byId.get(d.id);
+          on[k](d, c?._li && c);
+        });
+      }
+      // Reconnects resume (Last-Event-ID); once refused, poll.
+      es.onerror = () => es.readyState > 1 && poll();
+    };
+    refresh().then(follow);
   };
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);

@@ -1,0 +1,182 @@
+"""Live streams: memory per idle stream on one process, and POST→delivery latency across two.
+
+Not a test: prints figures for bench/README.md. Loopback only; every loop is bounded.
+
+    .venv/bin/python bench/live_streams_bench.py --pg postgresql://postgres@127.0.0.1:5432/NAME \\
+        [--streams 2000] [--rate 50] [--seconds 20]
+
+Starts two `townsquare serve --workers 1` processes on one (empty) database. (1) opens
+`--streams` idle streams on the first and reads its resident memory before and after; (2) keeps
+one stream open on the first while posting `--rate` comments a second to the second, and times
+each comment from the start of its POST to its event's arrival.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+import httpx
+
+from townsquare.store import sites as site_store
+from townsquare.store.db import make_engine, migrate
+
+SITE = {"posts_per_minute": 1_000_000, "moderation_rules": {
+    "author_rate": 1_000_000, "ip_rate": 1_000_000, "min_submit_seconds": 0, "repeat_window": 0,
+    "hold_thresholds": {"toxicity": 1.0, "insult": 1.0, "identity_attack": 1.0, "threat": 1.0, "profanity": 1.0}}}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rss_kib(pid: int) -> int:
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def serve(db: str, port: int) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TOWNSQUARE_")} | {
+        "TOWNSQUARE_DB": db, "TOWNSQUARE_RATE_LIMITS": "off", "TOWNSQUARE_ALERTS__WORKER_IN_SERVE": "false",
+        "TOWNSQUARE_LIVE__MAX_STREAMS": "10000"}
+    return subprocess.Popen([sys.executable, "-m", "townsquare.cli", "serve", "--workers", "1", "--port", str(port)],
+                            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def wait_up(base: str) -> None:
+    for _ in range(240):
+        try:
+            if httpx.get(base + "/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.25)
+    raise SystemExit(f"{base} did not start")
+
+
+async def open_streams(base: str, n: int) -> tuple[httpx.AsyncClient, list]:
+    client = httpx.AsyncClient(timeout=httpx.Timeout(30, read=None), limits=httpx.Limits(max_connections=None))
+    params = {"site": "daily", "uri": "/idle"}
+
+    async def one():
+        resp = await client.send(client.build_request("GET", base + "/api/v1/threads/events", params=params),
+                                 stream=True)
+        lines = resp.aiter_lines()
+        async for line in lines:  # until the first event has come
+            if line.startswith("event: ready"):
+                break
+        return resp
+
+    responses = []
+    for k in range(0, n, 200):
+        responses += await asyncio.gather(*(one() for _ in range(min(200, n - k))))
+    return client, responses
+
+
+async def latency(reading: str, writing: str, rate: float, seconds: float) -> list[float]:
+    sent: dict[int, float] = {}
+    arrived: dict[int, float] = {}
+    failed: list[int] = []
+    async with httpx.AsyncClient(timeout=httpx.Timeout(30, read=None), limits=httpx.Limits(max_connections=None)) as client:
+        resp = await client.send(client.build_request("GET", reading + "/api/v1/threads/events",
+                                                      params={"site": "daily", "uri": "/busy"}), stream=True)
+
+        async def read():
+            kind = None
+            async for line in resp.aiter_lines():
+                if line.startswith("event: "):
+                    kind = line[7:]
+                elif line.startswith("data: ") and kind == "comment":
+                    arrived[int(line.split('"id":', 1)[1].split(",", 1)[0])] = time.perf_counter()
+
+        reader = asyncio.create_task(read())
+        await asyncio.sleep(1)
+
+        async def post(i: int):
+            start = time.perf_counter()
+            r = await client.post(writing + "/api/v1/comments", json={
+                "site": "daily", "uri": "/busy", "text": f"Comment {i} on the busy thread", "author": {"name": "B"}})
+            if r.status_code != 201:
+                failed.append(r.status_code)
+                return
+            sent[r.json()["comment"]["id"]] = start
+
+        tasks, start = [], time.perf_counter()
+        for i in range(int(rate * seconds)):
+            tasks.append(asyncio.create_task(post(i)))
+            await asyncio.sleep(max(0.0, start + (i + 1) / rate - time.perf_counter()))
+        await asyncio.gather(*tasks)
+        deadline = time.perf_counter() + 30
+        while len(arrived) < len(sent) and time.perf_counter() < deadline:
+            await asyncio.sleep(0.1)
+        reader.cancel()
+        await resp.aclose()
+    if failed:
+        print(f"  {len(failed)} posts refused: {sorted(set(failed))}")
+    missing = set(sent) - set(arrived)
+    if missing:
+        print(f"  {len(missing)} comments never arrived")
+    return sorted(arrived[i] - sent[i] for i in sent if i in arrived)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--pg", required=True)
+    ap.add_argument("--streams", type=int, default=2000)
+    ap.add_argument("--rate", type=float, default=50)
+    ap.add_argument("--seconds", type=float, default=20)
+    args = ap.parse_args()
+    engine = make_engine(args.pg)
+    migrate(engine)
+    with engine.begin() as conn:
+        site_store.create(conn, "daily", "Daily", ["*"], SITE)
+    engine.dispose()
+    ports = [free_port(), free_port()]
+    servers = [serve(args.pg, p) for p in ports]
+    a, b = (f"http://127.0.0.1:{p}" for p in ports)
+    try:
+        wait_up(a), wait_up(b)
+        httpx.get(a + "/api/v1/threads", params={"site": "daily", "uri": "/idle"})
+        time.sleep(2)
+        before = rss_kib(servers[0].pid)
+
+        async def idle():
+            client, responses = await open_streams(a, args.streams)
+            await asyncio.sleep(3)
+            after = rss_kib(servers[0].pid)
+            for r in responses:
+                await r.aclose()
+            await client.aclose()
+            return after
+
+        after = asyncio.run(idle())
+        print(f"{args.streams} idle streams: server RSS {before / 1024:.0f} MiB -> {after / 1024:.0f} MiB, "
+              f"{(after - before) / args.streams:.1f} KiB per stream")
+        time.sleep(20)  # the closed streams are noticed at their next heartbeat
+        lat = asyncio.run(latency(a, b, args.rate, args.seconds))
+        if lat:
+            p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
+            print(f"POST→delivery across processes at {args.rate:.0f}/s for {args.seconds:.0f} s ({len(lat)} comments): "
+                  f"median {statistics.median(lat) * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms")
+    finally:
+        for s in servers:
+            s.terminate()
+        for s in servers:
+            try:
+                s.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                s.kill()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Live discussions: thread events written with each change, streamed to readers (SSE)."""

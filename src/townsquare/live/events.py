@@ -1,0 +1,40 @@
+"""The events a change raises, called inside the change's own transaction (like alerts.events).
+
+Only what a reader may see becomes an event: a held comment raises nothing until a moderator
+approves it, and then it arrives as a `comment`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from townsquare.store.db import Connection
+
+from townsquare.store import thread_events
+
+
+def comment_published(conn: Connection, thread_id: int, shown: dict[str, Any]) -> None:
+    """A comment became visible (posted, or approved); `shown` is its public shape."""
+    thread_events.append(conn, thread_id, "comment", {**shown, "reply_count": 0})
+
+
+def comment_edited(conn: Connection, thread_id: int, shown: dict[str, Any]) -> None:
+    thread_events.append(conn, thread_id, "edit", shown)
+
+
+def comment_deleted(conn: Connection, thread_id: int, comment_id: int) -> None:
+    thread_events.append(conn, thread_id, "delete", {"id": comment_id})
+
+
+def comment_removed(conn: Connection, thread_id: int, comment_id: int, status: str) -> None:
+    """A published comment left the thread without its author: rejected, or held again."""
+    thread_events.append(conn, thread_id, "status", {"id": comment_id, "status": "removed", "reason": status})
+
+
+def votes(conn: Connection, thread_id: int, comment_id: int, likes: int, dislikes: int) -> None:
+    thread_events.append(conn, thread_id, "vote", {"id": comment_id, "likes": likes, "dislikes": dislikes,
+                                                   "votes": likes - dislikes})
+
+
+def thread_closed(conn: Connection, thread_id: int, closed: bool) -> None:
+    thread_events.append(conn, thread_id, "status", {"closed": closed})

@@ -1,0 +1,45 @@
+"""What a live stream reads: the thread it follows and the events it has not sent yet."""
+
+from __future__ import annotations
+
+import orjson
+
+from townsquare.errors import NotFound
+from townsquare.store import thread_events
+from townsquare.store import threads as thread_store
+from townsquare.store.db import Engine, reader
+from townsquare.store.thread_events import ThreadEvent
+
+BATCH = 500
+
+
+def thread_id(engine: Engine, site: str, uri: str) -> int | None:
+    """The thread's id, None while it has no comment yet; NotFound for an unknown site."""
+    with reader(engine) as conn:
+        head = thread_store.head(conn, site, uri)
+    if head is None:
+        raise NotFound(f"There is no site named '{site}'.", field="site")
+    return head.id
+
+
+def start(engine: Engine, thread: int | None) -> int:
+    """Where a new stream starts: after the thread's newest event (0 for a new thread)."""
+    if thread is None:
+        return 0
+    with reader(engine) as conn:
+        return thread_events.latest(conn, thread)
+
+
+def after(engine: Engine, thread: int, last_id: int) -> list[ThreadEvent]:
+    with reader(engine) as conn:
+        return thread_events.since(conn, thread, last_id, BATCH)
+
+
+def coalesce(events: list[ThreadEvent]) -> list[ThreadEvent]:
+    """Several vote events on one comment in one batch: only the last (the newest totals) is sent."""
+    last_vote: dict[int, int] = {}
+    for i, e in enumerate(events):
+        if e.kind == "vote":
+            last_vote[orjson.loads(e.payload)["id"]] = i
+    keep = set(last_vote.values())
+    return [e for i, e in enumerate(events) if e.kind != "vote" or i in keep]

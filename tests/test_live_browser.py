@@ -1,0 +1,55 @@
+"""The embed follows its thread live in a real Chromium: a comment posted elsewhere is announced
+behind a polite "1 new comment — show" button, without a reload, and votes update in place."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser_fixtures import *  # noqa: F403 - the fixtures
+from tests.browser_fixtures import DemoServer
+
+SEED = "/articles/putin-accuses-us-of-direct-contacts-with-north-caucasus-militants"
+ITEMS = "#townsquare [role=treeitem]"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def quick_posts_accepted(demo_server: DemoServer):
+    demo_server.site_settings("demo", {"moderation_rules": {
+        "min_submit_seconds": 0, "author_rate": 1000, "ip_rate": 1000, "repeat_window": 0,
+        "hold_thresholds": {"toxicity": 1.0, "insult": 1.0, "identity_attack": 1.0, "threat": 1.0, "profanity": 1.0}}})
+
+
+def test_new_comment_is_announced_then_shown_and_votes_update(new_page, demo_server: DemoServer):
+    page = new_page()
+    page.goto(SEED)
+    page.wait_for_function(f"document.querySelectorAll('{ITEMS}').length >= 1")
+    before = page.locator(ITEMS).count()
+    fresh = page.locator("#townsquare div[aria-live=polite] > button")
+    expect(fresh).to_be_hidden()
+    # The stream is open once the server has sent its first event; post only then.
+    with demo_server.api() as api:
+        for _ in range(60):
+            page.wait_for_timeout(250)
+            if page.evaluate("performance.getEntriesByType('resource').some(e => e.name.includes('/threads/events'))"):
+                break
+        resp = api.post("/api/v1/comments", json={"site": "demo", "uri": SEED, "text": "Thanks for the clear reporting, a useful read",
+                                                  "author": {"name": "Elsewhere"}})
+        assert resp.status_code == 201, resp.text
+        assert resp.json()["comment"]["status"] == "published", resp.json()["moderation"]
+
+        expect(fresh).to_have_text("1 new comment — show", timeout=30_000)
+        assert fresh.evaluate("b => b.parentElement.getAttribute('aria-live')") == "polite"
+        assert page.locator(ITEMS).count() == before  # nothing inserted until the reader asks
+        fresh.click()
+        expect(fresh).to_be_hidden()
+        new = page.locator(ITEMS).filter(has_text="Thanks for the clear reporting, a useful read")
+        expect(new).to_have_count(1)
+
+        comment_id = resp.json()["comment"]["id"]
+        voted = api.post(f"/api/v1/comments/{comment_id}/vote", json={"value": 1})
+        assert voted.status_code == 200 and voted.json()["counted"], voted.text
+        expect(new.locator(".ts-score")).to_have_text(re.compile(r"^1$"), timeout=30_000)
+    assert page.errors == []

@@ -1,0 +1,165 @@
+"""Live thread streams across real `townsquare serve` processes: a stream on one process receives
+what is posted through another (PostgreSQL), or through the same one (SQLite); a reconnect with
+Last-Event-ID receives what it missed; a held comment sends nothing."""
+
+from __future__ import annotations
+
+import queue
+import subprocess
+import threading
+
+import httpx
+import orjson
+import pytest
+
+from tests.conftest import LENIENT, add_site
+from tests.test_alerts_support import free_port
+from tests.test_serve_cli import child_env, kill_all, stop, townsquare_cmd, wait_healthy
+from townsquare.store.db import make_engine, migrate
+
+ORIGIN = {"Origin": "https://daily.example"}
+WAIT = 30  # seconds: a generous bound, never a measurement
+RULES = {**LENIENT, "min_submit_seconds": 5}  # a form sent in 0.1 s is held
+
+
+class Stream:
+    """An SSE stream read in a thread; its events land in a queue as (id, kind, data)."""
+
+    def __init__(self, base: str, uri: str, last_event_id: str | None = None):
+        self.events: queue.Queue = queue.Queue()
+        self.status: int | None = None
+        self._client = httpx.Client(timeout=httpx.Timeout(5, read=WAIT))
+        headers = {"Last-Event-ID": last_event_id} if last_event_id is not None else {}
+        self._request = self._client.build_request("GET", base + "/api/v1/threads/events",
+                                                   params={"site": "daily", "uri": uri}, headers=headers)
+        self._open = threading.Event()
+        threading.Thread(target=self._read, daemon=True).start()
+        assert self._open.wait(WAIT), "the stream did not open"
+
+    def _read(self) -> None:
+        try:
+            resp = self._client.send(self._request, stream=True)
+            try:
+                self.status, self.content_type = resp.status_code, resp.headers.get("content-type")
+                self._open.set()
+                fields: dict[str, str] = {}
+                for line in resp.iter_lines():
+                    if not line:
+                        if "event" in fields:
+                            self.events.put((fields.get("id"), fields["event"], orjson.loads(fields["data"])))
+                        fields = {}
+                    elif not line.startswith(":"):
+                        name, _, value = line.partition(": ")
+                        fields[name] = value
+            finally:
+                resp.close()
+        except (httpx.HTTPError, RuntimeError):
+            pass  # closed by the test
+        finally:
+            self._open.set()
+
+    def next(self, kind: str | None = None) -> tuple[str, str, dict]:
+        """The next event (of `kind`, skipping others), within WAIT seconds."""
+        while True:
+            event = self.events.get(timeout=WAIT)
+            if kind is None or event[1] == kind:
+                return event
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def post(base: str, uri: str, text: str, elapsed_ms: int = 60_000) -> dict:
+    resp = httpx.post(base + "/api/v1/comments", headers=ORIGIN, timeout=WAIT, json={
+        "site": "daily", "uri": uri, "text": text, "author": {"name": "Ann"}, "elapsed_ms": elapsed_ms})
+    assert resp.status_code == 201, resp.text
+    return resp.json()
+
+
+def start_servers(tmp_path, db_url: str, count: int, **extra: str) -> list[tuple[str, subprocess.Popen]]:
+    env = {"TOWNSQUARE_DB": db_url, "TOWNSQUARE_ALERTS__WORKER_IN_SERVE": "false",
+           "TOWNSQUARE_LIVE__POLL_INTERVAL": "0.2", "TOWNSQUARE_LIVE__HEARTBEAT": "2", **extra}
+    servers = []
+    for _ in range(count):
+        port = free_port()
+        server = subprocess.Popen(townsquare_cmd("serve", "--workers", "1", "--port", str(port)), cwd=tmp_path,
+                                  env=child_env(**env), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE, text=True)
+        servers.append((f"http://127.0.0.1:{port}", server))
+    for base, server in servers:
+        wait_healthy(base, server)
+    return servers
+
+
+@pytest.mark.parametrize("db", ["sqlite", "postgresql"])
+def test_stream_follows_posts_from_another_process(tmp_path, request, db):
+    db_url = f"sqlite:///{tmp_path}/live.db" if db == "sqlite" else request.getfixturevalue("pg_url")
+    engine = make_engine(db_url)
+    migrate(engine)
+    add_site(engine, posts_per_minute=10_000, moderation_rules=RULES)
+    engine.dispose()
+    if db == "sqlite":
+        servers = start_servers(tmp_path, db_url, 1)
+    else:
+        # Polls and heartbeats far apart: within WAIT, only the NOTIFY on commit can wake the stream.
+        servers = start_servers(tmp_path, db_url, 2, TOWNSQUARE_LIVE__POLL_INTERVAL="60",
+                                TOWNSQUARE_LIVE__HEARTBEAT="60")
+    reading, writing = servers[0][0], servers[-1][0]
+    try:
+        # A stream opened before the thread exists follows it from its first comment on.
+        stream = Stream(reading, "/live")
+        assert stream.status == 200 and stream.content_type.startswith("text/event-stream")
+        assert stream.next()[1] == "ready"
+        first = post(writing, "/live", "First!")["comment"]
+        event_id, kind, shown = stream.next()
+        assert kind == "comment" and shown["id"] == first["id"] and shown["html"] == first["html"]
+
+        # A held comment sends nothing: the next event is the comment posted after it.
+        held = post(writing, "/live", "Too fast to be a person", elapsed_ms=100)
+        assert held["comment"]["status"] == "pending"
+        second = post(writing, "/live", "Second")["comment"]
+        event_id, kind, shown = stream.next()
+        assert (kind, shown["id"]) == ("comment", second["id"])
+
+        vote = httpx.post(f"{writing}/api/v1/comments/{second['id']}/vote", json={"value": 1}, headers=ORIGIN,
+                          timeout=WAIT)
+        assert vote.status_code == 200, vote.text
+        event_id, kind, totals = stream.next()
+        assert kind == "vote" and totals == {"id": second["id"], "likes": 1, "dislikes": 0, "votes": 1}
+        stream.close()
+
+        # Missed while away: a reconnect with Last-Event-ID receives them, in order, once.
+        missed = [post(writing, "/live", f"While away {i}")["comment"]["id"] for i in range(3)]
+        again = Stream(reading, "/live", last_event_id=event_id)
+        assert again.next()[1] == "ready"
+        assert [again.next("comment")[2]["id"] for _ in missed] == missed
+        again.close()
+    finally:
+        for _, server in servers:
+            stop(server)
+            kill_all(server, [])
+
+
+def test_bad_requests_and_too_many_streams_are_problems(tmp_path):
+    db_url = f"sqlite:///{tmp_path}/live.db"
+    engine = make_engine(db_url)
+    migrate(engine)
+    add_site(engine)
+    engine.dispose()
+    [(base, server)] = start_servers(tmp_path, db_url, 1, TOWNSQUARE_LIVE__MAX_STREAMS="1")
+    try:
+        resp = httpx.get(base + "/api/v1/threads/events", params={"site": "daily", "uri": "/x"},
+                         headers={"Last-Event-ID": "abc"}, timeout=WAIT)
+        assert resp.status_code == 422 and resp.headers["content-type"] == "application/problem+json"
+        resp = httpx.get(base + "/api/v1/threads/events", params={"site": "nope", "uri": "/x"}, timeout=WAIT)
+        assert resp.status_code == 404 and resp.headers["content-type"] == "application/problem+json"
+        # One stream open: the next is refused, with a time to come back, until the first closes.
+        first = Stream(base, "/x")
+        assert first.status == 200 and first.next()[1] == "ready"
+        resp = httpx.get(base + "/api/v1/threads/events", params={"site": "daily", "uri": "/x"}, timeout=WAIT)
+        assert resp.status_code == 503 and int(resp.headers["retry-after"]) > 0
+        assert resp.headers["content-type"] == "application/problem+json"
+        first.close()
+    finally:
+        stop(server)
+        kill_all(server, [])
