@@ -1,4 +1,4 @@
-"""The moderators' web UI under /admin: sign-in, the queue tabs, actions, bans, the audit log,
+"""The moderators' web UI under /admin: sign-in, the dashboard, the queue tabs, actions, bans, the audit log,
 personal-data requests (one author's export and erasure) and the sites' word lists.
 
 Server-rendered pages with a little JavaScript for keyboard shortcuts. Sessions are server-side
@@ -11,11 +11,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from typing import Annotated, Any, get_args
+from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlencode
 
 import orjson
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
@@ -24,7 +24,8 @@ from townsquare.alerts import service as alert_service
 from townsquare.domain.tokens import TokenError
 from townsquare.config import site_settings
 from townsquare.errors import Conflict, Forbidden, Invalid, NotFound, TooMany
-from townsquare.moderation import actions, audit, auth, personal_data, queue, site_words
+from townsquare.moderation import actions, audit, auth, dashboard, personal_data, queue, site_words
+from townsquare.moderation import stats as dashboard_stats
 from townsquare.moderation.auth import Actor
 from townsquare.web.api import client, core
 from townsquare.web.inputs import FormId, Line, PathId, QueryId, Text
@@ -154,7 +155,46 @@ def _local(path: str) -> str:
 # -- pages ---------------------------------------------------------------------------------------------
 @router.get("/")
 def home() -> Response:
-    return RedirectResponse("/admin/queue/pending", status_code=303)
+    return RedirectResponse("/admin/dashboard", status_code=303)
+
+
+DashboardDays = Annotated[int, Query(ge=1, le=dashboard_stats.MAX_DAYS)]
+
+
+def _dashboard_site(request: Request, actor: Actor, site: str) -> tuple[dict[int, str], str]:
+    """The actor's site names and the one shown (the first by name when none is asked for)."""
+    names = auth.site_names(core(request).engine, actor)
+    return names, site or min(names.values(), default="")
+
+
+@router.get("/dashboard")
+def dashboard_page(request: Request, site: Annotated[str, Query(max_length=64)] = "", days: DashboardDays = 30) -> Response:
+    actor, token = _signed_in(request)
+    names, site = _dashboard_site(request, actor, site)
+    if not site:
+        return _page(request, "message.html", 404, actor=actor, csrf=_csrf_for(request, token), title="No sites",
+                     detail="You moderate no site yet.")
+    the_core = core(request)
+    figures = dashboard_stats.for_site(the_core.engine, the_core.settings, actor, site, days)
+    return _page(request, "dashboard.html", actor=actor, csrf=_csrf_for(request, token), sites=sorted(names.values()),
+                 site=site, days=days, periods=sorted({*dashboard.PERIODS, days}), stats=figures,
+                 charts={name: dashboard.chart(figures, name) for name in dashboard.CHARTS},
+                 tables={name: dashboard.table(figures, name) for name in dashboard.CHARTS},
+                 oldest=dashboard.age_words(figures.queue.oldest_age_s), dashboard=True)
+
+
+@router.get("/dashboard.csv")
+def dashboard_csv(request: Request, chart: Annotated[Literal[dashboard.CHARTS], Query()],  # type: ignore[valid-type]
+                  site: Annotated[str, Query(max_length=64)] = "", days: DashboardDays = 30) -> Response:
+    actor, _ = _signed_in(request)
+    _, site = _dashboard_site(request, actor, site)
+    if not site:
+        raise NotFound("You moderate no site yet.")
+    the_core = core(request)
+    figures = dashboard_stats.for_site(the_core.engine, the_core.settings, actor, site, days)
+    name = f"townsquare-{figures.site}-{chart}-{figures.since}-{days}d.csv"
+    return Response(dashboard.to_csv(dashboard.table(figures, chart)), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
 
 
 @router.get("/queue/{tab}")
