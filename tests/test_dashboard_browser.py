@@ -1,4 +1,4 @@
-"""The dashboard in a real browser (Debian's Chromium): a moderator signs in, lands on it, and its
+"""The dashboard (and the admins' site settings page) in a real browser (Debian's Chromium): a moderator signs in, lands on it, and its
 tables show the numbers the stats API gives; no axe-core violations, in light and in dark at 360 px
 (screenshots kept in test-artifacts/)."""
 
@@ -20,6 +20,7 @@ from .dashboard_support import generate
 from .moderation_support import PASSWORD, add_moderator, add_site, moderation_app
 
 MODERATOR = "mod@daily.example"
+ADMIN = "admin@daily.example"
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +33,7 @@ def server(tmp_path_factory):
     add_site(engine, "weekly")
     generate(engine, site_id, days=30)
     _, key = add_moderator(engine, MODERATOR, sites=("daily", "weekly"))
+    add_moderator(engine, ADMIN, role="admin")
     app = moderation_app(load_settings(None, environ={}, db=url), engine)
     port = free_port()
     uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
@@ -105,4 +107,31 @@ def test_dashboard_shows_the_api_figures(server, chromium, viewport, scheme):
     page.click("form.filters button[type=submit]")
     page.wait_for_url("**/admin/dashboard?site=weekly&days=7")
     assert len(table_rows(page, "days")) == 7
+    context.close()
+
+
+def test_site_settings_page_shows_errors_accessibly(server, chromium):
+    base, _ = server
+    context = chromium.new_context(base_url=base, viewport={"width": 360, "height": 740}, color_scheme="dark")
+    page = context.new_page()
+    page.goto("/admin/settings")
+    page.fill('input[name="email"]', ADMIN)
+    page.fill('input[name="password"]', PASSWORD)
+    page.click('button[type="submit"]')
+    page.wait_for_url("**/admin/settings")
+    page.fill('input[name="edit_window"]', "-3")
+    page.fill('input[name="max_length"]', "many")
+    page.click("form.settings button[type=submit]")
+    assert page.locator("#err-max_length").inner_text() == "Type a whole number."
+    assert page.locator("#err-edit_window").is_visible()
+    assert page.get_attribute('input[name="edit_window"]', "aria-invalid") == "true"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "site-settings-errors-360.png"), full_page=True)
+    found = Axe().run(page).response["violations"]
+    assert [f"{v['id']}: {[n['target'] for n in v['nodes']][:4]}" for v in found] == []
+    page.fill('input[name="edit_window"]', "600")
+    page.fill('input[name="max_length"]', "5000")
+    page.click("form.settings button[type=submit]")
+    assert page.locator(".notice").inner_text().startswith("Saved 2 settings of daily.")
+    assert page.input_value('input[name="edit_window"]') == "600"
     context.close()
