@@ -85,3 +85,9 @@ def test_needs_the_csrf_token_and_an_admin(web):
     assert web.post("/admin/settings", data={**FORM, "site": "daily", "csrf": csrf_of(page.text),
                                              "moderation": "pre"}).status_code == 403
     assert stored(web) == {}
+
+
+def test_needs_a_session(web):
+    assert web.get("/admin/settings").headers["location"] == "/admin/login?next=%2Fadmin%2Fsettings"
+    assert web.post("/admin/settings", data={**FORM, "site": "daily", "moderation": "pre"}).status_code == 303
+    assert stored(web) == {}
