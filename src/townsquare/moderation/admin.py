@@ -1,5 +1,6 @@
-"""The moderators' web UI under /admin: sign-in, the dashboard, the queue tabs, actions, bans, the audit log,
-personal-data requests (one author's export and erasure) and the sites' word lists.
+"""The moderators' web UI under /admin: sign-in, the dashboard, the queue tabs, actions, bans, the
+audit log, personal-data requests (one author's export and erasure), the sites' word lists and, for
+admins, the sites' settings.
 
 Server-rendered pages with a little JavaScript for keyboard shortcuts. Sessions are server-side
 rows named by a random token in a signed, HttpOnly, SameSite=Strict cookie; every form carries a
