@@ -15,7 +15,7 @@ from .test_alerts_support import follower
 from .test_moderation_ui import chromium, post, server, sign_in  # noqa: F401  (fixtures)
 
 ADMIN_PAGES = ["/admin/queue/pending", "/admin/queue/reported", "/admin/queue/published", "/admin/audit",
-               "/admin/bans", "/admin/privacy", "/admin/words"]
+               "/admin/bans", "/admin/privacy", "/admin/words", "/admin/dashboard"]
 VIEWS = [pytest.param({"width": 1280, "height": 900}, "light", id="desktop-light"),
          pytest.param({"width": 360, "height": 740}, "dark", id="phone-dark")]
 axe = Axe()

@@ -1,5 +1,6 @@
-"""The moderators' web UI under /admin: sign-in, the queue tabs, actions, bans, the audit log,
-personal-data requests (one author's export and erasure) and the sites' word lists.
+"""The moderators' web UI under /admin: sign-in, the dashboard, the queue tabs, actions, bans, the
+audit log, personal-data requests (one author's export and erasure), the sites' word lists and, for
+admins, the sites' settings.
 
 Server-rendered pages with a little JavaScript for keyboard shortcuts. Sessions are server-side
 rows named by a random token in a signed, HttpOnly, SameSite=Strict cookie; every form carries a
@@ -11,20 +12,21 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from typing import Annotated, Any, get_args
+from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlencode
 
 import orjson
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from townsquare import privacy
+from townsquare import privacy, site_config
 from townsquare.alerts import service as alert_service
 from townsquare.domain.tokens import TokenError
 from townsquare.config import site_settings
 from townsquare.errors import Conflict, Forbidden, Invalid, NotFound, TooMany
-from townsquare.moderation import actions, audit, auth, personal_data, queue, site_words
+from townsquare.moderation import actions, audit, auth, dashboard, personal_data, queue, site_words
+from townsquare.moderation import stats as dashboard_stats
 from townsquare.moderation.auth import Actor
 from townsquare.web.api import client, core
 from townsquare.web.inputs import FormId, Line, PathId, QueryId, Text
@@ -154,7 +156,50 @@ def _local(path: str) -> str:
 # -- pages ---------------------------------------------------------------------------------------------
 @router.get("/")
 def home() -> Response:
-    return RedirectResponse("/admin/queue/pending", status_code=303)
+    return RedirectResponse("/admin/dashboard", status_code=303)
+
+
+DashboardDays = Annotated[int, Query(ge=1, le=dashboard_stats.MAX_DAYS)]
+
+
+def _dashboard_site(request: Request, actor: Actor, site: str) -> tuple[dict[int, str], str]:
+    """The actor's site names and the one shown (the first by name when none is asked for)."""
+    names = auth.site_names(core(request).engine, actor)
+    return names, site or min(names.values(), default="")
+
+
+@router.get("/dashboard")
+def dashboard_page(request: Request, site: Annotated[str, Query(max_length=64)] = "", days: DashboardDays = 30) -> Response:
+    actor, token = _signed_in(request)
+    names, site = _dashboard_site(request, actor, site)
+    if not site:
+        return _page(request, "message.html", 404, actor=actor, csrf=_csrf_for(request, token), title="No sites",
+                     detail="You moderate no site yet.")
+    the_core = core(request)
+    try:
+        figures = dashboard_stats.for_site(the_core.engine, the_core.settings, actor, site, days)
+    except (NotFound, Forbidden) as e:
+        return _page(request, "message.html", e.status, actor=actor, csrf=_csrf_for(request, token), title=e.title,
+                     detail=e.detail)
+    return _page(request, "dashboard.html", actor=actor, csrf=_csrf_for(request, token), sites=sorted(names.values()),
+                 site=site, days=days, periods=sorted({*dashboard.PERIODS, days}), stats=figures,
+                 charts={name: dashboard.chart(figures, name) for name in dashboard.CHARTS},
+                 tables={name: dashboard.table(figures, name) for name in dashboard.CHARTS},
+                 oldest=dashboard.age_words(figures.queue.oldest_age_s), dashboard=True)
+
+
+@router.get("/dashboard.csv")
+def dashboard_csv(request: Request, chart: Annotated[Literal[dashboard.CHARTS], Query()],  # type: ignore[valid-type]
+                  site: Annotated[str, Query(max_length=64)] = "", days: DashboardDays = 30) -> Response:
+    actor, _ = _signed_in(request)
+    _, site = _dashboard_site(request, actor, site)
+    if not site:
+        raise NotFound("You moderate no site yet.")
+    the_core = core(request)
+    figures = dashboard_stats.for_site(the_core.engine, the_core.settings, actor, site, days)
+    name = f"townsquare-{figures.site}-{chart}-{figures.since}-{days}d.csv"
+    return Response(dashboard.to_csv(dashboard.table(figures, chart)), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
 
 
 @router.get("/queue/{tab}")
@@ -516,3 +561,67 @@ def save_words(request: Request, site: SiteName = "", banned_words: WordsText = 
         return _words_page(request, actor, token, names, site, form, e.status, error=e.detail)
     notice = f"Saved the word lists of {site}; they apply from the next comment."
     return RedirectResponse("/admin/words?" + urlencode({"site": site, "done": notice}), status_code=303)
+
+
+# -- site settings (admins) ----------------------------------------------------------------------------
+SettingValue = Annotated[Line | None, Form(max_length=20)]
+
+
+def _settings_page(request: Request, actor: Actor, token: str, site: str, values: dict[str, Any],
+                   status: int = 200, **context: Any) -> HTMLResponse:
+    names = sorted(auth.site_names(core(request).engine, actor).values())
+    return _page(request, "settings.html", status, actor=actor, csrf=_csrf_for(request, token), sites=names,
+                 site=site, fields=site_config.form_fields(), values=values, settings_page=True, **context)
+
+
+def _admin_only(request: Request, actor: Actor, token: str) -> Response | None:
+    if actor.role == "admin":
+        return None
+    return _page(request, "message.html", 403, actor=actor, csrf=_csrf_for(request, token), title="Admins only",
+                 detail="Only admins change a site's settings.")
+
+
+@router.get("/settings")
+def settings_page(request: Request, site: Annotated[str, Query(max_length=64)] = "", done: str = "") -> Response:
+    the_core = core(request)
+    actor, token = _signed_in(request)
+    if refused := _admin_only(request, actor, token):
+        return refused
+    names = auth.site_names(the_core.engine, actor)
+    site = site or min(names.values(), default="")
+    if site not in names.values():
+        return _page(request, "message.html", 404, actor=actor, csrf=_csrf_for(request, token), title="No such site",
+                     detail=f"There is no site named '{site}'.")
+    in_force = site_config.in_force(the_core.engine, the_core.settings, site)
+    return _settings_page(request, actor, token, site, in_force, done=done)
+
+
+@router.post("/settings")
+def save_settings(request: Request, site: SiteName, csrf: Csrf = "",
+                  moderation: SettingValue = None, require_identity: SettingValue = None,
+                  email_sign_in: SettingValue = None, staff_skip_moderation: SettingValue = None,
+                  require_email: SettingValue = None, tell_authors_why: SettingValue = None, erasure: SettingValue = None,
+                  edit_window: SettingValue = None, min_length: SettingValue = None, max_length: SettingValue = None,
+                  max_name_length: SettingValue = None, posts_per_minute: SettingValue = None,
+                  votes_per_minute: SettingValue = None, reports_to_hold: SettingValue = None) -> Response:
+    """Change the site's plain settings; each wrong value comes back next to its field, and nothing
+    is stored. Every change is in the audit log (`site_settings`)."""
+    form = {k: v for k, v in locals().items() if k in site_config.FORM_FIELDS}
+    session = _form_session(request, csrf)
+    if isinstance(session, Response):
+        return session
+    actor, token = session
+    if refused := _admin_only(request, actor, token):
+        return refused
+    the_core = core(request)
+    try:
+        changed, errors = site_config.save_form(the_core.engine, the_core.settings.site_defaults, site, form,
+                                                actor=actor.email)
+    except NotFound as e:
+        return _page(request, "message.html", e.status, title=e.title, detail=e.detail)
+    if errors:
+        shown = {k: ("on" if v is not None else None) if k in site_config.FLAGS else v for k, v in form.items()}
+        return _settings_page(request, actor, token, site, shown, 422, errors=errors,
+                              error="Nothing was saved: correct the fields marked below.")
+    notice = f"Saved {len(changed)} setting{'s' if len(changed) != 1 else ''} of {site}." if changed else "Nothing changed."
+    return RedirectResponse("/admin/settings?" + urlencode({"site": site, "done": notice}), status_code=303)

@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from townsquare.errors import Invalid, Unauthorized
 from townsquare.moderation import actions, audit, auth, public, queue, reports, site_words
+from townsquare.moderation import stats as dashboard_stats
 from townsquare.moderation.auth import Actor
 from townsquare.store.comments import Comment
 from townsquare.web.api import bearer, client, core
@@ -134,6 +135,19 @@ def list_queue(request: Request, authorization: Auth = None,
     actor = _actor(request, authorization)
     result = queue.for_actor(the_core.engine, the_core.settings, actor, tab, site_name=site, before=before, limit=limit)
     return _json({"items": [_item(i) for i in result.items], "next_before": result.next_before})
+
+
+@router.get("/moderation/stats", response_model=dashboard_stats.Stats)
+def stats(request: Request, site: Annotated[str, Query(min_length=1, max_length=64)], authorization: Auth = None,
+          days: Annotated[int, Query(ge=1, le=dashboard_stats.MAX_DAYS)] = 30) -> dashboard_stats.Stats:
+    """The dashboard's figures for a site over the last `days` UTC days (today included): per day
+    the comments posted by their status now (`held` = pending), reader reports, votes and distinct
+    commenters; the queue now (`pending`, `oldest_age_s`); the phases that held the period's
+    pending comments; a ten-bucket histogram of the stored toxicity scores; the ten threads with
+    the most comments in the period. Figures may be up to five seconds old."""
+    the_core = core(request)
+    actor = _actor(request, authorization)
+    return dashboard_stats.for_site(the_core.engine, the_core.settings, actor, site, days)
 
 
 def _item(item: dict) -> dict:

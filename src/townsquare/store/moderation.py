@@ -49,6 +49,7 @@ reports = Table(
     UniqueConstraint("comment_id", "reporter"),
     UniqueConstraint("comment_id", "address"),
     Index("ix_moderation_reports_open", "resolved", "comment_id"),
+    Index("ix_moderation_reports_created", "created"),  # reports per day on the dashboard
 )
 
 # Per-thread moderation state: slow mode, and the last heated exchange seen in the thread.

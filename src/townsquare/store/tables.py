@@ -115,6 +115,7 @@ votes = Table(
     # voter token. NULL on votes from before addresses were kept.
     Column("address", String(64)),
     UniqueConstraint("comment_id", "address"),
+    Index("ix_votes_created", "created"),  # votes per day on the dashboard
 )
 
 users = Table(

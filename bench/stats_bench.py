@@ -1,0 +1,112 @@
+"""Dashboard figures on a big site: the stats service's latency over 1,000,000 comments on SQLite.
+
+    python bench/stats_bench.py [--comments 1000000] [--threads 5000] [--runs 7]
+
+Builds a fresh SQLite database in a temporary directory (or reuses `--db` if it holds the site
+already), bulk-inserts COMMENTS comments spread over the last 365 days on THREADS threads of one
+site (statuses mixed like a busy site: 85% published, 3% held, 7% rejected, 5% deleted; every
+comment with a stored decision and toxicity score), one vote per three comments and one report per
+fifty, then times `moderation.stats.compute` (no cache) for periods of 7, 30 and 365 days and
+prints the median of RUNS runs of each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+
+import orjson  # noqa: E402
+from sqlalchemy import insert  # noqa: E402
+
+from townsquare.moderation import stats  # noqa: E402
+from townsquare.store import db  # noqa: E402
+from townsquare.store import sites as site_store  # noqa: E402
+from townsquare.store.moderation import reports  # noqa: E402
+from townsquare.store.tables import comments, threads, votes  # noqa: E402
+
+STATUSES = ["published"] * 85 + ["pending"] * 3 + ["rejected"] * 7 + ["deleted"] * 5
+PHASES = ("toxicity", "personal_data", "premoderation", "links", "new_author")
+BATCH = 20_000
+
+
+def fill(engine, n_comments: int, n_threads: int, now: float) -> int:
+    rng = random.Random(7)
+    with engine.begin() as conn:
+        site_id = site_store.create(conn, "bench", "Bench", ["*"], {})
+        conn.execute(insert(threads), [{"site_id": site_id, "uri": f"/article-{i}", "title": f"Article {i}", "url": "",
+                                        "closed": False, "created": now - 366 * 86400, "comment_count": 0,
+                                        "version": 0} for i in range(n_threads)])
+    first_thread = 1
+    decisions = {}
+    for status in set(STATUSES):
+        for phase in PHASES:
+            decisions[(status, phase)] = [orjson.dumps({"decision": status, "status": status,
+                                                        "scores": {"toxicity": s / 100},
+                                                        "reasons": [{"phase": phase, "label": phase, "detail": "",
+                                                                     "spans": []}] if status != "published" else []}
+                                                       ).decode() for s in range(100)]
+    done = 0
+    while done < n_comments:
+        rows = []
+        for i in range(done, min(done + BATCH, n_comments)):
+            status = rng.choice(STATUSES)
+            rows.append({"thread_id": first_thread + rng.randrange(n_threads), "parent_id": None, "author_name": "Reader",
+                         "author_email": None, "author_website": None, "author_key": f"k{rng.randrange(50_000)}",
+                         "ip_hash": None, "text": "A comment.", "quote": None, "html": "<p>A comment.</p>",
+                         "status": status, "created": now - rng.uniform(0, 365 * 86400), "edited": None, "likes": 0,
+                         "dislikes": 0, "identity_id": None,
+                         "moderation": rng.choice(decisions[(status, rng.choice(PHASES))])})
+        with engine.begin() as conn:
+            conn.execute(insert(comments), rows)
+            conn.execute(insert(votes), [{"comment_id": i + 1, "voter": "v", "value": 1, "address": None,
+                                          "created": r["created"] + 60} for i, r in zip(range(done, done + len(rows)), rows)
+                                         if i % 3 == 0])
+            conn.execute(insert(reports), [{"comment_id": i + 1, "reporter": "r", "reason": "spam", "note": "",
+                                            "created": r["created"] + 120, "address": None}
+                                           for i, r in zip(range(done, done + len(rows)), rows) if i % 50 == 0])
+        done += len(rows)
+    return site_id
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--comments", type=int, default=1_000_000)
+    ap.add_argument("--threads", type=int, default=5_000)
+    ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--db", help="SQLite file to build or reuse (default: a temporary one)")
+    args = ap.parse_args()
+    path = Path(args.db) if args.db else Path(tempfile.mkdtemp()) / "stats.db"
+    engine = db.make_engine(f"sqlite:///{path}")
+    db.migrate(engine)
+    now = time.time()
+    with db.reading(engine) as conn:
+        existing = site_store.by_name(conn, "bench")
+    if existing is None:
+        started = time.perf_counter()
+        site_id = fill(engine, args.comments, args.threads, now)
+        print(f"inserted {args.comments:,} comments in {time.perf_counter() - started:.1f} s ({path})")
+    else:
+        site_id = existing.id
+    for days in (7, 30, 365):
+        times = []
+        for _ in range(args.runs):
+            started = time.perf_counter()
+            result = stats.compute(engine, site_id, "bench", days, time.time())
+            times.append(time.perf_counter() - started)
+        total = sum(d.published + d.held + d.rejected + d.deleted for d in result.per_day)
+        print(f"days={days:>3}: median {statistics.median(times) * 1000:.0f} ms over {args.runs} runs "
+              f"(min {min(times) * 1000:.0f}, max {max(times) * 1000:.0f}); {total:,} comments in the period, "
+              f"{result.queue.pending:,} pending")
+    engine.dispose()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,107 @@
+"""The dashboard page and its CSV downloads (server-rendered; the browser test checks the drawing)."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from starlette.testclient import TestClient
+
+from townsquare.config import load_settings
+from townsquare.store import threads as thread_store
+from townsquare.store.db import make_engine, migrate
+
+from .dashboard_support import generate
+from .moderation_support import PASSWORD, add_moderator, add_site, csrf_of, moderation_app
+from .store_support import insert_comment
+
+
+@pytest.fixture
+def web(tmp_path):
+    url = f"sqlite:///{tmp_path}/dash.db"
+    engine = make_engine(url)
+    migrate(engine)
+    site_id = add_site(engine)
+    add_moderator(engine)
+    with TestClient(moderation_app(load_settings(None, environ={}, db=url), engine), base_url="https://testserver",
+                    follow_redirects=False) as c:
+        c.engine, c.site_id = engine, site_id
+        yield c
+    engine.dispose()
+
+
+def sign_in(web):
+    form = web.get("/admin/login")
+    resp = web.post("/admin/login", data={"email": "mod@daily.example", "password": PASSWORD, "csrf": csrf_of(form.text),
+                                          "next": "/admin/"})
+    assert resp.status_code == 303
+
+
+def rows_of(text: str) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(text)))
+
+
+@pytest.mark.parametrize("path", ["/admin/dashboard", "/admin/dashboard.csv?chart=days"])
+def test_needs_a_session(web, path):
+    resp = web.get(path)
+    assert resp.status_code == 303 and resp.headers["location"].startswith("/admin/login?next=")
+
+
+def test_admin_home_is_the_dashboard_with_charts_and_tables(web):
+    expected = generate(web.engine, web.site_id, days=30)
+    sign_in(web)
+    assert web.get("/admin/").headers["location"] == "/admin/dashboard"
+    page = web.get("/admin/dashboard")
+    assert page.status_code == 200
+    html = page.text
+    assert 'aria-current="page">Dashboard' in html.replace("\n", "")
+    assert html.count("<svg class=\"chart") == 4 and html.count("<details class=\"figures\">") == 4
+    assert " style=" not in html and "<style" not in html  # the CSP allows neither
+    assert 'viewBox="0 0 400' in html and 'width="100%"' in html
+    assert f'id="queue-pending"><a href="/admin/queue/pending?site=daily">{expected["pending"]}</a>' in html
+    for uri in expected["top_threads"]:
+        assert f"{uri} · {expected['top_threads'][uri]} comments" in html
+    assert 'href="/admin/queue/all?site=daily"' in html
+
+
+def test_days_csv_equals_the_figures(web):
+    expected = generate(web.engine, web.site_id, days=7)
+    sign_in(web)
+    resp = web.get("/admin/dashboard.csv", params={"site": "daily", "days": 7, "chart": "days"})
+    assert resp.status_code == 200
+    assert resp.headers["content-type"].startswith("text/csv")
+    assert resp.headers["content-disposition"].startswith('attachment; filename="townsquare-daily-days-')
+    rows = rows_of(resp.text)
+    assert rows[0] == ["date", "published", "held", "rejected", "deleted", "reports", "votes", "commenters"]
+    assert rows[1:] == [[str(v) for v in d.values()] for d in expected["per_day"]]
+    toxicity = rows_of(web.get("/admin/dashboard.csv", params={"days": 7, "chart": "toxicity"}).text)
+    assert [int(r[2]) for r in toxicity[1:]] == expected["toxicity"]
+
+
+def test_csv_cells_cannot_be_formulas(web):
+    with web.engine.begin() as conn:
+        for uri, title in [("/=cmd", "=HYPERLINK(\"http://evil\")"), ("/plus", "+1+1"), ("/minus", "-2"), ("/at", "@SUM(A1)")]:
+            thread = thread_store.get_or_create(conn, web.site_id, uri, title, "")
+            insert_comment(conn, {"thread_id": thread.id, "author_name": "A", "text": "t"})
+    sign_in(web)
+    rows = rows_of(web.get("/admin/dashboard.csv", params={"chart": "threads"}).text)
+    titles = {r[1] for r in rows[1:]}
+    assert titles == {"'=HYPERLINK(\"http://evil\")", "'+1+1", "'-2", "'@SUM(A1)"}
+    assert all(not cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
+
+
+@pytest.mark.parametrize("query", ["days=0", "days=400", "days=x", "chart=pie"])
+def test_bad_input_is_a_4xx(web, query):
+    sign_in(web)
+    path = "/admin/dashboard.csv?" + ("chart=days&" if "chart" not in query else "") + query
+    assert web.get(path).status_code == 422
+    if "chart" not in query:
+        assert web.get("/admin/dashboard?" + query).status_code == 422
+
+
+def test_another_site_is_refused(web):
+    add_site(web.engine, "weekly")
+    sign_in(web)
+    assert web.get("/admin/dashboard?site=weekly").status_code == 403
+    assert web.get("/admin/dashboard?site=nowhere").status_code == 404
