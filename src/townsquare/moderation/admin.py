@@ -372,8 +372,9 @@ def undo(request: Request, ids: Annotated[list[FormId] | None, Form()] = None, c
     def do(actor):
         actions.undo(_engine(request), actor, ids or [])
 
-    which = f"comment {ids[0]} is" if ids and len(ids) == 1 else f"{len(ids or [])} comments are"
-    return _act(request, csrf, back, do, f"Undone: {which} back where they were.")
+    said = (f"Undone: comment {ids[0]} is back where it was." if ids and len(ids) == 1
+            else f"Undone: {len(ids or [])} comments are back where they were.")
+    return _act(request, csrf, back, do, said)
 
 
 @router.post("/threads/{thread_id}/close")
