@@ -4,18 +4,15 @@ tables show the numbers the stats API gives; no axe-core violations, in light an
 
 from __future__ import annotations
 
-import threading
-import time
 
 import httpx
 import pytest
-import uvicorn
 from axe_playwright_python.sync_playwright import Axe
 
 from townsquare.config import load_settings
 from townsquare.store.db import make_engine, migrate
 
-from .browser_fixtures import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, free_port, require_chromium
+from .browser_fixtures import ARTIFACTS, chromium_browser, require_chromium, serving
 from .dashboard_support import generate
 from .moderation_support import PASSWORD, add_moderator, add_site, moderation_app
 
@@ -35,34 +32,15 @@ def server(tmp_path_factory):
     _, key = add_moderator(engine, MODERATOR, sites=("daily", "weekly"))
     add_moderator(engine, ADMIN, role="admin")
     app = moderation_app(load_settings(None, environ={}, db=url), engine)
-    port = free_port()
-    uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(base + "/healthz", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    else:
-        pytest.fail("the test server did not start")
-    yield base, key
-    uv.should_exit = True
-    thread.join(timeout=10)
+    with serving(app) as base:
+        yield base, key
     engine.dispose()
 
 
 @pytest.fixture(scope="module")
 def chromium():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+    with chromium_browser() as browser:
         yield browser
-        browser.close()
 
 
 def table_rows(page, name: str) -> list[list[str]]:

@@ -3,12 +3,9 @@ keyboard, ban an author, and read the audit log."""
 
 from __future__ import annotations
 
-import threading
-import time
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import select
 
 from townsquare.config import load_settings
@@ -16,7 +13,7 @@ from townsquare.store.db import make_engine, migrate
 from townsquare.store.moderation import bans
 from townsquare.store.tables import comments, threads
 
-from .browser_fixtures import CHROMIUM, CHROMIUM_ARGS, free_port, require_chromium
+from .browser_fixtures import chromium_browser, require_chromium, serving
 from .moderation_support import PASSWORD, add_moderator, add_site, moderation_app
 
 ORIGIN = {"Origin": "https://daily.example"}
@@ -32,34 +29,15 @@ def server(tmp_path_factory):
     add_site(engine, posts_per_minute=10_000)
     add_moderator(engine, MODERATOR)
     app = moderation_app(load_settings(None, environ={}, db=url), engine)
-    port = free_port()
-    uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(base + "/healthz", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    else:
-        pytest.fail("the test server did not start")
-    yield base, engine
-    uv.should_exit = True
-    thread.join(timeout=10)
+    with serving(app) as base:
+        yield base, engine
     engine.dispose()
 
 
 @pytest.fixture(scope="module")
 def chromium():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+    with chromium_browser() as browser:
         yield browser
-        browser.close()
 
 
 def post(base: str, text: str, name: str, email: str) -> int:
