@@ -19,6 +19,8 @@ from tests.test_import_support import (
 from townsquare import privacy
 from townsquare.store import sites as site_store
 from townsquare.store import comments as comment_store
+from townsquare.store import thread_events as thread_event_store
+from townsquare.store.tables import thread_events
 from townsquare.store.alerts import alert_outbox, alert_subscriptions
 from townsquare.store.moderation import audit_log
 
@@ -188,3 +190,21 @@ def test_author_export_link(api, engine):
     token = orjson.loads(payload)["url"].split("token=", 1)[1]
     data = c.get("/api/v1/privacy/export", params={"token": token}).json()
     assert data["email"] == "mirm@example.org" and len(data["comments"]) == 1 and len(data["subscriptions"]) == 1
+
+
+@pytest.mark.parametrize("mode", ["delete", "anonymise"])
+def test_erasure_removes_the_comments_live_events(engine, mode):
+    """A live event keeps a comment's public shape (its author's name and words) for the
+    retention window; erasing the author removes those events at once."""
+    mine = next(r for r in stored(engine) if r["author_name"] == "MirM")
+    other = next(r for r in stored(engine) if r["author_name"] != "MirM")
+    with engine.begin() as conn:
+        for row in (mine, other):
+            thread_event_store.append(conn, row["thread_id"], "comment",
+                                      {"id": row["id"], "author": {"name": row["author_name"]}, "html": row["html"]})
+        thread_event_store.append(conn, mine["thread_id"], "status", {"closed": True})
+    with engine.begin() as conn:
+        privacy.erase_author(conn, SIGNER, "mirm@example.org", mode=mode)
+    with engine.connect() as conn:
+        left = conn.execute(select(thread_events.c.comment_id, thread_events.c.kind)).all()
+    assert sorted(left, key=str) == sorted([(other["id"], "comment"), (None, "status")], key=str)

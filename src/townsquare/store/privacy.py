@@ -14,7 +14,7 @@ from sqlalchemy import Connection, and_, delete, func, or_, select, update
 
 from townsquare.store.alerts import alert_outbox, alert_subscriptions
 from townsquare.store.comments import COLUMNS, Comment
-from townsquare.store.tables import comments, sites, threads, users, votes
+from townsquare.store.tables import comments, sites, thread_events, threads, users, votes
 
 
 @dataclass(frozen=True)
@@ -133,6 +133,8 @@ def _scrub(conn: Connection, ids: list[int], at: float, **values: object) -> Non
         conn.execute(update(comments).where(comments.c.id.in_(ids[i:i + 500])).values(
             **values, author_email=None, author_website=None, author_key=None, ip_hash=None, identity_id=None,
             edited=at))
+        # Live events keep a comment's public shape (name, words) until pruned: they go now.
+        conn.execute(delete(thread_events).where(thread_events.c.comment_id.in_(ids[i:i + 500])))
 
 
 def remove_votes(conn: Connection, voters: Iterable[str], site_id: int | None) -> int:

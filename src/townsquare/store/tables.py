@@ -205,8 +205,12 @@ thread_events = Table(
     Column("id", Integer, primary_key=True),
     Column("thread_id", Integer, ForeignKey("threads.id", ondelete="CASCADE"), nullable=False),
     Column("kind", String(16), nullable=False),  # comment | edit | delete | vote | status
+    # The comment the event is about (none for a thread's own status): erasure removes its events,
+    # which may hold the author's name and words.
+    Column("comment_id", Integer),
     Column("payload", Text, nullable=False),  # JSON, the public shape of the change
     Column("created", Float, nullable=False),
     Index("ix_thread_events_thread_id_id", "thread_id", "id"),
     Index("ix_thread_events_created", "created"),
+    Index("ix_thread_events_comment_id", "comment_id"),
 )

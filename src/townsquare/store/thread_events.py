@@ -40,7 +40,8 @@ def append(conn: Connection, thread_id: int, kind: str, payload: dict) -> int:
     if postgres:
         conn.execute(select(threads.c.id).where(threads.c.id == thread_id).with_for_update())
     event_id = conn.execute(insert(thread_events).values(
-        thread_id=thread_id, kind=kind, payload=orjson.dumps(payload).decode(), created=now())).inserted_primary_key[0]
+        thread_id=thread_id, kind=kind, comment_id=payload.get("id"), payload=orjson.dumps(payload).decode(),
+        created=now())).inserted_primary_key[0]
     if postgres:  # delivered to every process's listener when this transaction commits
         conn.execute(_NOTIFY, {"channel": CHANNEL, "payload": str(thread_id)})
     return event_id

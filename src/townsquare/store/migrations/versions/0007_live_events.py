@@ -21,6 +21,7 @@ def upgrade() -> None:
         sa.Column('id', sa.Integer(), nullable=False),
         sa.Column('thread_id', sa.Integer(), nullable=False),
         sa.Column('kind', sa.String(length=16), nullable=False),
+        sa.Column('comment_id', sa.Integer(), nullable=True),
         sa.Column('payload', sa.Text(), nullable=False),
         sa.Column('created', sa.Float(), nullable=False),
         sa.ForeignKeyConstraint(['thread_id'], ['threads.id'], name=op.f('fk_thread_events_thread_id_threads'),
@@ -29,9 +30,11 @@ def upgrade() -> None:
     )
     op.create_index('ix_thread_events_thread_id_id', 'thread_events', ['thread_id', 'id'])
     op.create_index('ix_thread_events_created', 'thread_events', ['created'])
+    op.create_index('ix_thread_events_comment_id', 'thread_events', ['comment_id'])
 
 
 def downgrade() -> None:
+    op.drop_index('ix_thread_events_comment_id', table_name='thread_events')
     op.drop_index('ix_thread_events_created', table_name='thread_events')
     op.drop_index('ix_thread_events_thread_id_id', table_name='thread_events')
     op.drop_table('thread_events')
