@@ -399,7 +399,8 @@ class Core:
     # -- reads ------------------------------------------------------------------------------
     def read_thread_json(self, site: str, uri: str, sort: str = "oldest", limit: int = 50,
                          cursor: str | None = None, parent: int | None = None, reply_limit: int = 20) -> bytes:
-        """A page of a thread as JSON bytes: two queries on a cache miss, one on a hit."""
+        """A page of a thread as JSON bytes: one query on a hit; on a miss, a few more per level
+        of replies the page shows (see `build_thread_json`)."""
         page = ThreadPage(site, uri, sort, limit, cursor, parent, reply_limit)
         return self.cached_thread_json(page) or self.build_thread_json(page)
 
@@ -416,13 +417,14 @@ class Core:
         return self.cache.get(page.key())
 
     def build_thread_json(self, page: ThreadPage) -> bytes:
-        """Read and shape the page (after `cached_thread_json` missed) and cache it. The thread's
-        outline (ids, parents, statuses, times, votes) places the page; the words are read only
-        for the comments the page shows, at most `tree.MAX_COMMENTS`."""
-        with reading(self.engine) as conn:  # one snapshot for both queries
-            keys = comment_store.thread_keys(conn, page.head.id)
-            plan, nodes, total = _plan_thread(keys, page.sort, page.limit, page.cursor, page.parent, page.reply_limit)
-            shown = comment_store.views(conn, plan.ids())
+        """Read and shape the page (after `cached_thread_json` missed) and cache it. Only what the
+        answer shows is read: a keyset page of comments, their replies level by level (ids, times,
+        votes, counts: no text), then the words of those comments, at most `tree.MAX_COMMENTS`."""
+        with reading(self.engine) as conn:  # one snapshot for every query of the page
+            plan = _plan_page(conn, page)
+        shown = {n.id: n.row for n in _planned(plan)}
+        # The thread's published count, kept with every status change and read with its version.
+        total = page.head.comment_count
         body = orjson.dumps(_shape_thread(page.site, page.head, plan, shown, total))
         self.cache.put(page.key(), body)
         return body
@@ -503,19 +505,66 @@ def _empty_thread(site: str, uri: str) -> dict[str, Any]:
             "total": 0, "comments": [], "next_cursor": None}
 
 
-def _plan_thread(rows: list, sort: str, limit: int, cursor: str | None, parent: int | None,
-                 reply_limit: int) -> tuple[tree.Plan, dict[int, tree.Node], int]:
-    roots, nodes, total = tree.build(rows)
-    if parent is None:
-        siblings, key = roots, tree.sort_key(sort)
+def _plan_page(conn, page: ThreadPage, budget: int = tree.MAX_COMMENTS) -> tree.Plan:
+    """The comments one answer shows, read page by page from the store, by the rule (and with
+    the result) of `tree.plan` over the whole thread: the page's comments in key order after the
+    cursor, then replies breadth-first, each comment showing at most `reply_limit`, `budget` in all.
+    One query for the page's comments, then one per level of replies it shows."""
+    thread_id = page.head.id
+    if page.parent is None:
+        key = tree.sort_key(page.sort)
+
+        def siblings(after, n):
+            return comment_store.top_level(conn, thread_id, page.sort, after, n)
     else:
-        if parent not in nodes:
-            raise NotFound(f"There is no comment {parent} in this thread.", field="parent")
-        siblings, key = nodes[parent].children, tree.conversation_key
-    try:
-        return tree.plan(siblings, key, limit, cursor, reply_limit), nodes, total
-    except tree.CursorError as e:
-        raise BadCursor(str(e), field="cursor") from None
+        key = tree.conversation_key
+
+        def siblings(after, n):
+            return comment_store.replies(conn, thread_id, page.parent, after, n)
+    after = None
+    if page.cursor:
+        try:
+            after = tree.decode_cursor(page.cursor, tree.key_width(page.sort if page.parent is None else None))
+        except tree.CursorError as e:
+            if siblings(None, 1):  # a bad cursor for nothing to page is an empty page, as ever
+                raise BadCursor(str(e), field="cursor") from None
+            _require_parent(conn, page)
+            return tree.Plan([], {}, None)
+    limit = max(1, min(page.limit, budget))
+    rows = siblings(after, limit + 1)
+    if not rows:  # replies: no more of them, or no such comment?
+        _require_parent(conn, page)
+    chosen = [tree.Node(r, descendants=r.reply_count) for r in rows[:limit]]
+    next_cursor = tree.encode_cursor(key(chosen[-1])) if len(rows) > limit else None
+    left, reply_limit = budget - len(chosen), min(page.reply_limit, budget)
+    shown: dict[int, list[tree.Node]] = {}
+    level, depth = chosen, 1
+    while level:
+        take = min(reply_limit, left) if depth < tree.MAX_DEPTH else 0
+        found = comment_store.next_level(conn, [n.id for n in level], take, left)
+        following = [tree.Node(r, descendants=r.reply_count) for r in found.shown]
+        for n in level:
+            shown[n.id] = []
+            n.reply_total = found.counts.get(n.id, 0)
+        for n in following:
+            shown[n.row.parent_id].append(n)
+        left -= len(following)
+        level, depth = following, depth + 1
+    return tree.Plan(chosen, shown, next_cursor)
+
+
+def _require_parent(conn, page: ThreadPage) -> None:
+    if page.parent is not None and not comment_store.in_tree(conn, page.head.id, page.parent):
+        raise NotFound(f"There is no comment {page.parent} in this thread.", field="parent")
+
+
+def _planned(plan: tree.Plan) -> list[tree.Node]:
+    out, stack = [], list(plan.chosen)
+    while stack:
+        n = stack.pop()
+        out.append(n)
+        stack.extend(plan.shown[n.id])
+    return out
 
 
 def _shape_thread(site: str, head: ThreadHead, plan: tree.Plan, shown: dict[int, Any], total: int) -> dict[str, Any]:

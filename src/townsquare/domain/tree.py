@@ -54,6 +54,13 @@ class Node:
     row: Row
     children: list[Node] = field(default_factory=list)
     descendants: int = 0  # visible comments below this one
+    # Replies this comment has in the tree, when they were counted rather than all read
+    # (a page read from the database); None: `children` holds them all.
+    reply_total: int | None = None
+
+    @property
+    def replies_in_tree(self) -> int:
+        return len(self.children) if self.reply_total is None else self.reply_total
 
     @property
     def id(self) -> int:
@@ -109,6 +116,11 @@ SORT_KEYS: dict[str, Callable[[Node], tuple]] = {
     "top": lambda n: (-(n.row.likes - n.row.dislikes), n.row.created, n.id),
     "replies": lambda n: (-n.descendants, n.row.created, n.id),
 }
+
+
+def key_width(sort: str | None) -> int:
+    """How many values a cursor of this top-level sort (None: replies) carries."""
+    return 3 if sort in ("top", "replies") else 2
 
 
 INT_BOUND, TIME_BOUND = 2**31 - 1, 2.0**53
@@ -185,7 +197,7 @@ def render(p: Plan, shape: Callable[[Node, list[dict], int, str | None], dict]) 
         stack.extend(p.shown[n.id])
     for n in reversed(order):
         kids = p.shown[n.id]
-        more = len(n.children) - len(kids)
+        more = n.replies_in_tree - len(kids)
         more_cursor = encode_cursor(_conversation_key(kids[-1])) if more and kids else None
         done[n.id] = shape(n, [done.pop(c.id) for c in kids], more, more_cursor)
     return [done[n.id] for n in p.chosen]

@@ -6,11 +6,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, case, func, insert, literal_column, or_, select, tuple_, update
 
 from townsquare.store.db import now
 from townsquare.store.dialect import upsert
 from townsquare.store.tables import comments, identities, votes
+
+PUBLISHED = "published"
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +32,7 @@ class CommentView:
     # The author's verified identity, if they were signed in: shown as a mark and badges.
     identity_id: int | None = None
     badges: str | None = None  # JSON list, from the identity
+    reply_count: int = 0  # published comments below it, at any depth (read with a thread's pages)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +97,7 @@ class CommentKey:
     created: float
     likes: int
     dislikes: int
+    reply_count: int = 0  # published comments below it, at any depth
 
 
 _VIEW = (comments.c.id, comments.c.parent_id, comments.c.author_name, comments.c.author_website, comments.c.html,
@@ -104,9 +108,11 @@ _VIEW = (comments.c.id, comments.c.parent_id, comments.c.author_name, comments.c
 # A comment as a thread shows it, with its verified author's badges.
 _SHOWN = (select(*_VIEW, comments.c.identity_id, identities.c.badges)
           .outerjoin(identities, identities.c.id == comments.c.identity_id))
+_PAGE = _SHOWN.add_columns(comments.c.reply_count)
 _THREAD_VIEWS = _SHOWN.where(comments.c.thread_id == bindparam("thread_id"))
-_THREAD_KEYS = select(comments.c.id, comments.c.parent_id, comments.c.status, comments.c.created, comments.c.likes,
-                      comments.c.dislikes).where(comments.c.thread_id == bindparam("thread_id"))
+_KEY = (comments.c.id, comments.c.parent_id, comments.c.status, comments.c.created, comments.c.likes,
+        comments.c.dislikes, comments.c.reply_count)
+_THREAD_KEYS = select(*_KEY).where(comments.c.thread_id == bindparam("thread_id"))
 _VIEWS_BY_ID = _SHOWN.where(comments.c.id.in_(bindparam("ids", expanding=True)))
 # The columns of a `Comment`, in its fields' order: `Comment(*row)` for a row selected with them.
 COLUMNS = tuple(comments.c[name] for name in Comment.__slots__)
@@ -122,6 +128,86 @@ def thread_views(conn: Connection, thread_id: int) -> list[CommentView]:
 def thread_keys(conn: Connection, thread_id: int) -> list[CommentKey]:
     """The shape of a whole thread without its words: enough to sort, page and count it."""
     return [CommentKey(*r) for r in conn.execute(_THREAD_KEYS, {"thread_id": thread_id})]
+
+
+# -- one page of a thread ---------------------------------------------------------------------
+# A thread read reads only what its answer shows (see `domain.tree` for the paging rule): a keyset
+# page of top-level comments (or of one comment's replies), then their replies level by level.
+# A hidden comment is part of the tree only while published replies hang below it.
+_KEPT = or_(comments.c.status == PUBLISHED, comments.c.reply_count > 0)
+# Each top-level order ascends on the key its cursors carry (`domain.tree.SORT_KEYS`), and each
+# has an index on (thread_id, parent_id, key…) to seek in; "newest" reads the "oldest" one backwards.
+_TOP_KEYS = {
+    "oldest": (comments.c.created, comments.c.id),
+    "top": (comments.c.dislikes - comments.c.likes, comments.c.created, comments.c.id),
+    "replies": (literal_column("0") - comments.c.reply_count, comments.c.created, comments.c.id),
+}
+
+
+def top_level(conn: Connection, thread_id: int, sort: str, after: tuple | None, limit: int) -> list[CommentView]:
+    """Up to `limit` top-level comments of the thread in `sort` order, after the key `after`."""
+    q = _PAGE.where(comments.c.thread_id == thread_id, comments.c.parent_id.is_(None), _KEPT)
+    if sort == "newest":
+        if after is not None:
+            q = q.where(tuple_(comments.c.created, comments.c.id) < tuple_(-after[0], -after[1]))
+        q = q.order_by(comments.c.created.desc(), comments.c.id.desc())
+    else:
+        key = _TOP_KEYS[sort]
+        if after is not None:
+            q = q.where(tuple_(*key) > tuple_(*after))
+        q = q.order_by(*key)
+    return [CommentView(*r) for r in conn.execute(q.limit(limit))]
+
+
+def replies(conn: Connection, thread_id: int, parent_id: int, after: tuple | None, limit: int) -> list[CommentView]:
+    """Up to `limit` replies to one comment in conversation order (oldest first), after `after`."""
+    q = _PAGE.where(comments.c.parent_id == parent_id, comments.c.thread_id == thread_id, _KEPT)
+    if after is not None:
+        q = q.where(tuple_(comments.c.created, comments.c.id) > tuple_(*after))
+    return [CommentView(*r) for r in conn.execute(q.order_by(comments.c.created, comments.c.id).limit(limit))]
+
+
+@dataclass(frozen=True, slots=True)
+class Level:
+    """One level of a page: the replies shown, and how many replies each parent has in the tree."""
+
+    shown: list[CommentView]
+    counts: dict[int, int]
+
+
+def next_level(conn: Connection, parents: list[int], each: int, total: int) -> Level:
+    """The first `each` replies of every one of `parents` (in conversation order; the parents
+    taken in the order given) until `total` replies are taken, and every parent's reply count:
+    one query per level of a page."""
+    if not parents:
+        return Level([], {})
+    rank = func.row_number().over(partition_by=comments.c.parent_id, order_by=(comments.c.created, comments.c.id))
+    position = case({p: i for i, p in enumerate(parents)}, value=comments.c.parent_id)
+    ranked = select(comments.c.id, comments.c.parent_id, rank.label("rank"), position.label("position"),
+                    func.count().over(partition_by=comments.c.parent_id).label("replies")
+                    ).where(comments.c.parent_id.in_(parents), _KEPT).subquery("ranked")
+    # Running count of the replies eligible to be shown, in the order the budget is spent.
+    eligible = case((ranked.c.rank <= each, 1), else_=0)
+    taken = func.sum(eligible).over(order_by=(ranked.c.position, ranked.c.rank))
+    first = select(ranked, taken.label("taken")).where(ranked.c.rank <= max(each, 1)).subquery("first")
+    # Each parent's first reply comes back even when it is not shown: it carries the count.
+    q = (_PAGE.add_columns(first.c.rank, first.c.taken, first.c.replies).join_from(comments, first, first.c.id == comments.c.id)
+         .where(or_(first.c.rank == 1, and_(first.c.rank <= each, first.c.taken <= total)))
+         .order_by(first.c.position, first.c.rank))
+    shown, counts = [], {}
+    for r in conn.execute(q):
+        *view, rank_, taken_, replies_ = r
+        comment = CommentView(*view)
+        counts[comment.parent_id] = replies_
+        if rank_ <= each and taken_ <= total:
+            shown.append(comment)
+    return Level(shown, counts)
+
+
+def in_tree(conn: Connection, thread_id: int, comment_id: int) -> bool:
+    """Whether the comment is part of the thread's tree (published, or has published replies)."""
+    q = select(comments.c.id).where(comments.c.id == comment_id, comments.c.thread_id == thread_id, _KEPT)
+    return conn.execute(q).first() is not None
 
 
 def views(conn: Connection, ids: list[int]) -> dict[int, CommentView]:
@@ -140,6 +226,8 @@ def insert_comment(conn: Connection, new: NewComment) -> Comment:
     values = {name: getattr(new, name) for name in NewComment.__slots__}
     values.update(edited=None, likes=0, dislikes=0)
     comment_id = conn.execute(_INSERT, values).inserted_primary_key[0]
+    if new.status == PUBLISHED and new.parent_id is not None:
+        add_to_chains(conn, {new.parent_id: 1})
     return Comment(id=comment_id, **values)
 
 
@@ -147,15 +235,75 @@ def update_comment(conn: Connection, comment_id: int, *, text: str | None = None
                    status: str | None = None, moderation: str | None = None, edited: float | None = None) -> None:
     values = {k: v for k, v in (("text", text), ("html", html), ("status", status), ("moderation", moderation),
                                 ("edited", edited)) if v is not None}
-    if values:
-        conn.execute(update(comments).where(comments.c.id == comment_id).values(**values))
+    if not values:
+        return
+    before = conn.execute(_PLACE, {"id": comment_id}).first() if status is not None else None
+    conn.execute(update(comments).where(comments.c.id == comment_id).values(**values))
+    if before is not None:
+        published_changed(conn, [(before.parent_id, before.status, status)])
 
 
 def scrub(conn: Connection, comment_id: int, *, name: str) -> None:
     """Delete a comment's words and identity; the row stays as a placeholder for its replies."""
+    before = conn.execute(_PLACE, {"id": comment_id}).first()
     conn.execute(update(comments).where(comments.c.id == comment_id).values(
         status="deleted", text="", html="", quote=None, author_name=name, author_email=None, author_website=None,
         identity_id=None, edited=now()))
+    if before is not None:
+        published_changed(conn, [(before.parent_id, before.status, "deleted")])
+
+
+# -- reply counts ------------------------------------------------------------------------------
+# `comments.reply_count` is the number of published comments below a comment, at any depth. Every
+# write that publishes or unpublishes a comment calls `published_changed` in its transaction, so a
+# thread read can count, sort and skip hidden branches from the rows it pages alone.
+_PLACE = select(comments.c.parent_id, comments.c.status).where(comments.c.id == bindparam("id"))
+_ADD_REPLIES = (update(comments).where(comments.c.id == bindparam("chain_id"))
+                .values(reply_count=comments.c.reply_count + bindparam("delta")))
+
+
+def published_changed(conn: Connection, changes: list[tuple[int | None, str, str]]) -> None:
+    """(parent_id, old status, new status) of comments whose status changed: their ancestors'
+    reply counts follow."""
+    deltas: dict[int, int] = {}
+    for parent_id, old, new in changes:
+        delta = (new == PUBLISHED) - (old == PUBLISHED)
+        if delta and parent_id is not None:
+            deltas[parent_id] = deltas.get(parent_id, 0) + delta
+    add_to_chains(conn, deltas)
+
+
+def add_to_chains(conn: Connection, starts: dict[int, int]) -> None:
+    """Add `delta` to the reply count of each start comment and of all its ancestors."""
+    starts = {k: v for k, v in starts.items() if v}
+    if not starts:
+        return
+    totals: dict[int, int] = {}
+    items = list(starts.items())
+    for i in range(0, len(items), 200):
+        part = dict(items[i:i + 200])
+        seed = select(comments.c.id.label("seed"), comments.c.id, comments.c.parent_id).where(
+            comments.c.id.in_(list(part))).cte("chain", recursive=True)
+        up = comments.alias("up")
+        # UNION, not UNION ALL: a damaged chain that loops ends instead of running forever.
+        chain = seed.union(select(seed.c.seed, up.c.id, up.c.parent_id).where(up.c.id == seed.c.parent_id))
+        for start, node in conn.execute(select(chain.c.seed, chain.c.id)):
+            totals[node] = totals.get(node, 0) + part[start]
+    # Ancestors in id order, so concurrent writers lock shared rows in the same order.
+    conn.execute(_ADD_REPLIES, [{"chain_id": k, "delta": v} for k, v in sorted(totals.items()) if v])
+
+
+def recount_replies(conn: Connection, thread_ids: list[int]) -> None:
+    """Set every reply count of these threads from their rows (for comments written straight
+    into the table, e.g. by a benchmark's seed)."""
+    for thread_id in thread_ids:
+        rows = conn.execute(select(comments.c.id, comments.c.parent_id, comments.c.status, comments.c.reply_count)
+                            .where(comments.c.thread_id == thread_id)).all()
+        counts = published_below([(r.id, r.parent_id, r.status) for r in rows])
+        changed = [{"chain_id": r.id, "delta": counts[r.id] - r.reply_count} for r in rows
+                   if counts[r.id] != r.reply_count]
+        if changed:
+            conn.execute(_ADD_REPLIES, changed)
 
 
 def save_scores(conn: Connection, scores: dict[int, dict[str, float]]) -> None:
@@ -175,6 +323,28 @@ def save_scores(conn: Connection, scores: dict[int, dict[str, float]]) -> None:
 
 def max_id(conn: Connection) -> int:
     return conn.execute(select(func.max(comments.c.id))).scalar() or 0
+
+
+def published_below(rows: list[tuple[int, int | None, str]]) -> dict[int, int]:
+    """Published descendants of every (id, parent_id, status), counted bottom-up without
+    recursion (reply chains can be thousands deep)."""
+    parents = {i: p for i, p, _ in rows}
+    children: dict[int, list[int]] = {}
+    for i, p, _ in rows:
+        if p in parents:
+            children.setdefault(p, []).append(i)
+    order, stack = [], [i for i, p, _ in rows if p not in parents]
+    while stack:
+        n = stack.pop()
+        order.append(n)
+        stack.extend(children.get(n, ()))
+    published = {i for i, _, status in rows if status == PUBLISHED}
+    counts = dict.fromkeys(parents, 0)
+    for n in reversed(order):
+        p = parents[n]
+        if p in counts:
+            counts[p] += counts[n] + (n in published)
+    return counts
 
 
 # -- votes --------------------------------------------------------------------------------------

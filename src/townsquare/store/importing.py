@@ -29,6 +29,7 @@ from sqlalchemy import (
     update,
 )
 
+from townsquare.store import comments as comment_store
 from townsquare.store.bulk import allocate_ids, insert_rows, select_in
 from townsquare.store.bulk import bump_threads as bump_threads  # the loader's, with the rest here
 from townsquare.store.tables import comments, import_map, metadata, threads, votes
@@ -221,7 +222,16 @@ def add_comments(conn: Connection, rows: list[CommentRow]) -> list[int]:
     """Store the rows (in one executemany) and answer their new ids, in order. A row may name an
     earlier row of the same call as its parent: ids are handed out before the insert."""
     new_ids = allocate_ids(conn, comments, len(rows))
-    insert_rows(conn, comments, ("id", *CommentRow._fields), [(new_id, *row) for new_id, row in zip(new_ids, rows)])
+    # Reply counts: within the batch from its own rows; stored comments the batch answers (and
+    # their ancestors) are added to afterwards.
+    below = comment_store.published_below([(i, r.parent_id, r.status) for i, r in zip(new_ids, rows)])
+    outside: dict[int, int] = {}
+    for new_id, row in zip(new_ids, rows):
+        if row.parent_id is not None and row.parent_id not in below:
+            outside[row.parent_id] = outside.get(row.parent_id, 0) + below[new_id] + (row.status == "published")
+    insert_rows(conn, comments, ("id", *CommentRow._fields, "reply_count"),
+                [(new_id, *row, below[new_id]) for new_id, row in zip(new_ids, rows)])
+    comment_store.add_to_chains(conn, outside)
     return new_ids
 
 

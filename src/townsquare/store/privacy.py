@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, and_, delete, func, or_, select, update
 
 from townsquare.store.alerts import alert_outbox, alert_subscriptions
+from townsquare.store import comments as comment_store
 from townsquare.store.comments import COLUMNS, Comment
 from townsquare.store.tables import comments, sites, thread_events, threads, users, votes
 
@@ -130,11 +131,16 @@ def anonymise_comments(conn: Connection, ids: list[int], *, name: str, at: float
 
 def _scrub(conn: Connection, ids: list[int], at: float, **values: object) -> None:
     for i in range(0, len(ids), 500):
+        before = []
+        if "status" in values:
+            before = conn.execute(select(comments.c.parent_id, comments.c.status)
+                                  .where(comments.c.id.in_(ids[i:i + 500]))).all()
         conn.execute(update(comments).where(comments.c.id.in_(ids[i:i + 500])).values(
             **values, author_email=None, author_website=None, author_key=None, ip_hash=None, identity_id=None,
             edited=at))
         # Live events keep a comment's public shape (name, words) until pruned: they go now.
         conn.execute(delete(thread_events).where(thread_events.c.comment_id.in_(ids[i:i + 500])))
+        comment_store.published_changed(conn, [(parent, old, values["status"]) for parent, old in before])
 
 
 def remove_votes(conn: Connection, voters: Iterable[str], site_id: int | None) -> int:

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData(
@@ -96,8 +97,18 @@ comments = Table(
     Column("moderation", Text),
     # The verified reader identity that posted it (store/readers.py); NULL for guests.
     Column("identity_id", Integer, ForeignKey("identities.id", ondelete="SET NULL")),
+    # Published comments below this one at any depth, kept in the same transaction as every
+    # status change (store/comments.py): a thread read pages, counts and sorts by it without
+    # reading the rest of the thread.
+    Column("reply_count", Integer, nullable=False, default=0, server_default="0"),
     Index("ix_comments_thread_created", "thread_id", "created", "id"),
-    Index("ix_comments_parent", "parent_id"),
+    # Keyset pages of a thread's top-level comments (parent_id IS NULL), one index per sort, and
+    # of a comment's replies in conversation order.
+    Index("ix_comments_top_oldest", "thread_id", "parent_id", "created", "id"),
+    Index("ix_comments_top_score", "thread_id", "parent_id", text("(dislikes - likes)"), "created", "id"),
+    Index("ix_comments_top_replies", "thread_id", "parent_id", text("(0 - reply_count)"), "created", "id"),
+    Index("ix_comments_parent", "parent_id", "created", "id"),
+    Index("ix_comments_thread_status", "thread_id", "status"),
     Index("ix_comments_status_created", "status", "created"),
     Index("ix_comments_author_key", "author_key", "created"),
     Index("ix_comments_ip_hash", "ip_hash", "created"),
