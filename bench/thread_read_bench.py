@@ -17,6 +17,7 @@ import time
 from townsquare.app import build_core
 from townsquare.config import load_settings
 from townsquare.services import ThreadCache
+from townsquare.store import comments as comment_store
 from townsquare.store import sites as site_store
 from townsquare.store import threads as thread_store
 from townsquare.store.db import make_engine, migrate
@@ -38,6 +39,7 @@ def seed(engine, n: int) -> None:
                          "likes": i % 7, "dislikes": i % 3})
         for k in range(0, n, 5000):  # a fresh database: ids are 1..n, as `parent` assumed
             conn.execute(comments.insert(), [dict(r, id=j + 1) for j, r in enumerate(rows[k:k + 5000], start=k)])
+        comment_store.recount_replies(conn, [thread.id])  # rows written straight in: count their replies
         thread_store.touch(conn, thread.id, n)
 
 

@@ -137,6 +137,7 @@ def thread_keys(conn: Connection, thread_id: int) -> list[CommentKey]:
 _KEPT = or_(comments.c.status == PUBLISHED, comments.c.reply_count > 0)
 # Each top-level order ascends on the key its cursors carry (`domain.tree.SORT_KEYS`), and each
 # has an index on (thread_id, parent_id, key…) to seek in; "newest" reads the "oldest" one backwards.
+# Ordering by parent_id first (all NULL here) lets PostgreSQL see that the index gives the order.
 _TOP_KEYS = {
     "oldest": (comments.c.created, comments.c.id),
     "top": (comments.c.dislikes - comments.c.likes, comments.c.created, comments.c.id),
@@ -150,12 +151,16 @@ def top_level(conn: Connection, thread_id: int, sort: str, after: tuple | None, 
     if sort == "newest":
         if after is not None:
             q = q.where(tuple_(comments.c.created, comments.c.id) < tuple_(-after[0], -after[1]))
-        q = q.order_by(comments.c.created.desc(), comments.c.id.desc())
+        q = q.order_by(comments.c.parent_id.desc(), comments.c.created.desc(), comments.c.id.desc())
     else:
         key = _TOP_KEYS[sort]
         if after is not None:
+            # The first condition repeats part of the second: SQLite seeks an expression index
+            # on a plain range, not on a row value.
             q = q.where(tuple_(*key) > tuple_(*after))
-        q = q.order_by(*key)
+            if sort != "oldest":
+                q = q.where(key[0] >= after[0])
+        q = q.order_by(comments.c.parent_id, *key)
     return [CommentView(*r) for r in conn.execute(q.limit(limit))]
 
 

@@ -100,7 +100,7 @@ comments = Table(
     # Published comments below this one at any depth, kept in the same transaction as every
     # status change (store/comments.py): a thread read pages, counts and sorts by it without
     # reading the rest of the thread.
-    Column("reply_count", Integer, nullable=False, default=0, server_default="0"),
+    Column("reply_count", Integer, nullable=False, server_default="0"),
     Index("ix_comments_thread_created", "thread_id", "created", "id"),
     # Keyset pages of a thread's top-level comments (parent_id IS NULL), one index per sort, and
     # of a comment's replies in conversation order.

@@ -1,0 +1,206 @@
+"""A thread read reads only the page it answers (keyset pages, then replies level by level), and
+answers exactly what shaping the whole thread's outline answered: same comments, order, counts,
+cursors and `total`, page after page, for every sort (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import random
+
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+from sqlalchemy import update
+
+from tests.store_support import insert_comment
+from townsquare import services
+from townsquare.domain import tree
+from townsquare.errors import BadCursor, NotFound
+from townsquare.services import ThreadPage
+from townsquare.store import comments as comment_store
+from townsquare.store import privacy as privacy_store
+from townsquare.store import threads as thread_store
+from townsquare.store.db import reading
+from townsquare.store.tables import comments
+
+STATUSES = ["published"] * 6 + ["pending", "deleted", "rejected"]
+
+
+def whole_outline_answer(core, site: str, uri: str, **params) -> dict:
+    """The answer as the read used to build it: every comment's outline, shaped by `domain.tree`."""
+    page = ThreadPage(site, uri, **params)
+    core.cached_thread_json(page)  # looks the thread's head up
+    with reading(core.engine) as conn:
+        keys = comment_store.thread_keys(conn, page.head.id)
+        roots, nodes, total = tree.build(keys)
+        if page.parent is None:
+            siblings, key = roots, tree.sort_key(page.sort)
+        else:
+            siblings, key = nodes[page.parent].children, tree.conversation_key
+        plan = tree.plan(siblings, key, page.limit, page.cursor, page.reply_limit)
+        shown = comment_store.views(conn, plan.ids())
+    return services._shape_thread(site, page.head, plan, shown, total)
+
+
+def paged_answer(core, site: str, uri: str, **params) -> dict:
+    page = ThreadPage(site, uri, **params)
+    core.cached_thread_json(page)
+    return orjson.loads(core.build_thread_json(page))
+
+
+def walk_both(core, uri: str, **params) -> list[int]:
+    """Every answer a reader's client fetches (pages, then every 'more replies'), each compared
+    with the whole-outline answer; the ids seen, in order."""
+    seen, pending = [], []
+
+    def compare(**extra):
+        args = {**params, **extra}
+        old, new = whole_outline_answer(core, "daily", uri, **args), paged_answer(core, "daily", uri, **args)
+        assert new == orjson.loads(orjson.dumps(old)), args
+        stack = list(reversed(new["comments"]))
+        while stack:
+            item = stack.pop()
+            seen.append(item["id"])
+            if item.get("more_replies"):
+                pending.append((item["id"], item["replies_cursor"]))
+            stack.extend(reversed(item["replies"]))
+        return new
+
+    body = compare()
+    while body["next_cursor"]:
+        body = compare(cursor=body["next_cursor"])
+    while pending:
+        parent, cursor = pending.pop()
+        while True:
+            body = compare(parent=parent, **({"cursor": cursor} if cursor else {}))
+            cursor = body["next_cursor"]
+            if not cursor:
+                break
+    return seen
+
+
+def build_thread(engine, uri: str, rng: random.Random, n: int, ties: bool = True) -> set[int]:
+    """A thread of n comments at several depths: some held, rejected or deleted (with published
+    replies below some of them), votes, equal times; then statuses moved the ways the product
+    moves them (moderation, author deletes, erasure), so the kept reply counts are exercised."""
+    with engine.begin() as conn:
+        site_id = thread_store.head(conn, "daily", uri).site_id
+        thread = thread_store.get_or_create(conn, site_id, uri, "T", "")
+        ids, t = [], 1_000_000.0
+        for i in range(n):
+            r = rng.random()
+            parent = None if not ids or r < 0.25 else (ids[-1] if r < 0.55 else rng.choice(ids))
+            t += 0 if ties and rng.random() < 0.2 else 1  # equal times: the id breaks ties
+            ids.append(insert_comment(conn, {"thread_id": thread.id, "parent_id": parent, "author_name": f"a{i}",
+                                             "text": f"c{i}", "status": rng.choice(STATUSES), "created": t}))
+        for cid in ids:
+            likes, dislikes = rng.randrange(4), rng.randrange(3)
+            if likes or dislikes:
+                conn.execute(update(comments).where(comments.c.id == cid).values(likes=likes, dislikes=dislikes))
+        for cid in rng.sample(ids, n // 5):
+            comment_store.update_comment(conn, cid, status=rng.choice(["published", "pending", "rejected"]))
+        for cid in rng.sample(ids, n // 10):
+            comment_store.scrub(conn, cid, name="[deleted]")
+        privacy_store.delete_comments(conn, rng.sample(ids, n // 20), placeholder_name="[deleted]", at=t)
+        visible = {c for c, v in comment_store.views(conn, ids).items() if v.status == "published"}
+        thread_store.touch(conn, thread.id, len(visible))
+    return visible
+
+
+@pytest.mark.parametrize("params", [
+    {"sort": "oldest", "limit": 7, "reply_limit": 3},
+    {"sort": "newest", "limit": 5, "reply_limit": 2},
+    {"sort": "top", "limit": 4, "reply_limit": 5},
+    {"sort": "replies", "limit": 6, "reply_limit": 1},
+    {"sort": "oldest", "limit": 50, "reply_limit": 0},
+    {"sort": "top", "limit": 5000, "reply_limit": 5000},
+])
+def test_page_walk_matches_the_whole_outline_read(client, params):
+    core = client.app.state.core
+    visible = build_thread(core.engine, "/walk", random.Random(7), 400)
+    seen = walk_both(core, "/walk", **params)
+    assert len(seen) == len(set(seen)), "a comment appeared twice"
+    assert visible <= set(seen), "a published comment was never reached"
+
+
+def test_deep_chains_stop_at_the_depth_limit_as_before(client):
+    core = client.app.state.core
+    with core.engine.begin() as conn:
+        site_id = thread_store.head(conn, "daily", "/deep").site_id
+        thread = thread_store.get_or_create(conn, site_id, "/deep", "T", "")
+        parent, published = None, 0
+        for i in range(tree.MAX_DEPTH + 30):
+            published += i % 7 != 3
+            parent = insert_comment(conn, {"thread_id": thread.id, "parent_id": parent, "author_name": "a",
+                                           "text": f"c{i}", "status": "deleted" if i % 7 == 3 else "published",
+                                           "created": 1000.0 + i})
+        thread_store.touch(conn, thread.id, published)
+    seen = walk_both(core, "/deep", sort="oldest", limit=10, reply_limit=10)
+    assert len(seen) == tree.MAX_DEPTH + 30
+
+
+def test_bad_cursors_and_missing_parents_answer_as_before(client):
+    core = client.app.state.core
+    visible = build_thread(core.engine, "/odd", random.Random(3), 60)
+    with pytest.raises(BadCursor):
+        paged_answer(core, "daily", "/odd", sort="top", cursor=tree.encode_cursor((1, 2)))
+    with pytest.raises(tree.CursorError):
+        whole_outline_answer(core, "daily", "/odd", sort="top", cursor=tree.encode_cursor((1, 2)))
+    with pytest.raises(NotFound):
+        paged_answer(core, "daily", "/odd", parent=10_000_000)
+    # A comment without replies: nothing to page, so no cursor is wrong.
+    leaf = max(visible)
+    assert whole_outline_answer(core, "daily", "/odd", parent=leaf, cursor="x")["comments"] == []
+    assert paged_answer(core, "daily", "/odd", parent=leaf, cursor="x")["comments"] == []
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 80), sort=st.sampled_from(tree.SORTS),
+       limit=st.integers(1, 12), reply_limit=st.integers(0, 6))
+def test_any_thread_reads_the_same_page_by_page(client, seed, n, sort, limit, reply_limit):
+    core = client.app.state.core
+    uri = f"/h{seed}-{n}-{sort}-{limit}-{reply_limit}"
+    build_thread(core.engine, uri, random.Random(seed), n)
+    walk_both(core, uri, sort=sort, limit=limit, reply_limit=reply_limit)
+
+
+@pytest.fixture
+def wide_thread(client):
+    """More than the budget at every level: 600 top-level comments, 600 replies to the first,
+    and 30 replies under each of the next 30."""
+    core = client.app.state.core
+    with core.engine.begin() as conn:
+        site_id = thread_store.head(conn, "daily", "/wide").site_id
+        thread = thread_store.get_or_create(conn, site_id, "/wide", "T", "")
+        t = 0.0
+
+        def add(parent):
+            nonlocal t
+            t += 1
+            return insert_comment(conn, {"thread_id": thread.id, "parent_id": parent, "author_name": "a",
+                                         "text": "c", "status": "published", "created": t})
+
+        tops = [add(None) for _ in range(600)]
+        firsts = [add(tops[0]) for _ in range(600)]
+        for top in tops[1:31]:
+            for _ in range(30):
+                add(top)
+        add(firsts[0])
+        thread_store.touch(conn, thread.id, 600 + 600 + 900 + 1)
+    return core
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(limit=st.integers(1, 5000), reply_limit=st.integers(0, 5000), sort=st.sampled_from(tree.SORTS),
+       parent=st.booleans())
+def test_no_answer_carries_more_than_the_budget(client, wide_thread, limit, reply_limit, sort, parent):
+    params = {"site": "daily", "uri": "/wide", "limit": limit, "reply_limit": reply_limit, "sort": sort}
+    if parent:
+        params["parent"] = client.get("/api/v1/threads", params={"site": "daily", "uri": "/wide",
+                                                                   "limit": 1}).json()["comments"][0]["id"]
+    body = client.get("/api/v1/threads", params=params).json()
+    stack, shown = list(body["comments"]), 0
+    while stack:
+        item = stack.pop()
+        shown += 1
+        stack.extend(item["replies"])
+    assert min(limit, tree.MAX_COMMENTS) <= shown <= tree.MAX_COMMENTS
