@@ -5,6 +5,7 @@ Not a test: prints figures for bench/README.md. Builds the thread straight into 
 cache emptied before every round (a miss) and with it warm (a hit).
 
     .venv/bin/python bench/thread_read_bench.py [--comments 50000] [--rounds 7] [--pg postgresql://…]
+                                                [--sorts oldest,newest,top,replies]
 """
 
 from __future__ import annotations
@@ -48,23 +49,29 @@ def main() -> None:
     ap.add_argument("--comments", type=int, default=50_000)
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--pg", default=None)
+    ap.add_argument("--sorts", default="oldest,newest,top,replies")
     args = ap.parse_args()
     url = args.pg or f"sqlite:///{tempfile.mkdtemp()}/bench.db"
     engine = make_engine(url)
     migrate(engine)
     seed(engine, args.comments)
+    if engine.dialect.name == "postgresql":  # the statistics autovacuum would have gathered by now
+        with engine.connect() as conn:
+            conn.exec_driver_sql("ANALYZE")
+            conn.commit()
     core = build_core(load_settings(None, environ={}, db=url), engine)
-    miss, hit, size = [], [], 0
-    for _ in range(args.rounds):
-        core.cache = ThreadCache()
-        start = time.perf_counter()
-        size = len(core.read_thread_json("daily", "/big"))
-        miss.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        core.read_thread_json("daily", "/big")
-        hit.append(time.perf_counter() - start)
-    print(f"{engine.dialect.name}: {args.comments} comments, default page ({size} bytes): "
-          f"miss median {statistics.median(miss) * 1000:.1f} ms, hit median {statistics.median(hit) * 1000:.2f} ms")
+    for sort in args.sorts.split(","):
+        miss, hit, size = [], [], 0
+        for _ in range(args.rounds):
+            core.cache = ThreadCache()
+            start = time.perf_counter()
+            size = len(core.read_thread_json("daily", "/big", sort=sort))
+            miss.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            core.read_thread_json("daily", "/big", sort=sort)
+            hit.append(time.perf_counter() - start)
+        print(f"{engine.dialect.name}: {args.comments} comments, default page, sort={sort} ({size} bytes): "
+              f"miss median {statistics.median(miss) * 1000:.1f} ms, hit median {statistics.median(hit) * 1000:.2f} ms")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlalchemy import update
 
+from tests.conftest import add_site
 from tests.store_support import insert_comment
+from tests.test_import_support import FIXTURES, SETTINGS, SIGNER, sqlite_database, stored
+from townsquare.importers.disqus import disqus_records
+from townsquare.importers.loader import Loader
+from townsquare.importers.records import CommentRecord, ThreadRecord
 from townsquare import services
 from townsquare.domain import tree
 from townsquare.errors import BadCursor, NotFound
@@ -19,7 +24,7 @@ from townsquare.services import ThreadPage
 from townsquare.store import comments as comment_store
 from townsquare.store import privacy as privacy_store
 from townsquare.store import threads as thread_store
-from townsquare.store.db import reading
+from townsquare.store.db import make_engine, migrate, reading
 from townsquare.store.tables import comments
 
 STATUSES = ["published"] * 6 + ["pending", "deleted", "rejected"]
@@ -204,3 +209,51 @@ def test_no_answer_carries_more_than_the_budget(client, wide_thread, limit, repl
         shown += 1
         stack.extend(item["replies"])
     assert min(limit, tree.MAX_COMMENTS) <= shown <= tree.MAX_COMMENTS
+
+
+def expected_reply_counts(rows) -> dict[int, int]:
+    return comment_store.published_below([(r["id"], r["parent_id"], r["status"]) for r in rows])
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 1000])
+def test_imports_keep_reply_counts(tmp_path, batch_size):
+    """Batches answering comments of earlier batches, and replies arriving before their parents."""
+    engine = sqlite_database(tmp_path)
+    try:
+        Loader(engine, site="news", source="disqus", signer=SIGNER, site_defaults=SETTINGS.site_defaults,
+               batch_size=batch_size).run(disqus_records(FIXTURES / "disqus.xml"), fingerprint="d")
+
+        def records():
+            yield ThreadRecord(old_id="t", uri="/t")
+            for i in range(6, 0, -1):  # the deepest reply first
+                yield CommentRecord(old_id=f"c{i}", thread_old_id="t", parent_old_id=f"c{i - 1}" if i > 1 else None,
+                                    author_name=f"level {i}", text="x", created=float(i))
+
+        Loader(engine, site="news", source="test", signer=SIGNER, site_defaults=SETTINGS.site_defaults,
+               batch_size=batch_size).run(records(), fingerprint="t")
+        rows = stored(engine)
+        assert any(r["reply_count"] for r in rows)
+        assert {r["id"]: r["reply_count"] for r in rows} == expected_reply_counts(rows)
+    finally:
+        engine.dispose()
+
+
+def test_the_migration_counts_the_replies_already_stored(db_url):
+    engine = make_engine(db_url)
+    try:
+        migrate(engine, "0008_dashboard_stats")
+        add_site(engine, "daily")
+        with engine.begin() as conn:
+            thread_id = thread_store.get_or_create(conn, 1, "/a", "", "").id
+            ids = []
+            for i, status in enumerate(["published", "deleted", "published", "pending", "published"]):
+                parent = ids[i // 2] if ids else None
+                ids.append(conn.execute(comments.insert().values(
+                    thread_id=thread_id, parent_id=parent, author_name="a", text="t", html="t", status=status,
+                    created=float(i), likes=0, dislikes=0)).inserted_primary_key[0])
+        migrate(engine)
+        rows = stored(engine)
+        assert {r["id"]: r["reply_count"] for r in rows} == expected_reply_counts(rows)
+        assert rows[0]["reply_count"] == 2
+    finally:
+        engine.dispose()

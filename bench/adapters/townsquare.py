@@ -128,6 +128,7 @@ class Adapter:
         from sqlalchemy import bindparam, func, insert, select, text, update
 
         from townsquare.domain.render import render_markdown
+        from townsquare.store.comments import recount_replies
         from townsquare.store.tables import comments, sites, threads
 
         engine = self._engine()
@@ -166,6 +167,7 @@ class Adapter:
                     })
                 for k in range(0, len(rows), 10_000):
                     conn.execute(insert(comments), rows[k:k + 10_000])
+                recount_replies(conn, list(per_thread))  # as posting them would have kept them
                 conn.execute(
                     update(threads).where(threads.c.id == bindparam("tid")).values(
                         comment_count=threads.c.comment_count + bindparam("n"),

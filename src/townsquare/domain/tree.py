@@ -1,7 +1,8 @@
 """Thread trees: which comments are visible, in what order, and how they are paged.
 
-Pure functions over comment rows (one per stored comment). A thread of any size is read in one
-query and shaped here.
+Pure functions over comment rows. A thread read fetches only the rows of its page
+(`services._plan_page`, keyset queries in `store.comments`) by the rule below; `build` and `plan`
+state the same rule over a whole thread's outline, and tests hold the two to the same answers.
 
 Paging rule, which guarantees that every visible comment appears exactly once across pages:
 top-level comments are paged by the chosen sort with a keyset cursor; inside a page each

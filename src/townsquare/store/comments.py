@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, and_, bindparam, case, func, insert, literal_column, or_, select, tuple_, update
+from sqlalchemy import (Connection, String, and_, bindparam, case, cast, func, insert, literal_column, or_, select,
+                        tuple_, update)
 
 from townsquare.store.db import now
 from townsquare.store.dialect import upsert
@@ -145,31 +146,49 @@ _TOP_KEYS = {
 }
 
 
+def _top_statement(sort: str, paged: bool):
+    q = _PAGE.where(comments.c.thread_id == bindparam("thread_id"), comments.c.parent_id.is_(None), _KEPT)
+    after = [bindparam(f"a{i}") for i in range(3)]
+    if sort == "newest":
+        if paged:  # the cursor holds (-created, -id)
+            q = q.where(tuple_(comments.c.created, comments.c.id) < tuple_(*after[:2]))
+        return q.order_by(comments.c.parent_id.desc(), comments.c.created.desc(), comments.c.id.desc())
+    key = _TOP_KEYS[sort]
+    if paged:
+        q = q.where(tuple_(*key) > tuple_(*after[:len(key)]))
+        if sort != "oldest":
+            # Repeats the row value's first part: SQLite seeks an expression index on a plain
+            # range, not on a row value.
+            q = q.where(key[0] >= after[0])
+    return q.order_by(comments.c.parent_id, *key)
+
+
+# Built once: building a statement costs more than running it on these indexes.
+_TOP = {(sort, paged): _top_statement(sort, paged).limit(bindparam("limit"))
+        for sort in ("oldest", "newest", "top", "replies") for paged in (False, True)}
+_REPLIES = {paged: _PAGE.where(comments.c.parent_id == bindparam("parent_id"),
+                               comments.c.thread_id == bindparam("thread_id"), _KEPT,
+                               *([tuple_(comments.c.created, comments.c.id) > tuple_(bindparam("a0"), bindparam("a1"))]
+                                 if paged else []))
+            .order_by(comments.c.created, comments.c.id).limit(bindparam("limit"))
+            for paged in (False, True)}
+
+
 def top_level(conn: Connection, thread_id: int, sort: str, after: tuple | None, limit: int) -> list[CommentView]:
     """Up to `limit` top-level comments of the thread in `sort` order, after the key `after`."""
-    q = _PAGE.where(comments.c.thread_id == thread_id, comments.c.parent_id.is_(None), _KEPT)
-    if sort == "newest":
-        if after is not None:
-            q = q.where(tuple_(comments.c.created, comments.c.id) < tuple_(-after[0], -after[1]))
-        q = q.order_by(comments.c.parent_id.desc(), comments.c.created.desc(), comments.c.id.desc())
-    else:
-        key = _TOP_KEYS[sort]
-        if after is not None:
-            # The first condition repeats part of the second: SQLite seeks an expression index
-            # on a plain range, not on a row value.
-            q = q.where(tuple_(*key) > tuple_(*after))
-            if sort != "oldest":
-                q = q.where(key[0] >= after[0])
-        q = q.order_by(comments.c.parent_id, *key)
-    return [CommentView(*r) for r in conn.execute(q.limit(limit))]
+    params = {"thread_id": thread_id, "limit": limit}
+    if after is not None:
+        values = (-after[0], -after[1]) if sort == "newest" else after
+        params.update((f"a{i}", v) for i, v in enumerate(values))
+    return [CommentView(*r) for r in conn.execute(_TOP[sort, after is not None], params)]
 
 
 def replies(conn: Connection, thread_id: int, parent_id: int, after: tuple | None, limit: int) -> list[CommentView]:
     """Up to `limit` replies to one comment in conversation order (oldest first), after `after`."""
-    q = _PAGE.where(comments.c.parent_id == parent_id, comments.c.thread_id == thread_id, _KEPT)
+    params = {"thread_id": thread_id, "parent_id": parent_id, "limit": limit}
     if after is not None:
-        q = q.where(tuple_(comments.c.created, comments.c.id) > tuple_(*after))
-    return [CommentView(*r) for r in conn.execute(q.order_by(comments.c.created, comments.c.id).limit(limit))]
+        params.update(a0=after[0], a1=after[1])
+    return [CommentView(*r) for r in conn.execute(_REPLIES[after is not None], params)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,31 +199,43 @@ class Level:
     counts: dict[int, int]
 
 
+def _level_statement(position_of):
+    """Every parent's replies ranked in conversation order, with their count; a running count
+    of those eligible (rank <= each) in the order the budget is spent (the parents' order, then
+    rank) says which are shown (running count <= total). Each parent's first reply comes back
+    even when it is not shown: it carries the count."""
+    rank = func.row_number().over(partition_by=comments.c.parent_id, order_by=(comments.c.created, comments.c.id))
+    # The parents' order, given as ",id,id,…,": the position of ",parent_id," in it.
+    needle = literal_column("','", String) + cast(comments.c.parent_id, String) + literal_column("','", String)
+    ranked = select(comments.c.id, rank.label("rank"), position_of(bindparam("order", type_=String), needle)
+                    .label("position"), func.count().over(partition_by=comments.c.parent_id).label("replies")
+                    ).where(comments.c.parent_id.in_(bindparam("parents", expanding=True)), _KEPT).subquery("ranked")
+    eligible = case((ranked.c.rank <= bindparam("each"), 1), else_=0)
+    taken = func.sum(eligible).over(order_by=(ranked.c.position, ranked.c.rank))
+    first = select(ranked, taken.label("taken")).where(ranked.c.rank <= bindparam("first")).subquery("first")
+    return (_PAGE.add_columns(first.c.rank, first.c.taken, first.c.replies)
+            .join_from(comments, first, first.c.id == comments.c.id)
+            .where(or_(first.c.rank == 1, and_(first.c.rank <= bindparam("each"), first.c.taken <= bindparam("total"))))
+            .order_by(first.c.position, first.c.rank))
+
+
+_LEVEL = {"sqlite": _level_statement(func.instr), "postgresql": _level_statement(func.strpos)}
+
+
 def next_level(conn: Connection, parents: list[int], each: int, total: int) -> Level:
     """The first `each` replies of every one of `parents` (in conversation order; the parents
     taken in the order given) until `total` replies are taken, and every parent's reply count:
     one query per level of a page."""
     if not parents:
         return Level([], {})
-    rank = func.row_number().over(partition_by=comments.c.parent_id, order_by=(comments.c.created, comments.c.id))
-    position = case({p: i for i, p in enumerate(parents)}, value=comments.c.parent_id)
-    ranked = select(comments.c.id, comments.c.parent_id, rank.label("rank"), position.label("position"),
-                    func.count().over(partition_by=comments.c.parent_id).label("replies")
-                    ).where(comments.c.parent_id.in_(parents), _KEPT).subquery("ranked")
-    # Running count of the replies eligible to be shown, in the order the budget is spent.
-    eligible = case((ranked.c.rank <= each, 1), else_=0)
-    taken = func.sum(eligible).over(order_by=(ranked.c.position, ranked.c.rank))
-    first = select(ranked, taken.label("taken")).where(ranked.c.rank <= max(each, 1)).subquery("first")
-    # Each parent's first reply comes back even when it is not shown: it carries the count.
-    q = (_PAGE.add_columns(first.c.rank, first.c.taken, first.c.replies).join_from(comments, first, first.c.id == comments.c.id)
-         .where(or_(first.c.rank == 1, and_(first.c.rank <= each, first.c.taken <= total)))
-         .order_by(first.c.position, first.c.rank))
+    params = {"parents": parents, "order": "," + ",".join(map(str, parents)) + ",", "each": each,
+              "first": max(each, 1), "total": total}
     shown, counts = [], {}
-    for r in conn.execute(q):
-        *view, rank_, taken_, replies_ = r
+    for r in conn.execute(_LEVEL[conn.dialect.name], params):
+        *view, rank, taken, replies_ = r
         comment = CommentView(*view)
         counts[comment.parent_id] = replies_
-        if rank_ <= each and taken_ <= total:
+        if rank <= each and taken <= total:
             shown.append(comment)
     return Level(shown, counts)
 
