@@ -257,3 +257,27 @@ def test_the_migration_counts_the_replies_already_stored(db_url):
         assert rows[0]["reply_count"] == 2
     finally:
         engine.dispose()
+
+
+def test_posting_and_deleting_through_the_api_keep_reply_counts(client):
+    core, rng, ids, tokens = client.app.state.core, random.Random(11), [], {}
+    for i in range(40):
+        parent = rng.choice(ids) if ids and rng.random() < 0.7 else None
+        body = {"site": "daily", "uri": "/api", "text": f"Comment number {i}", "author": {"name": "Ann"}}
+        if parent is not None:
+            body["parent_id"] = parent
+        resp = client.post("/api/v1/comments", json=body, headers={"Origin": "https://daily.example"})
+        assert resp.status_code == 201, resp.text
+        ids.append(resp.json()["comment"]["id"])
+        tokens[ids[-1]] = resp.json()["edit_token"]
+    for cid in rng.sample(ids, 12):
+        resp = client.delete(f"/api/v1/comments/{cid}", headers={"Authorization": f"Bearer {tokens[cid]}",
+                                                                 "Origin": "https://daily.example"})
+        assert resp.status_code == 204, resp.text
+    for sort in tree.SORTS:
+        walk_both(core, "/api", sort=sort, limit=3, reply_limit=2)
+    with reading(core.engine) as conn:
+        rows = [{"id": k.id, "parent_id": k.parent_id, "status": k.status, "reply_count": k.reply_count}
+                for k in comment_store.thread_keys(conn, thread_store.head(conn, "daily", "/api").id)]
+    assert {r["id"]: r["reply_count"] for r in rows} == expected_reply_counts(rows)
+    assert sum(r["status"] == "published" for r in rows) == 28

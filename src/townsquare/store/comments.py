@@ -273,7 +273,7 @@ def update_comment(conn: Connection, comment_id: int, *, text: str | None = None
                                 ("edited", edited)) if v is not None}
     if not values:
         return
-    before = conn.execute(_PLACE, {"id": comment_id}).first() if status is not None else None
+    before = _lock_chain(conn, comment_id) if status is not None else None
     conn.execute(update(comments).where(comments.c.id == comment_id).values(**values))
     if before is not None:
         published_changed(conn, [(before.parent_id, before.status, status)])
@@ -281,7 +281,7 @@ def update_comment(conn: Connection, comment_id: int, *, text: str | None = None
 
 def scrub(conn: Connection, comment_id: int, *, name: str) -> None:
     """Delete a comment's words and identity; the row stays as a placeholder for its replies."""
-    before = conn.execute(_PLACE, {"id": comment_id}).first()
+    before = _lock_chain(conn, comment_id)
     conn.execute(update(comments).where(comments.c.id == comment_id).values(
         status="deleted", text="", html="", quote=None, author_name=name, author_email=None, author_website=None,
         identity_id=None, edited=now()))
@@ -293,7 +293,18 @@ def scrub(conn: Connection, comment_id: int, *, name: str) -> None:
 # `comments.reply_count` is the number of published comments below a comment, at any depth. Every
 # write that publishes or unpublishes a comment calls `published_changed` in its transaction, so a
 # thread read can count, sort and skip hidden branches from the rows it pages alone.
-_PLACE = select(comments.c.parent_id, comments.c.status).where(comments.c.id == bindparam("id"))
+_SEED = select(comments.c.id, comments.c.parent_id).where(comments.c.id == bindparam("id")).cte("chain", recursive=True)
+_UP = comments.alias("up")
+_CHAIN = _SEED.union(select(_UP.c.id, _UP.c.parent_id).where(_UP.c.id == _SEED.c.parent_id))
+_LOCK_CHAIN = (select(comments.c.id, comments.c.parent_id, comments.c.status)
+               .where(comments.c.id.in_(select(_CHAIN.c.id))).order_by(comments.c.id).with_for_update())
+
+
+def _lock_chain(conn: Connection, comment_id: int):
+    """A comment's parent and status before its status changes. On PostgreSQL its row and its
+    ancestors' rows are locked first, in id order as every reply count update takes them, so two
+    writers in one branch wait for each other instead of deadlocking, and the old status is current."""
+    return next((r for r in conn.execute(_LOCK_CHAIN, {"id": comment_id}) if r.id == comment_id), None)
 _ADD_REPLIES = (update(comments).where(comments.c.id == bindparam("chain_id"))
                 .values(reply_count=comments.c.reply_count + bindparam("delta")))
 
