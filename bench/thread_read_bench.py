@@ -2,7 +2,8 @@
 
 Not a test: prints figures for bench/README.md. Builds the thread straight into a fresh database
 (SQLite file, or PostgreSQL with --pg URL), then times `Core.read_thread_json` with the thread
-cache emptied before every round (a miss) and with it warm (a hit).
+cache emptied before every round (a miss) and with it warm (a hit), for each sort, and as a peer
+in the same rounds the read before keyset pages (the whole thread's outline, then the page).
 
     .venv/bin/python bench/thread_read_bench.py [--comments 50000] [--rounds 7] [--pg postgresql://…]
                                                 [--sorts oldest,newest,top,replies]
@@ -15,13 +16,16 @@ import statistics
 import tempfile
 import time
 
+import orjson
+
 from townsquare.app import build_core
 from townsquare.config import load_settings
-from townsquare.services import ThreadCache
+from townsquare.domain import tree
+from townsquare.services import ThreadCache, ThreadPage, _shape_thread
 from townsquare.store import comments as comment_store
 from townsquare.store import sites as site_store
 from townsquare.store import threads as thread_store
-from townsquare.store.db import make_engine, migrate
+from townsquare.store.db import make_engine, migrate, reading
 from townsquare.store.tables import comments
 
 TEXT = "A reader's comment of a typical length, with a few sentences in it. " * 6
@@ -61,7 +65,7 @@ def main() -> None:
             conn.commit()
     core = build_core(load_settings(None, environ={}, db=url), engine)
     for sort in args.sorts.split(","):
-        miss, hit, size = [], [], 0
+        miss, hit, outline, size = [], [], [], 0
         for _ in range(args.rounds):
             core.cache = ThreadCache()
             start = time.perf_counter()
@@ -70,9 +74,25 @@ def main() -> None:
             start = time.perf_counter()
             core.read_thread_json("daily", "/big", sort=sort)
             hit.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            whole_outline_read(core, sort)
+            outline.append(time.perf_counter() - start)
         print(f"{engine.dialect.name}: {args.comments} comments, default page, sort={sort} ({size} bytes): "
-              f"miss median {statistics.median(miss) * 1000:.1f} ms, hit median {statistics.median(hit) * 1000:.2f} ms")
+              f"miss median {statistics.median(miss) * 1000:.1f} ms, hit median {statistics.median(hit) * 1000:.2f} ms, "
+              f"whole-outline miss median {statistics.median(outline) * 1000:.1f} ms")
 
+
+def whole_outline_read(core, sort: str) -> bytes:
+    """The peer: the same page as the read before keyset pages made it, from the whole thread's
+    outline (every comment's id, parent, status, time and votes) shaped by `domain.tree`."""
+    page = ThreadPage("daily", "/big", sort)
+    core.cached_thread_json(page)
+    with reading(core.engine) as conn:
+        keys = comment_store.thread_keys(conn, page.head.id)
+        roots, _, total = tree.build(keys)
+        plan = tree.plan(roots, tree.sort_key(sort), page.limit, None, page.reply_limit)
+        shown = comment_store.views(conn, plan.ids())
+    return orjson.dumps(_shape_thread("daily", page.head, plan, shown, total))
 
 if __name__ == "__main__":
     main()

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import (Connection, String, and_, bindparam, case, cast, func, insert, literal_column, or_, select,
+from sqlalchemy import (Connection, Integer, String, and_, any_, bindparam, case, cast, func, insert, literal_column, or_, select,
                         tuple_, update)
+from sqlalchemy.dialects import postgresql
 
 from townsquare.store.db import now
 from townsquare.store.dialect import upsert
@@ -199,7 +200,7 @@ class Level:
     counts: dict[int, int]
 
 
-def _level_statement(position_of):
+def _level_statement(position_of, among):
     """Every parent's replies ranked in conversation order, with their count; a running count
     of those eligible (rank <= each) in the order the budget is spent (the parents' order, then
     rank) says which are shown (running count <= total). Each parent's first reply comes back
@@ -209,7 +210,7 @@ def _level_statement(position_of):
     needle = literal_column("','", String) + cast(comments.c.parent_id, String) + literal_column("','", String)
     ranked = select(comments.c.id, rank.label("rank"), position_of(bindparam("order", type_=String), needle)
                     .label("position"), func.count().over(partition_by=comments.c.parent_id).label("replies")
-                    ).where(comments.c.parent_id.in_(bindparam("parents", expanding=True)), _KEPT).subquery("ranked")
+                    ).where(among, _KEPT).subquery("ranked")
     eligible = case((ranked.c.rank <= bindparam("each"), 1), else_=0)
     taken = func.sum(eligible).over(order_by=(ranked.c.position, ranked.c.rank))
     first = select(ranked, taken.label("taken")).where(ranked.c.rank <= bindparam("first")).subquery("first")
@@ -219,7 +220,11 @@ def _level_statement(position_of):
             .order_by(first.c.position, first.c.rank))
 
 
-_LEVEL = {"sqlite": _level_statement(func.instr), "postgresql": _level_statement(func.strpos)}
+# On PostgreSQL the parents go as one array, so the statement's text is the same for any number
+# of them and the driver prepares it once per connection.
+_LEVEL = {"sqlite": _level_statement(func.instr, comments.c.parent_id.in_(bindparam("parents", expanding=True))),
+          "postgresql": _level_statement(func.strpos, comments.c.parent_id == any_(
+              bindparam("parents", type_=postgresql.ARRAY(Integer))))}
 
 
 def next_level(conn: Connection, parents: list[int], each: int, total: int) -> Level:
