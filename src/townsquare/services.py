@@ -418,8 +418,8 @@ class Core:
 
     def build_thread_json(self, page: ThreadPage) -> bytes:
         """Read and shape the page (after `cached_thread_json` missed) and cache it. Only what the
-        answer shows is read: a keyset page of comments, their replies level by level (ids, times,
-        votes, counts: no text), then the words of those comments, at most `tree.MAX_COMMENTS`."""
+        answer shows is read, at most `tree.MAX_COMMENTS` comments: a keyset page of comments, then
+        their replies level by level, each row with its words and counts (see `_plan_page`)."""
         with reading(self.engine) as conn:  # one snapshot for every query of the page
             plan = _plan_page(conn, page)
         shown = {n.id: n.row for n in _planned(plan)}
