@@ -78,7 +78,8 @@ def main() -> None:
             whole_outline_read(core, sort)
             outline.append(time.perf_counter() - start)
         print(f"{engine.dialect.name}: {args.comments} comments, default page, sort={sort} ({size} bytes): "
-              f"miss median {statistics.median(miss) * 1000:.1f} ms, hit median {statistics.median(hit) * 1000:.2f} ms, "
+              f"miss median {statistics.median(miss) * 1000:.1f} ms, "
+              f"hit median {statistics.median(hit) * 1000:.2f} ms, "
               f"whole-outline miss median {statistics.median(outline) * 1000:.1f} ms")
 
 

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import (Connection, Integer, String, and_, any_, bindparam, case, cast, func, insert, literal_column, or_, select,
-                        tuple_, update)
+from sqlalchemy import (Connection, Integer, String, and_, any_, bindparam, case, cast, func, insert, literal_column,
+                        or_, select, tuple_, update)
 from sqlalchemy.dialects import postgresql
 
 from townsquare.store.db import now
