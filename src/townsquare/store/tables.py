@@ -108,7 +108,6 @@ comments = Table(
     Index("ix_comments_top_score", "thread_id", "parent_id", text("(dislikes - likes)"), "created", "id"),
     Index("ix_comments_top_replies", "thread_id", "parent_id", text("(0 - reply_count)"), "created", "id"),
     Index("ix_comments_parent", "parent_id", "created", "id"),
-    Index("ix_comments_thread_status", "thread_id", "status"),
     Index("ix_comments_status_created", "status", "created"),
     Index("ix_comments_author_key", "author_key", "created"),
     Index("ix_comments_ip_hash", "ip_hash", "created"),

@@ -28,7 +28,6 @@ def upgrade() -> None:
                     ['thread_id', 'parent_id', sa.text('(dislikes - likes)'), 'created', 'id'], unique=False)
     op.create_index('ix_comments_top_replies', 'comments',
                     ['thread_id', 'parent_id', sa.text('(0 - reply_count)'), 'created', 'id'], unique=False)
-    op.create_index('ix_comments_thread_status', 'comments', ['thread_id', 'status'], unique=False)
 
 
 def _count_replies(conn) -> None:
@@ -56,7 +55,6 @@ def _count_replies(conn) -> None:
 
 
 def downgrade() -> None:
-    op.drop_index('ix_comments_thread_status', table_name='comments')
     op.drop_index('ix_comments_top_replies', table_name='comments')
     op.drop_index('ix_comments_top_score', table_name='comments')
     op.drop_index('ix_comments_top_oldest', table_name='comments')
