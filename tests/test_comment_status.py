@@ -129,3 +129,24 @@ def test_an_authors_delete_is_logged(app_client, engine):
     assert app_client.delete(f"/api/v1/comments/{cid}", headers=token).status_code == 204
     assert _audit(engine, cid) == [("author_delete", "author")]
     assert app_client.get(f"/api/v1/comments/{cid}", headers=token).json()["comment"]["status"] == "deleted"
+
+
+def test_a_held_comment_with_published_replies_shows_readers_no_words(app_client, engine):
+    words = "A remark the readers went on to report."
+    cid, token = _post(app_client, words)
+    reply = post(app_client, "A reply that stays published.", parent_id=cid, name="Bo")["comment"]
+    for ip in ["1.1.1.1", "2.2.2.2", "3.3.3.3"]:
+        app_client.post(f"/api/v1/comments/{cid}/report", json={"reason": "abuse"},
+                        headers={"x-forwarded-for": ip}).raise_for_status()
+
+    thread = app_client.get("/api/v1/threads", params={"site": "daily", "uri": "/a"}).json()
+    held = thread["comments"][0]
+    assert held["id"] == cid and held["status"] == "deleted" and held["author"]["name"] != "Ann"
+    assert "report" not in held["html"]
+    assert [r["id"] for r in held["replies"]] == [reply["id"]]
+    page = app_client.get("/t/daily/a")
+    assert page.status_code == 200 and "A reply that stays published." in page.text
+    assert words not in page.text
+    # Its author still sees their own words and that it is held.
+    mine = app_client.get(f"/api/v1/comments/{cid}", headers=token).json()
+    assert mine["comment"]["status"] == "pending" and "report" in mine["comment"]["html"]

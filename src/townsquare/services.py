@@ -249,7 +249,7 @@ class Core:
             elif decision.status == "pending":
                 alert_events.comment_held(conn, site=site, thread=thread, comment=comment)
         COMMENTS_CREATED.labels(decision.status).inc()
-        return {"comment": public_comment(comment, badges=identity.badges if identity else ()),
+        return {"comment": public_comment(comment, badges=identity.badges if identity else (), own=True),
                 "edit_token": self.signer.edit_token(comment.id),
                 "edit_until": comment.created + rules.edit_window, "reply_alerts": reply_alerts,
                 "moderation": stored if decision.status != "published" else None}
@@ -297,7 +297,7 @@ class Core:
                              target=f"comment:{comment_id}", reason="the edited text was held by moderation",
                              details={"from": current.status, "to": becomes, "reasons": decision.reasons()})
                 alert_events.comment_held(conn, site=site, thread=thread, comment=comment)
-        return {"comment": public_comment(comment, badges=identity.badges if identity else ()),
+        return {"comment": public_comment(comment, badges=identity.badges if identity else (), own=True),
                 "moderation": stored if becomes != "published" else None}
 
     def delete_comment(self, comment_id: int, token: str | None, client: Client) -> None:
@@ -331,7 +331,7 @@ class Core:
             if comment is None:
                 raise NotFound(f"There is no comment {comment_id}.")
             site = sites.by_id(conn, self.settings, thread_store.by_id(conn, comment.thread_id).site_id)
-        shown = public_comment(comment)
+        shown = public_comment(comment, own=True)
         shown["status"] = comment.status
         reasons = None
         if comment.status == "rejected" and site.rules.tell_authors_why:
@@ -472,12 +472,13 @@ def _edited_decision(comment: Comment, decision: Decision, becomes: str) -> dict
     return stored
 
 
-def public_comment(c: Any, replies: list | None = None, badges: tuple[str, ...] | None = None) -> dict[str, Any]:
+def public_comment(c: Any, replies: list | None = None, badges: tuple[str, ...] | None = None,
+                   *, own: bool = False) -> dict[str, Any]:
     """The API shape of one comment; placeholders keep their site but show nothing. `verified`
-    says a signed-in reader posted it; `badges` are theirs (from a thread read's row, or given)."""
-    # Reads only ever hold published comments and placeholders; a pending one appears only in the
-    # answer to its own author, who may see their words.
-    shown = c.status in ("published", "pending")
+    says a signed-in reader posted it; `badges` are theirs (from a thread read's row, or given).
+    `own`: the answer goes to the comment's author, who may see the words of a held comment."""
+    # A held comment kept in a thread read for its published replies is a placeholder to readers.
+    shown = c.status == "published" or (own and c.status == "pending")
     verified = shown and c.identity_id is not None
     if badges is None:
         badges = tuple(orjson.loads(c.badges)) if verified and getattr(c, "badges", None) else ()
