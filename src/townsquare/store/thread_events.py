@@ -42,11 +42,14 @@ _NOTIFY = text("SELECT pg_notify(:channel, :payload)")
 
 def append(conn: Connection, thread_id: int, kind: str, payload: dict) -> int:
     """Record one change in the writer's transaction. On PostgreSQL the thread's row is locked
-    first, so one thread's events commit in the order of their ids (a stream that has seen id N
+    (if the writer has not already), so one thread's events commit in the order of their ids (a stream that has seen id N
     can never later find a smaller one appear); SQLite's single writer gives that already."""
     postgres = conn.dialect.name == "postgresql"
     if postgres:
-        conn.execute(select(threads.c.id).where(threads.c.id == thread_id).with_for_update())
+        # FOR NO KEY UPDATE, the lock the writer's own `UPDATE threads` takes: FOR UPDATE would also
+        # wait for the KEY SHARE lock another writer's comment INSERT holds on the row (its foreign
+        # key), while that writer waits for this one's UPDATE: a deadlock under concurrent posts.
+        conn.execute(select(threads.c.id).where(threads.c.id == thread_id).with_for_update(key_share=True))
     event_id = conn.execute(insert(thread_events).values(
         thread_id=thread_id, kind=kind, comment_id=payload.get("id"), payload=orjson.dumps(payload).decode(),
         created=now())).inserted_primary_key[0]
