@@ -3,7 +3,7 @@
 Not a test: prints figures for bench/README.md. Loopback only; every loop is bounded.
 
     .venv/bin/python bench/live_streams_bench.py --pg postgresql://postgres@127.0.0.1:5432/NAME \\
-        [--streams 2000] [--rate 50] [--seconds 20]
+        [--streams 2000] [--rate 50] [--seconds 20] [--redis redis://127.0.0.1:6379/0]
 
 Starts two `townsquare serve --workers 1` processes on one (empty) database. (1) opens
 `--streams` idle streams on the first and reads its resident memory before and after; (2) keeps
@@ -46,8 +46,9 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
-def serve(db: str, port: int, log: str) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TOWNSQUARE_")} | {
+def serve(db: str, port: int, log: str, redis: str | None) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TOWNSQUARE_")} | (
+        {"TOWNSQUARE_REDIS_URL": redis} if redis else {}) | {
         "TOWNSQUARE_DB": db, "TOWNSQUARE_RATE_LIMITS": "off", "TOWNSQUARE_ALERTS__WORKER_IN_SERVE": "false",
         "TOWNSQUARE_LIVE__MAX_STREAMS": "10000"}
     return subprocess.Popen([sys.executable, "-m", "townsquare.cli", "serve", "--workers", "1", "--port", str(port)],
@@ -157,6 +158,7 @@ def main() -> None:
     ap.add_argument("--streams", type=int, default=2000)
     ap.add_argument("--rate", type=float, default=50)
     ap.add_argument("--seconds", type=float, default=20)
+    ap.add_argument("--redis", help="a Redis URL: the servers wake their streams by Redis pub/sub instead of LISTEN")
     args = ap.parse_args()
     raise_open_files(2 * args.streams + 1000)
     engine = make_engine(args.pg)
@@ -165,7 +167,7 @@ def main() -> None:
         site_store.create(conn, "daily", "Daily", ["*"], SITE)
     engine.dispose()
     ports = [free_port(), free_port()]
-    servers = [serve(args.pg, p, f"/tmp/live_bench_server_{i}.log") for i, p in enumerate(ports)]
+    servers = [serve(args.pg, p, f"/tmp/live_bench_server_{i}.log", args.redis) for i, p in enumerate(ports)]
     a, b = (f"http://127.0.0.1:{p}" for p in ports)
     try:
         wait_up(a), wait_up(b)
@@ -177,6 +179,7 @@ def main() -> None:
             client, responses = await open_streams(a, args.streams)
             await asyncio.sleep(3)
             after = rss_kib(servers[0].pid)
+            print(f"  the server holds {len(os.listdir(f'/proc/{servers[0].pid}/fd'))} open files")
             for r in responses:
                 await r.aclose()
             await client.aclose()

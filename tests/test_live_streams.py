@@ -269,3 +269,26 @@ def test_redis_wakes_the_streams_of_another_process(tmp_path, pg_url, redis_url)
         for _, server in servers:
             stop(server)
             kill_all(server, [])
+
+
+def test_concurrent_posts_to_one_thread_all_commit_on_postgresql(pg_url):
+    """Each post locks its thread's row for its event while other posts' inserts hold a key-share
+    lock on it (their foreign key): the lock taken must not conflict with that, or posts deadlock."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.browser_fixtures import serving
+    from townsquare.app import create_app
+    from townsquare.config import load_settings
+
+    engine = make_engine(pg_url)
+    migrate(engine)
+    add_site(engine, posts_per_minute=10_000, moderation_rules=LENIENT)
+    settings = load_settings(None, environ={}, db=pg_url, rate_limits="off", alerts={"worker_in_serve": False})
+    with serving(create_app(settings, engine)) as base:
+        post(base, "/busy", "The first comment makes the thread")
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(lambda i: httpx.post(base + "/api/v1/comments", headers=ORIGIN, timeout=WAIT, json={
+                "site": "daily", "uri": "/busy", "text": f"Comment {i}", "author": {"name": "Ann"}}).status_code,
+                range(48)))
+    engine.dispose()
+    assert answers == [201] * 48
