@@ -77,7 +77,9 @@ async def open_streams(base: str, n: int) -> tuple[httpx.AsyncClient, list]:
         async for line in lines:  # until the first event has come
             if line.startswith("event: ready"):
                 break
-        return resp
+        # Keep the line iterator: once collected, closing it closes the connection too, and the
+        # stream would not stay open (as it did not in this script's first version).
+        return resp, lines
 
     responses = []
     for k in range(0, n, 200):
@@ -180,7 +182,7 @@ def main() -> None:
             await asyncio.sleep(3)
             after = rss_kib(servers[0].pid)
             print(f"  the server holds {len(os.listdir(f'/proc/{servers[0].pid}/fd'))} open files")
-            for r in responses:
+            for r, _ in responses:
                 await r.aclose()
             await client.aclose()
             return after

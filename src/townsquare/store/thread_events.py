@@ -86,7 +86,7 @@ def on_commit(engine: Engine, announce: Callable[[set[int]], None]) -> Callable[
         conn.info.pop(_WOKEN, None)
 
     def returned(dbapi_connection, record) -> None:
-        keys = record.info.pop(_WOKEN, None)
+        keys = record.info.pop(_WOKEN, None) if record is not None else None
         if keys:
             announce(keys)
 
