@@ -46,6 +46,11 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
+def cpu_seconds(pid: int) -> float:
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
 def serve(db: str, port: int, log: str, redis: str | None) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TOWNSQUARE_")} | (
         {"TOWNSQUARE_REDIS_URL": redis} if redis else {}) | {
@@ -181,6 +186,10 @@ def main() -> None:
             client, responses = await open_streams(a, args.streams)
             await asyncio.sleep(3)
             after = rss_kib(servers[0].pid)
+            cpu, start = cpu_seconds(servers[0].pid), time.monotonic()
+            await asyncio.sleep(30)  # two heartbeats: each stream reads the table at every one
+            busy = (cpu_seconds(servers[0].pid) - cpu) / (time.monotonic() - start)
+            print(f"  idle, the server uses {busy * 100:.0f}% of a core (heartbeats, each a read of the table)")
             print(f"  the server holds {len(os.listdir(f'/proc/{servers[0].pid}/fd'))} open files")
             for r, _ in responses:
                 await r.aclose()
