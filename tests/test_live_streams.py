@@ -33,7 +33,7 @@ class Stream:
         headers = {"Last-Event-ID": last_event_id} if last_event_id is not None else {}
         self._request = self._client.build_request("GET", base + "/api/v1/threads/events",
                                                    params={"site": "daily", "uri": uri}, headers=headers)
-        self._open = threading.Event()
+        self._open, self.ended = threading.Event(), threading.Event()
         threading.Thread(target=self._read, daemon=True).start()
         assert self._open.wait(WAIT), "the stream did not open"
 
@@ -58,6 +58,7 @@ class Stream:
             pass  # closed by the test
         finally:
             self._open.set()
+            self.ended.set()
 
     def next(self, kind: str | None = None) -> tuple[str, str, dict]:
         """The next event (of `kind`, skipping others), within WAIT seconds."""
@@ -178,7 +179,7 @@ class QueueStream(Stream):
                                                             "csrf": csrf_of(form.text), "next": "/admin/queue/pending"})
         assert signed_in.status_code == 200 and 'data-waiting="0"' in signed_in.text
         self._request = self._client.build_request("GET", "/admin/queue-events")
-        self._open = threading.Event()
+        self._open, self.ended = threading.Event(), threading.Event()
         threading.Thread(target=self._read, daemon=True).start()
         assert self._open.wait(WAIT), "the stream did not open"
 
@@ -230,6 +231,12 @@ def test_moderators_and_authors_changes_reach_readers_and_held_comments_reach_on
         assert desk.next()[1:] == ("queue", {"pending": 2})
         third = post(base, "/mod", "Third words")["comment"]
         assert stream.next()[1:] == ("comment", stream_shape(third))
+
+        # Signed out: the queue stream ends at its next heartbeat.
+        client = desk._client
+        signed_out = client.post("/admin/logout", data={"csrf": csrf_of(client.get("/admin/queue/pending").text)})
+        assert signed_out.status_code == 200 and "/admin/login" in str(signed_out.url)
+        assert desk.ended.wait(WAIT)
         stream.close(), desk.close()
     finally:
         stop(server)

@@ -220,12 +220,13 @@ def queue_page(request: Request, tab: str, site: str = "", before: QueryId | Non
 async def queue_events(request: Request) -> Response:
     """The queue page's live notice: the moderator's waiting count as server-sent events
     (`web.stream.queue_stream`); held comments are fine to count for a moderator of their site."""
-    actor, _ = await run_in_threadpool(_signed_in, request)
-    hub = request.app.state.hub
+    actor, token = await run_in_threadpool(_signed_in, request)
+    engine, hub = core(request).engine, request.app.state.hub
     if not hub.admit():
         raise Unavailable("This server has as many live streams open as it may; try again shortly.",
                           retry_after=stream.BUSY_RETRY_AFTER)
-    return StreamingResponse(stream.queue_stream(core(request).engine, hub, actor.site_ids),
+    return StreamingResponse(stream.queue_stream(engine, hub, actor.site_ids,
+                                                 lambda: auth.session_actor(engine, token) is not None),
                              media_type="text/event-stream",
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
