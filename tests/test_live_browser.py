@@ -113,3 +113,18 @@ def test_without_a_stream_the_embed_polls_for_new_comments(new_page, demo_server
     fresh.click()
     expect(page.locator(ITEMS).filter(has_text="Posted while the stream was blocked")).to_have_count(1)
     assert blocked and page.errors == []
+
+
+def test_a_thread_closed_elsewhere_hides_its_forms_until_reopened(new_page, demo_server: DemoServer):
+    page = new_page()
+    open_following(page, SEED)
+    expect(page.locator("#townsquare .ts-top form")).to_be_visible()
+    try:
+        demo_server.close_thread("demo", SEED, True)
+        expect(page.locator("#townsquare .ts-note")).to_have_text("Comments are closed.", timeout=30_000)
+        expect(page.locator("#townsquare .ts-top")).to_be_hidden()
+        expect(page.locator("#townsquare .ts-reply")).to_have_count(0)
+    finally:
+        demo_server.close_thread("demo", SEED, False)
+    expect(page.locator("#townsquare .ts-top form")).to_be_visible(timeout=30_000)
+    assert page.errors == []
