@@ -42,8 +42,9 @@ _NOTIFY = text("SELECT pg_notify(:channel, :payload)")
 
 def append(conn: Connection, thread_id: int, kind: str, payload: dict) -> int:
     """Record one change in the writer's transaction. On PostgreSQL the thread's row is locked
-    (if the writer has not already), so one thread's events commit in the order of their ids (a stream that has seen id N
-    can never later find a smaller one appear); SQLite's single writer gives that already."""
+    (if the writer has not already), so one thread's events commit in the order of their ids (a
+    stream that has seen id N can never later find a smaller one appear); SQLite's single writer
+    gives that already."""
     postgres = conn.dialect.name == "postgresql"
     if postgres:
         # FOR NO KEY UPDATE, the lock the writer's own `UPDATE threads` takes: FOR UPDATE would also
