@@ -127,6 +127,36 @@ class DemoServer:
         actions.review_many(engine, Actor(user_id, email, "admin", site_ids), "approve", held, "reviewed")
         engine.dispose()
 
+    def moderate(self, comment_id: int, *, edit: str) -> None:
+        """A moderator of every site edits the comment's words, as from the queue."""
+        from townsquare import accounts
+        from townsquare.moderation import actions
+        from townsquare.moderation.auth import Actor
+
+        engine = make_engine(self.db_url)
+        email = f"editor{comment_id}@example.org"
+        user_id = accounts.create_user(engine, email=email, password="correct horse battery", role="admin")
+        with engine.begin() as conn:
+            every = frozenset(s.id for s in site_store.every(conn))
+        actions.edit(engine, Actor(user_id, email, "admin", every), comment_id, edit, "typo")
+        engine.dispose()
+
+    def close_thread(self, site: str, uri: str, closed: bool) -> None:
+        """A moderator of every site closes (or reopens) the thread, as from the queue."""
+        from townsquare import accounts
+        from townsquare.moderation import actions
+        from townsquare.moderation.auth import Actor
+        from townsquare.store import threads
+
+        engine = make_engine(self.db_url)
+        email = f"closer-{int(time.time() * 1000)}@example.org"
+        user_id = accounts.create_user(engine, email=email, password="correct horse battery", role="admin")
+        with engine.begin() as conn:
+            every = frozenset(s.id for s in site_store.every(conn))
+            thread_id = threads.head(conn, site, uri).id
+        actions.close_thread(engine, Actor(user_id, email, "admin", every), thread_id, closed, "test")
+        engine.dispose()
+
     def reject(self, comment_id: int, reason: str) -> None:
         """A moderator of every site rejects the comment, as from the queue."""
         from townsquare import accounts

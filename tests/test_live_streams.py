@@ -13,6 +13,7 @@ import orjson
 import pytest
 
 from tests.conftest import LENIENT, add_site
+from tests.moderation_support import PASSWORD, add_moderator, csrf_of
 from tests.test_alerts_support import free_port
 from tests.test_serve_cli import child_env, kill_all, stop, townsquare_cmd, wait_healthy
 from townsquare.store.db import make_engine, migrate
@@ -32,7 +33,7 @@ class Stream:
         headers = {"Last-Event-ID": last_event_id} if last_event_id is not None else {}
         self._request = self._client.build_request("GET", base + "/api/v1/threads/events",
                                                    params={"site": "daily", "uri": uri}, headers=headers)
-        self._open = threading.Event()
+        self._open, self.ended = threading.Event(), threading.Event()
         threading.Thread(target=self._read, daemon=True).start()
         assert self._open.wait(WAIT), "the stream did not open"
 
@@ -57,6 +58,7 @@ class Stream:
             pass  # closed by the test
         finally:
             self._open.set()
+            self.ended.set()
 
     def next(self, kind: str | None = None) -> tuple[str, str, dict]:
         """The next event (of `kind`, skipping others), within WAIT seconds."""
@@ -163,3 +165,137 @@ def test_bad_requests_and_too_many_streams_are_problems(tmp_path):
     finally:
         stop(server)
         kill_all(server, [])
+
+
+class QueueStream(Stream):
+    """A moderator's queue stream (`/admin/queue-events`), signed in with the admin session cookie."""
+
+    def __init__(self, base: str, email: str):
+        self.events = queue.Queue()
+        self.status = None
+        self._client = httpx.Client(base_url=base, timeout=httpx.Timeout(5, read=WAIT), follow_redirects=True)
+        form = self._client.get("/admin/login")
+        signed_in = self._client.post("/admin/login", data={"email": email, "password": PASSWORD,
+                                                            "csrf": csrf_of(form.text), "next": "/admin/queue/pending"})
+        assert signed_in.status_code == 200 and 'data-waiting="0"' in signed_in.text
+        self._request = self._client.build_request("GET", "/admin/queue-events")
+        self._open, self.ended = threading.Event(), threading.Event()
+        threading.Thread(target=self._read, daemon=True).start()
+        assert self._open.wait(WAIT), "the stream did not open"
+
+
+def moderator_key(db_url: str) -> str:
+    engine = make_engine(db_url)
+    try:
+        return add_moderator(engine)[1]
+    finally:
+        engine.dispose()
+
+
+def test_moderators_and_authors_changes_reach_readers_and_held_comments_reach_only_the_queue(tmp_path):
+    db_url = f"sqlite:///{tmp_path}/live.db"
+    engine = make_engine(db_url)
+    migrate(engine)
+    add_site(engine, posts_per_minute=10_000, moderation_rules=RULES, reports_to_hold=1)
+    engine.dispose()
+    key = {"Authorization": f"Bearer {moderator_key(db_url)}"}
+    [(base, server)] = start_servers(tmp_path, db_url, 1)
+    try:
+        stream, desk = Stream(base, "/mod"), QueueStream(base, "mod@daily.example")
+        assert stream.next()[1] == "ready" and desk.next() == (None, "queue", {"pending": 0})
+        first = post(base, "/mod", "First words")["comment"]
+        second = post(base, "/mod", "Second words")["comment"]
+        assert [stream.next()[2]["id"] for _ in range(2)] == [first["id"], second["id"]]
+
+        # A moderator's edit: the new words. A rejection: removed, as on a reload.
+        edited = httpx.patch(f"{base}/api/v1/moderation/comments/{first['id']}", headers=key, timeout=WAIT,
+                             json={"text": "Words a moderator fixed", "reason": "typo"})
+        assert edited.status_code == 200, edited.text
+        _, kind, shown = stream.next()
+        assert kind == "edit" and shown["id"] == first["id"] and "Words a moderator fixed" in shown["html"]
+        rejected = httpx.post(f"{base}/api/v1/moderation/comments/{first['id']}/reject", headers=key, timeout=WAIT,
+                              json={"reason": "off topic"})
+        assert rejected.status_code == 200, rejected.text
+        assert stream.next()[1:] == ("status", {"id": first["id"], "status": "removed", "reason": "rejected"})
+
+        # Held by a reader's report: gone from the thread, and in the moderator's queue.
+        reported = httpx.post(f"{base}/api/v1/comments/{second['id']}/report", json={"reason": "spam"},
+                              headers=ORIGIN, timeout=WAIT)
+        assert reported.status_code == 200 and reported.json()["status"] == "pending", reported.text
+        assert stream.next()[1:] == ("status", {"id": second["id"], "status": "removed", "reason": "pending"})
+        assert desk.next()[1:] == ("queue", {"pending": 1})
+
+        # Held when posted: the queue hears of it, the thread's readers never do.
+        held = post(base, "/mod", "Too fast to be a person", elapsed_ms=100)["comment"]
+        assert held["status"] == "pending"
+        assert desk.next()[1:] == ("queue", {"pending": 2})
+        third = post(base, "/mod", "Third words")["comment"]
+        assert stream.next()[1:] == ("comment", stream_shape(third))
+
+        # Signed out: the queue stream ends at its next heartbeat.
+        client = desk._client
+        signed_out = client.post("/admin/logout", data={"csrf": csrf_of(client.get("/admin/queue/pending").text)})
+        assert signed_out.status_code == 200 and "/admin/login" in str(signed_out.url)
+        assert desk.ended.wait(WAIT)
+        stream.close(), desk.close()
+    finally:
+        stop(server)
+        kill_all(server, [])
+
+
+def stream_shape(comment: dict) -> dict:
+    return {**comment, "reply_count": 0}
+
+
+def test_redis_wakes_the_streams_of_another_process(tmp_path, pg_url, redis_url):
+    """Two processes on one PostgreSQL database with `redis_url`: a stream on one receives what is
+    posted through the other at once, though neither polls nor sends heartbeats within the test
+    (and neither LISTENs: Redis replaces it)."""
+    engine = make_engine(pg_url)
+    migrate(engine)
+    add_site(engine, posts_per_minute=10_000, moderation_rules=RULES)
+    engine.dispose()
+    moderator_key(pg_url)
+    servers = start_servers(tmp_path, pg_url, 2, TOWNSQUARE_REDIS_URL=redis_url, TOWNSQUARE_LIVE__POLL_INTERVAL="60",
+                            TOWNSQUARE_LIVE__HEARTBEAT="60")
+    (reading, _), (writing, _) = servers
+    try:
+        stream, desk = Stream(reading, "/redis"), QueueStream(reading, "mod@daily.example")
+        assert stream.next()[1] == "ready" and desk.next()[1:] == ("queue", {"pending": 0})
+        first = post(writing, "/redis", "Through the other process")["comment"]
+        assert stream.next()[1:] == ("comment", stream_shape(first))
+        vote = httpx.post(f"{writing}/api/v1/comments/{first['id']}/vote", json={"value": 1}, headers=ORIGIN,
+                          timeout=WAIT)
+        assert vote.status_code == 200, vote.text
+        assert stream.next()[1:] == ("vote", {"id": first["id"], "likes": 1, "dislikes": 0, "votes": 1})
+        held = post(writing, "/redis", "Too fast to be a person", elapsed_ms=100)["comment"]
+        assert held["status"] == "pending"
+        assert desk.next()[1:] == ("queue", {"pending": 1})
+        stream.close(), desk.close()
+    finally:
+        for _, server in servers:
+            stop(server)
+            kill_all(server, [])
+
+
+def test_concurrent_posts_to_one_thread_all_commit_on_postgresql(pg_url):
+    """Each post locks its thread's row for its event while other posts' inserts hold a key-share
+    lock on it (their foreign key): the lock taken must not conflict with that, or posts deadlock."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.browser_fixtures import serving
+    from townsquare.app import create_app
+    from townsquare.config import load_settings
+
+    engine = make_engine(pg_url)
+    migrate(engine)
+    add_site(engine, posts_per_minute=10_000, moderation_rules=LENIENT)
+    settings = load_settings(None, environ={}, db=pg_url, rate_limits="off", alerts={"worker_in_serve": False})
+    with serving(create_app(settings, engine)) as base:
+        post(base, "/busy", "The first comment makes the thread")
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(lambda i: httpx.post(base + "/api/v1/comments", headers=ORIGIN, timeout=WAIT, json={
+                "site": "daily", "uri": "/busy", "text": f"Comment {i}", "author": {"name": "Ann"}}).status_code,
+                range(48)))
+    engine.dispose()
+    assert answers == [201] * 48

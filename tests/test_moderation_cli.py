@@ -137,7 +137,7 @@ def test_rescore_holds_only_what_is_still_published_when_the_scores_are_written(
     from townsquare.moderation import rescore
     from townsquare.moderation.toxicity import ToxicityResult
     from townsquare.store.moderation import audit_log
-    from townsquare.store.tables import comments
+    from townsquare.store.tables import comments, thread_events
 
     url = f"sqlite:///{tmp_path}/race.db"
     engine = make_engine(url)
@@ -164,4 +164,9 @@ def test_rescore_holds_only_what_is_still_published_when_the_scores_are_written(
         logged = conn.execute(select(audit_log.c.action, audit_log.c.target)).all()
     assert statuses == ["rejected", "deleted", "pending"]
     assert logged == [("rescore_hold", f"comment:{ids[2]}")]
+    # Readers' open streams drop the held comment; the moderators' queue streams are woken.
+    with engine.connect() as conn:
+        events = conn.execute(select(thread_events.c.kind, thread_events.c.payload)).all()
+    assert [(kind, json.loads(payload)) for kind, payload in events] == [
+        ("status", {"id": ids[2], "status": "removed", "reason": "pending"}), ("held", {"id": ids[2]})]
     engine.dispose()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from townsquare.config import load_settings
@@ -162,4 +163,26 @@ def test_a_keyboard_decision_can_be_undone_and_shortcuts_turned_off(server, chro
     page.reload()
     assert status_of(engine, held) == "pending"
     assert not page.locator("#shortcuts-on").is_checked()  # remembered in this browser
+    assert errors == []
+
+
+def test_the_queue_announces_comments_held_after_it_was_drawn(server, chromium):
+    base, engine = server
+    with engine.begin() as conn:  # an earlier test banned this machine's address
+        conn.execute(bans.delete())
+    page = chromium.new_page(base_url=base)
+    page.set_default_timeout(15_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    with page.expect_response(lambda r: "/admin/queue-events" in r.url, timeout=30_000):
+        sign_in(page)
+    notice = page.locator(".queue-live")
+    expect(notice).to_be_hidden()
+    held = post(base, "Ring +2348136370421 for the rest of the story", "Di", "di@readers.example")
+    expect(notice).to_have_text("1 new in queue — refresh", timeout=30_000)
+    assert notice.get_attribute("role") == "status"
+    expect(page.locator(f"#c{held}")).to_have_count(0)  # the page stays as the moderator left it
+    notice.locator("a").click()
+    expect(page.locator(f"#c{held}")).to_have_count(1)
+    expect(notice).to_be_hidden()
     assert errors == []

@@ -68,7 +68,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.core = core
-    hub = app.state.hub = Hub(core.engine, settings.live)
+    hub = app.state.hub = Hub(core.engine, settings.live, settings.redis_url)
     app.state.settings = settings
     app.state.alerts_config = alerts_config_from(settings, core.engine)
     problems.install(app)

@@ -84,8 +84,11 @@ class Settings(Strict):
                             "`https://comments.example.org`; links in confirmation mails, alerts and feeds start with "
                             "it. Unset, they point at `http://<host>:<port>/`, which readers elsewhere cannot open "
                             "(`serve` warns about this when it listens beyond loopback)")
-    redis_url: str | None = Field(None, description="Redis URL for rate-limit counters shared by every process, e.g. "
-                                  "`redis://127.0.0.1:6379/0`; unset: the counters live in the database")
+    redis_url: str | None = Field(None, description="Redis URL shared by every process, e.g. "
+                                  "`redis://127.0.0.1:6379/0`, for rate-limit counters and for the live streams' "
+                                  "wake-ups (pub/sub: one subscriber connection per process, instead of each "
+                                  "process's LISTEN on PostgreSQL or poll on SQLite); unset: the counters live in "
+                                  "the database and the wake-ups come from it")
     rate_limits: Literal["on", "off"] = Field("on", description="Apply the per-client posting, voting and sign-up "
                                               "limits (off: for load tests)")
     # Fits a 10,000-character comment in any script and a site's largest word lists (2 × 1,000

@@ -25,6 +25,7 @@ from townsquare.config import Settings
 from townsquare.domain import status
 from townsquare.domain.tokens import Signer
 from townsquare.errors import NotFound, Unauthorized
+from townsquare.live import events as live_events
 from townsquare.moderation import audit, auth
 from townsquare.sites import Publication, by_id, by_name
 from townsquare.store import privacy as stored
@@ -109,6 +110,9 @@ def erase_author(
         else:
             stored.anonymise_comments(conn, ids, name=ANONYMOUS_NAME, at=at)
     lost = Counter(c.thread_id for c in found if mode == "delete" and c.status == "published")
+    for c in found:  # open streams drop them as on a reload (their earlier events went with the words)
+        if mode == "delete" and c.status == "published":
+            live_events.comment_deleted(conn, c.thread_id, c.id)
     for thread_id in {c.thread_id for c in found}:
         threads.touch(conn, thread_id, -lost.get(thread_id, 0))
     votes_removed = stored.remove_votes(conn, voters, site_id)

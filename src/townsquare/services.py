@@ -248,6 +248,7 @@ class Core:
                 live_events.comment_published(conn, thread.id, public_comment(comment, badges=identity.badges if identity else ()))
             elif decision.status == "pending":
                 alert_events.comment_held(conn, site=site, thread=thread, comment=comment)
+                live_events.comment_held(conn, thread.id, comment.id)
         COMMENTS_CREATED.labels(decision.status).inc()
         return {"comment": public_comment(comment, badges=identity.badges if identity else (), own=True),
                 "edit_token": self.signer.edit_token(comment.id),
@@ -297,6 +298,7 @@ class Core:
                              target=f"comment:{comment_id}", reason="the edited text was held by moderation",
                              details={"from": current.status, "to": becomes, "reasons": decision.reasons()})
                 alert_events.comment_held(conn, site=site, thread=thread, comment=comment)
+                live_events.comment_held(conn, thread.id, comment_id)
         return {"comment": public_comment(comment, badges=identity.badges if identity else (), own=True),
                 "moderation": stored if becomes != "published" else None}
 

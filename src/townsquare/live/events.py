@@ -18,6 +18,12 @@ def comment_published(conn: Connection, thread_id: int, shown: dict[str, Any]) -
     thread_events.append(conn, thread_id, "comment", {**shown, "reply_count": 0})
 
 
+def comment_held(conn: Connection, thread_id: int, comment_id: int) -> None:
+    """A comment entered the moderation queue: wakes the moderators' queue streams only (thread
+    streams never read this kind)."""
+    thread_events.append(conn, thread_id, thread_events.HELD, {"id": comment_id})
+
+
 def comment_edited(conn: Connection, thread_id: int, shown: dict[str, Any]) -> None:
     thread_events.append(conn, thread_id, "edit", shown)
 

@@ -5,9 +5,15 @@ it. Every `poll_interval` the hub asks the database, in one query whatever the n
 which threads have new events, and wakes the streams of those threads, which then read what they
 have not sent yet. Events written by any process are found the same way. On PostgreSQL one
 connection per process LISTENs for the NOTIFY each event sends on commit, and makes the hub look
-at once instead of at the end of the interval (which then only matters if that connection drops). A stream also reads the
-table on every heartbeat, so a wake-up missed (an event committed after a later one was seen)
-delays it by one heartbeat at most, and loses nothing.
+at once instead of at the end of the interval (which then only matters if that connection drops).
+
+With `redis_url` set, Redis pub/sub replaces both: each process publishes the keys (thread ids, or
+QUEUE for a held comment) of the events a transaction wrote once it has committed, and one
+subscriber connection per process wakes exactly those streams, with no query at all. After a
+lost Redis connection every stream is woken once, to read what it may have missed.
+
+A stream also reads the table on every heartbeat, so a wake-up missed (an event committed after a
+later one was seen, a Redis message lost) delays it by one heartbeat at most, and loses nothing.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 from starlette.concurrency import run_in_threadpool
@@ -27,12 +33,15 @@ from townsquare.store.db import Engine, reader, writing
 
 log = logging.getLogger(__name__)
 ANY = 0  # the key of streams waiting for a thread that does not exist yet
+QUEUE = thread_events.QUEUE  # the key of the moderators' queue streams
 PRUNE_EVERY = 60.0
+REDIS_CHANNEL = "townsquare:thread_events"
+REDIS_TIMEOUT = 1.0  # seconds a commit's publish may take before it is given up (the heartbeat catches up)
 
 
 class Hub:
-    def __init__(self, engine: Engine, settings: LiveSettings):
-        self.engine, self.settings = engine, settings
+    def __init__(self, engine: Engine, settings: LiveSettings, redis_url: str | None = None):
+        self.engine, self.settings, self.redis_url = engine, settings, redis_url
         self.open = 0
         self._waiters: dict[int, set[asyncio.Event]] = {}
         self._last = 0
@@ -49,8 +58,9 @@ class Hub:
         self.open -= 1
 
     @contextmanager
-    def subscribe(self, thread_id: int | None) -> Iterator[asyncio.Event]:
-        key = thread_id or ANY
+    def subscribe(self, key: int | None) -> Iterator[asyncio.Event]:
+        """Wait for a thread's events (its id), QUEUE, or ANY (None: a thread not created yet)."""
+        key = key or ANY
         wake = asyncio.Event()
         self._waiters.setdefault(key, set()).add(wake)
         try:
@@ -63,8 +73,11 @@ class Hub:
                     del self._waiters[key]
 
     async def run(self) -> None:
-        """The poll loop, for the life of the process."""
+        """The wake-ups, for the life of the process."""
         self._poke = asyncio.Event()
+        if self.redis_url:
+            await self._run_redis()
+            return
         self._last = await run_in_threadpool(self._latest)
         stop = threading.Event()
         if self.engine.dialect.name == "postgresql":
@@ -103,6 +116,57 @@ class Hub:
                 log.warning("live events: LISTEN connection lost; reconnecting", exc_info=True)
                 stop.wait(self.settings.poll_interval)
 
+    # -- Redis ------------------------------------------------------------------------------------
+    async def _run_redis(self) -> None:
+        import redis
+
+        publisher = redis.Redis.from_url(self.redis_url, socket_timeout=REDIS_TIMEOUT,
+                                         socket_connect_timeout=REDIS_TIMEOUT)
+
+        def announce(keys: set[int]) -> None:  # in the writer's thread, right after its commit
+            try:
+                publisher.publish(REDIS_CHANNEL, ",".join(map(str, keys)))
+            except redis.RedisError:
+                log.warning("live events: could not publish to Redis; streams catch up at their heartbeat")
+
+        undo = thread_events.on_commit(self.engine, announce)
+        try:
+            async with asyncio.TaskGroup() as tasks:
+                tasks.create_task(self._subscribe())
+                tasks.create_task(self._prune_loop())
+        finally:
+            undo()
+            publisher.close()
+
+    async def _subscribe(self) -> None:
+        """The one subscriber connection of this process; reconnects after a loss."""
+        import redis.asyncio as aioredis
+
+        while True:
+            client = aioredis.Redis.from_url(self.redis_url, health_check_interval=30,
+                                             socket_connect_timeout=REDIS_TIMEOUT)
+            try:
+                async with client.pubsub() as pubsub:
+                    await pubsub.subscribe(REDIS_CHANNEL)
+                    self._wake(self._waiters)  # whatever was published while this process was not listening
+                    async for message in pubsub.listen():
+                        if message["type"] == "message":
+                            self._wake(int(k) for k in message["data"].split(b","))
+            except (aioredis.RedisError, OSError, ValueError):
+                log.warning("live events: Redis subscription lost; reconnecting", exc_info=True)
+                await asyncio.sleep(self.settings.poll_interval)
+            finally:
+                await client.aclose()
+
+    async def _prune_loop(self) -> None:
+        while True:
+            try:
+                await run_in_threadpool(self._prune)
+            except Exception:  # noqa: BLE001 - tried again at the next round
+                log.exception("live events: prune failed; trying again")
+            await asyncio.sleep(PRUNE_EVERY)
+
+    # -- both -------------------------------------------------------------------------------------
     def _latest(self) -> int:
         with reader(self.engine) as conn:
             return thread_events.latest(conn)
@@ -112,13 +176,14 @@ class Hub:
             rows = thread_events.changed_threads(conn, self._last)
         if rows:
             self._last = rows[-1][0]
-        return {tid for _, tid in rows}
+        return {key for _, key in rows}
 
-    def _wake(self, thread_ids: set[int]) -> None:
-        if not thread_ids:
+    def _wake(self, keys: Iterable[int]) -> None:
+        keys = set(keys)
+        if not keys:
             return
-        for tid in (*thread_ids, ANY):
-            for wake in self._waiters.get(tid, ()):
+        for key in (*keys, ANY):
+            for wake in self._waiters.get(key, ()):
                 wake.set()
 
     def _prune(self) -> None:

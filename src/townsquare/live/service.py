@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 
 from townsquare.errors import NotFound
-from townsquare.store import thread_events
+from townsquare.store import queue, thread_events
 from townsquare.store import threads as thread_store
 from townsquare.store.db import Engine, reader
 from townsquare.store.thread_events import ThreadEvent
@@ -43,3 +43,9 @@ def coalesce(events: list[ThreadEvent]) -> list[ThreadEvent]:
             last_vote[orjson.loads(e.payload)["id"]] = i
     keep = set(last_vote.values())
     return [e for i, e in enumerate(events) if e.kind != "vote" or i in keep]
+
+
+def waiting(engine: Engine, site_ids: frozenset[int]) -> int:
+    """Comments waiting in the moderation queue of these sites (a moderator's queue stream)."""
+    with reader(engine) as conn:
+        return queue.count(conn, site_ids, "pending")

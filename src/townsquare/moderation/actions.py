@@ -140,6 +140,8 @@ def edit(engine: Engine, actor: Actor, comment_id: int, text: str, reason: str =
         comments.update_comment(conn, comment_id, text=text, html=html, edited=now(),
                                 moderation=_review(comment, actor, "edit", reason))
         threads.touch(conn, thread.id)
+        if comment.status == "published":
+            live_events.comment_edited(conn, thread.id, public_comment(comments.by_id(conn, comment_id)))
         audit.record(conn, site_id=site.id, user_id=actor.user_id, actor=actor.email, action="edit",
                      target=f"comment:{comment_id}", reason=reason, details={"before": comment.text, "after": text})
         return comments.by_id(conn, comment_id)

@@ -18,16 +18,18 @@ from urllib.parse import urlencode
 import orjson
 from fastapi import APIRouter, Form, Query, Request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from townsquare import privacy, site_config
 from townsquare.alerts import service as alert_service
 from townsquare.domain.tokens import TokenError
 from townsquare.config import site_settings
-from townsquare.errors import Conflict, Forbidden, Invalid, NotFound, TooMany
+from townsquare.errors import Conflict, Forbidden, Invalid, NotFound, TooMany, Unavailable
 from townsquare.moderation import actions, audit, auth, dashboard, personal_data, queue, site_words
 from townsquare.moderation import stats as dashboard_stats
 from townsquare.moderation.auth import Actor
+from townsquare.web import stream
 from townsquare.web.api import client, core
 from townsquare.web.inputs import FormId, Line, PathId, QueryId, Text
 from townsquare.web.templating import templates
@@ -212,6 +214,21 @@ def queue_page(request: Request, tab: str, site: str = "", before: QueryId | Non
     return _page(request, "queue.html", actor=actor, csrf=_csrf_for(request, token), tab=tab, tabs=queue.TABS,
                  items=desk.page.items, next_before=desk.page.next_before, sites=sorted(desk.site_names.values()),
                  site=site, waiting=desk.waiting, done=done, undo=_undoable(undo), durations=BAN_DURATIONS)
+
+
+@router.get("/queue-events")
+async def queue_events(request: Request) -> Response:
+    """The queue page's live notice: the moderator's waiting count as server-sent events
+    (`web.stream.queue_stream`); held comments are fine to count for a moderator of their site."""
+    actor, token = await run_in_threadpool(_signed_in, request)
+    engine, hub = core(request).engine, request.app.state.hub
+    if not hub.admit():
+        raise Unavailable("This server has as many live streams open as it may; try again shortly.",
+                          retry_after=stream.BUSY_RETRY_AFTER)
+    return StreamingResponse(stream.queue_stream(engine, hub, actor.site_ids,
+                                                 lambda: auth.session_actor(engine, token) is not None),
+                             media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 
 @router.get("/audit")

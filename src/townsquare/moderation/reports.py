@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 
 from townsquare.alerts import events as alert_events
+from townsquare.live import events as live_events
 from townsquare.domain import status
 from townsquare.errors import Conflict, NotFound
 from townsquare.moderation import audit
@@ -47,6 +48,8 @@ def report(conn: Connection, *, site: Publication, comment_id: int, reporter: st
         threads.touch(conn, thread.id, -1)
         comment = comments.by_id(conn, comment_id)
         alert_events.comment_held(conn, site=site, thread=thread, comment=comment)
+        live_events.comment_removed(conn, thread.id, comment_id, "pending")
+        live_events.comment_held(conn, thread.id, comment_id)
         audit.record(conn, site_id=site.id, user_id=None, actor="readers", action="report_hold",
                      target=f"comment:{comment_id}", reason=f"{count} reports", details={"last_reason": reason})
     return {"reports": count, "status": comment.status}

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import orjson
 
 from townsquare.alerts import events as alert_events
+from townsquare.live import events as live_events
 from townsquare.config import Settings, site_settings
 from townsquare.domain import status
 from townsquare.moderation import audit
@@ -106,6 +107,8 @@ def _send_to_queue(conn: Connection, site: Site, comment: stored.Scored, crossed
     threads.touch(conn, thread.id, -1)
     held = comments.by_id(conn, comment.id)
     alert_events.comment_held(conn, site=site, thread=thread, comment=held)
+    live_events.comment_removed(conn, thread.id, comment.id, "pending")  # it was published
+    live_events.comment_held(conn, thread.id, comment.id)
     audit.record(conn, site_id=site.id, user_id=None, actor=ACTOR, action="rescore_hold",
                  target=f"comment:{comment.id}", reason="new scores cross " + ", ".join(crossed),
                  details={"labels": crossed})

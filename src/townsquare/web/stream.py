@@ -8,7 +8,7 @@ short hop to a worker thread, and between reads the stream awaits its process's 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request
@@ -17,7 +17,7 @@ from starlette.responses import StreamingResponse
 
 from townsquare.errors import Invalid, Unavailable
 from townsquare.live import service
-from townsquare.live.hub import Hub
+from townsquare.live.hub import QUEUE, Hub
 from townsquare.web.inputs import Line
 
 router = APIRouter(prefix="/api/v1", tags=["comments"])
@@ -77,6 +77,31 @@ async def _stream(engine, hub: Hub, site: str, uri: str, thread: int | None,
                         await asyncio.wait_for(wake.wait(), hub.settings.heartbeat)
                     except TimeoutError:
                         yield b": ping\n\n"
+    finally:
+        hub.release()
+
+
+async def queue_stream(engine, hub: Hub, site_ids: frozenset[int],
+                       signed_in: Callable[[], bool]) -> AsyncIterator[bytes]:
+    """A moderator's queue, live: `queue` events (`{pending}`, the comments waiting in the
+    moderator's sites) first and whenever that changes, woken by every held comment (and checked
+    at every heartbeat, when the stream also ends if the moderator's session has). The caller has
+    admitted it to the hub."""
+    try:
+        sent = None
+        with hub.subscribe(QUEUE) as wake:
+            while True:
+                wake.clear()
+                pending = await run_in_threadpool(service.waiting, engine, site_ids)
+                if pending != sent:
+                    sent = pending
+                    yield f"retry: {RETRY_MS}\nevent: queue\ndata: {{\"pending\":{pending}}}\n\n".encode()
+                try:
+                    await asyncio.wait_for(wake.wait(), hub.settings.heartbeat)
+                except TimeoutError:
+                    if not await run_in_threadpool(signed_in):
+                        return
+                    yield b": ping\n\n"
     finally:
         hub.release()
 

@@ -96,4 +96,17 @@
   // The undo is offered for 10 s, then the notice stays without it.
   if (undo) setTimeout(function () { undo.remove(); undo = null; }, 10000);
   if (items.length) select(0);
+
+  // Comments held since this page was drawn: "N new in queue — refresh", without a reload.
+  function followQueue() {
+    var notice = document.querySelector(".queue-live");
+    if (!notice || !window.EventSource) return;
+    var shown = Number(notice.getAttribute("data-waiting"));
+    new EventSource("/admin/queue-events").addEventListener("queue", function (e) {
+      var more = JSON.parse(e.data).pending - shown;
+      notice.firstChild.textContent = more + " new in queue — refresh";
+      notice.hidden = more <= 0;
+    });
+  }
+  followQueue();
 })();

@@ -795,16 +795,30 @@
       renderTree();
       freshBtn.hidden = true;
     };
-    const gone = (d, c) => c && ((c.status = "deleted"), c._group?.children.length ? redraw(c) : c._li.remove());
-    const on = {
-      status: gone,
-      delete: gone,
-      comment: (d) => byId.has(d.id) || (fresh.set(d.id, d), (freshBtn.textContent = t("fresh", { n: fresh.size })), (freshBtn.hidden = false)),
-      vote: (d, c) => c && redraw(Object.assign(c, d)),
+    // Removed as on a reload: a placeholder if it has replies.
+    const gone = (d, c) => c && !blank(c) && ((c.status = "deleted"), c._group?.children.length ? redraw(c) : c._li.remove(), (heading.textContent = t("count", { n: --state.total })));
+    // The score alone: focus stays put.
+    const liveVote = (d, c) => c && !blank(c) && (Object.assign(c, d), (c._li.querySelector(":scope>.ts-c .ts-score").textContent = d.votes));
+    // Not while the reader edits it.
+    const liveEdit = (d, c) => c && !c._li.querySelector(":scope>.ts-c .ts-form") && redraw(Object.assign(c, { html: d.html, edited: d.edited }));
+    const liveStatus = (d, c) => {
+      if (!("closed" in d)) return gone(d, c);
+      state.closed = d.closed;
+      renderTree();
+      topForm.firstChild || d.closed || topForm.append(composer({}));
     };
-    const poll = () => setInterval(() => api("GET", query({})).then((d) => d.comments.forEach(on.comment), () => {}), 3e4);
+    const on = {
+      status: liveStatus,
+      delete: gone,
+      edit: liveEdit,
+      vote: liveVote,
+      comment: (d) => byId.has(d.id) || (fresh.set(d.id, d), (freshBtn.textContent = t("fresh", { n: fresh.size })), (freshBtn.hidden = false)),
+    };
+    // No stream: the newest page's new comments and replies, every 30 s.
+    const liveWalk = (l) => l?.forEach((c) => (on.comment(c), liveWalk(c.replies)));
+    const livePoll = () => setInterval(() => api("GET", query({ sort: "newest" })).then((d) => liveWalk(d.comments), () => {}), 3e4);
     const follow = () => {
-      if (!self.EventSource) return poll();
+      if (!self.EventSource) return livePoll();
       const es = new EventSource(API + query({}).replace("?", "/events?"));
       for (const k in on) {
         es.addEventListener(k, (e) => {
@@ -812,8 +826,10 @@
           on[k](d, c?._li && c);
         });
       }
-      // Reconnects resume (Last-Event-ID); once refused, poll.
-      es.onerror = () => es.readyState > 1 && poll();
+      // Reconnects resume (Last-Event-ID); never opened (blocked on the way), refused, or failing again and again: poll.
+      let fails = -1;
+      es.onopen = () => { fails = 0; };
+      es.onerror = () => (fails < 0 || ++fails > 3 || es.readyState > 1) && (es.close(), livePoll());
     };
     refresh().then(follow);
   };
