@@ -421,7 +421,8 @@ class Core:
         for the comments the page shows, at most `tree.MAX_COMMENTS`."""
         with reading(self.engine) as conn:  # one snapshot for both queries
             keys = comment_store.thread_keys(conn, page.head.id)
-            plan, nodes, total = _plan_thread(keys, page.sort, page.limit, page.cursor, page.parent, page.reply_limit)
+            plan, nodes, total = _plan_thread(keys, page.sort, page.limit, page.cursor, page.parent, page.reply_limit,
+                                              page.head.pinned_id)
             shown = comment_store.views(conn, plan.ids())
         body = orjson.dumps(_shape_thread(page.site, page.head, plan, shown, total))
         self.cache.put(page.key(), body)
@@ -494,6 +495,7 @@ def public_comment(c: Any, replies: list | None = None, badges: tuple[str, ...] 
         "likes": c.likes,
         "dislikes": c.dislikes,
         "status": c.status if shown else "deleted",
+        "featured": shown and bool(getattr(c, "featured", False)),  # an editor's pick
         "replies": replies if replies is not None else [],
     }
 
@@ -504,16 +506,22 @@ def _empty_thread(site: str, uri: str) -> dict[str, Any]:
 
 
 def _plan_thread(rows: list, sort: str, limit: int, cursor: str | None, parent: int | None,
-                 reply_limit: int) -> tuple[tree.Plan, dict[int, tree.Node], int]:
+                 reply_limit: int, pinned_id: int | None = None) -> tuple[tree.Plan, dict[int, tree.Node], int]:
     roots, nodes, total = tree.build(rows)
-    if parent is None:
+    pinned = None
+    if parent is None and sort == "picks":
+        # The picks at any depth, each alone: its replies are a `parent=` read away.
+        siblings, key, reply_limit = tree.picks(nodes), tree.sort_key(sort), 0
+    elif parent is None:
         siblings, key = roots, tree.sort_key(sort)
+        found = nodes.get(pinned_id) if pinned_id is not None else None
+        pinned = found if found is not None and found.visible and found.row.parent_id is None else None
     else:
         if parent not in nodes:
             raise NotFound(f"There is no comment {parent} in this thread.", field="parent")
         siblings, key = nodes[parent].children, tree.conversation_key
     try:
-        return tree.plan(siblings, key, limit, cursor, reply_limit), nodes, total
+        return tree.plan(siblings, key, limit, cursor, reply_limit, pinned=pinned), nodes, total
     except tree.CursorError as e:
         raise BadCursor(str(e), field="cursor") from None
 
@@ -524,6 +532,7 @@ def _shape_thread(site: str, head: ThreadHead, plan: tree.Plan, shown: dict[int,
         view = shown.get(node.id)
         out = public_comment(view if view is not None else _gone(node.row), replies)
         out["reply_count"] = node.descendants
+        out["pinned"] = node.id == head.pinned_id
         if more:
             out["more_replies"] = more
             out["replies_cursor"] = more_cursor

@@ -145,6 +145,43 @@ def edit(engine: Engine, actor: Actor, comment_id: int, text: str, reason: str =
         return comments.by_id(conn, comment_id)
 
 
+# -- editors' picks and the pinned comment ---------------------------------------------------------
+def feature(engine: Engine, actor: Actor, comment_id: int, featured: bool, reason: str = "") -> Comment:
+    """Make a published comment an editor's pick (or stop: `featured` false)."""
+    with writing(engine) as conn:
+        comment, thread, site = _comment(conn, actor, comment_id)
+        if featured and comment.status != "published":
+            raise Conflict(f"Only a published comment can be an editor's pick; comment {comment_id} is {comment.status}.")
+        if comment.featured != featured:
+            comments.set_featured(conn, comment_id, featured)
+            threads.touch(conn, thread.id)
+            audit.record(conn, site_id=site.id, user_id=actor.user_id, actor=actor.email,
+                         action="feature" if featured else "unfeature", target=f"comment:{comment_id}", reason=reason,
+                         details={"uri": thread.uri})
+        return comments.by_id(conn, comment_id)
+
+
+def pin(engine: Engine, actor: Actor, comment_id: int, pinned: bool, reason: str = "") -> Comment:
+    """Pin a published top-level comment to the top of its thread, in place of any pinned before
+    (or unpin it: `pinned` false)."""
+    with writing(engine) as conn:
+        comment, thread, site = _comment(conn, actor, comment_id)
+        if pinned and comment.status != "published":
+            raise Conflict(f"Only a published comment can be pinned; comment {comment_id} is {comment.status}.")
+        if pinned and comment.parent_id is not None:
+            raise Invalid("Only a top-level comment can be pinned, not a reply.", field="comment_id")
+        if pinned and thread.pinned_id != comment_id:
+            threads.set_pinned(conn, thread.id, comment_id)
+            audit.record(conn, site_id=site.id, user_id=actor.user_id, actor=actor.email, action="pin",
+                         target=f"comment:{comment_id}", reason=reason,
+                         details={"uri": thread.uri, "replaces": thread.pinned_id})
+        elif not pinned and thread.pinned_id == comment_id:
+            threads.set_pinned(conn, thread.id, None)
+            audit.record(conn, site_id=site.id, user_id=actor.user_id, actor=actor.email, action="unpin",
+                         target=f"comment:{comment_id}", reason=reason, details={"uri": thread.uri})
+        return comments.by_id(conn, comment_id)
+
+
 # -- authors ------------------------------------------------------------------------------------
 def _ban(conn: Connection, actor: Actor, site_id: int, kind: str, value: str | None, *, seconds: int | None,
          reason: str, label: str = "") -> int:

@@ -51,6 +51,16 @@ class EditBody(Body):
     reason: Text = Field("", max_length=2000)
 
 
+class FeatureBody(Body):
+    featured: bool = True
+    reason: Text = Field("", max_length=2000)
+
+
+class PinBody(Body):
+    pinned: bool = True
+    reason: Text = Field("", max_length=2000)
+
+
 class BanBody(Body):
     site: Line | None = Field(None, max_length=64, description="with `email`")
     comment_id: Id | None = Field(None, description="ban this comment's author: kind author (the signed-in "
@@ -155,6 +165,7 @@ def _item(item: dict) -> dict:
     parent = item["parent"]
     return {
         "id": item["id"], "site": item["site_name"], "status": item["status"], "created": item["created"],
+        "featured": item["featured"],
         "edited": item["edited"], "parent_id": item["parent_id"], "text": item["text"], "html": item["html"],
         "author": {"name": item["author_name"], "key": item["author_key"], "trusted": item["trusted"],
                    "verified": item["identity_id"] is not None},
@@ -183,6 +194,38 @@ def reject(comment_id: PathId, body: RejectBody, request: Request, authorization
 def edit(comment_id: PathId, body: EditBody, request: Request, authorization: Auth = None) -> Response:
     """Change a comment's text (the audit log keeps the text before and after)."""
     return _act(request, authorization, lambda a: actions.edit(_engine(request), a, comment_id, body.text, body.reason))
+
+
+@router.post("/moderation/comments/{comment_id}/feature")
+def feature(comment_id: PathId, body: FeatureBody, request: Request, authorization: Auth = None) -> Response:
+    """Make a published comment an editor's pick (`featured: false` stops). Picks carry
+    `featured: true` in every answer; `GET /api/v1/threads?sort=picks` lists a thread's picks,
+    newest first. Audit-logged (feature, unfeature)."""
+    return _act(request, authorization,
+                lambda a: actions.feature(_engine(request), a, comment_id, body.featured, body.reason))
+
+
+@router.delete("/moderation/comments/{comment_id}/feature")
+def unfeature(comment_id: PathId, request: Request, authorization: Auth = None) -> Response:
+    """Stop featuring a comment (the same as `featured: false`)."""
+    return _act(request, authorization, lambda a: actions.feature(_engine(request), a, comment_id, False))
+
+
+@router.post("/moderation/comments/{comment_id}/pin")
+def pin(comment_id: PathId, body: PinBody, request: Request, authorization: Auth = None) -> Response:
+    """Pin a published top-level comment to the top of its thread (`pinned: false` unpins it).
+    A thread has one pinned comment: pinning another replaces it. The pinned comment opens the
+    first page of every sort, with `pinned: true`. Audit-logged (pin, unpin)."""
+    return _act(request, authorization,
+                lambda a: {**_shown(actions.pin(_engine(request), a, comment_id, body.pinned, body.reason)),
+                           "pinned": body.pinned})
+
+
+@router.delete("/moderation/comments/{comment_id}/pin")
+def unpin(comment_id: PathId, request: Request, authorization: Auth = None) -> Response:
+    """Unpin a comment (the same as `pinned: false`)."""
+    return _act(request, authorization,
+                lambda a: {**_shown(actions.pin(_engine(request), a, comment_id, False)), "pinned": False})
 
 
 @router.post("/moderation/comments/{comment_id}/trust")
@@ -262,6 +305,11 @@ def put_words(site: str, body: WordsBody, request: Request, authorization: Auth 
     return _act(request, authorization, lambda a: site_words.save(_engine(request), a, defaults, site, body.model_dump()))
 
 
+def _shown(comment: Comment) -> dict:
+    return {"comment": {"id": comment.id, "status": comment.status, "text": comment.text, "html": comment.html,
+                        "edited": comment.edited, "featured": comment.featured}}
+
+
 def _engine(request: Request):
     return core(request).engine
 
@@ -270,6 +318,5 @@ def _act(request: Request, authorization: str | None, do, status: int = 200) -> 
     """Run `do(actor)` (an action, which opens its own transaction) as the key's owner."""
     result = do(_actor(request, authorization))
     if isinstance(result, Comment):
-        result = {"comment": {"id": result.id, "status": result.status, "text": result.text, "html": result.html,
-                              "edited": result.edited}}
+        result = _shown(result)
     return _json(result if result is not None else {"ok": True}, status)

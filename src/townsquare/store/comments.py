@@ -30,6 +30,7 @@ class CommentView:
     # The author's verified identity, if they were signed in: shown as a mark and badges.
     identity_id: int | None = None
     badges: str | None = None  # JSON list, from the identity
+    featured: bool = False  # an editor's pick
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +56,7 @@ class Comment:
     # The moderation decision and its reasons, as JSON (see moderation.policy.Decision.as_json).
     moderation: str | None
     identity_id: int | None = None  # the verified reader who posted it (None: a guest)
+    featured: bool = False  # an editor's pick
 
     def decision(self) -> dict[str, Any]:
         if not self.moderation:
@@ -94,6 +96,7 @@ class CommentKey:
     created: float
     likes: int
     dislikes: int
+    featured: bool = False
 
 
 _VIEW = (comments.c.id, comments.c.parent_id, comments.c.author_name, comments.c.author_website, comments.c.html,
@@ -102,11 +105,11 @@ _VIEW = (comments.c.id, comments.c.parent_id, comments.c.author_name, comments.c
 
 # Statements are built once: on the write path, building one costs more than running it.
 # A comment as a thread shows it, with its verified author's badges.
-_SHOWN = (select(*_VIEW, comments.c.identity_id, identities.c.badges)
+_SHOWN = (select(*_VIEW, comments.c.identity_id, identities.c.badges, comments.c.featured)
           .outerjoin(identities, identities.c.id == comments.c.identity_id))
 _THREAD_VIEWS = _SHOWN.where(comments.c.thread_id == bindparam("thread_id"))
 _THREAD_KEYS = select(comments.c.id, comments.c.parent_id, comments.c.status, comments.c.created, comments.c.likes,
-                      comments.c.dislikes).where(comments.c.thread_id == bindparam("thread_id"))
+                      comments.c.dislikes, comments.c.featured).where(comments.c.thread_id == bindparam("thread_id"))
 _VIEWS_BY_ID = _SHOWN.where(comments.c.id.in_(bindparam("ids", expanding=True)))
 # The columns of a `Comment`, in its fields' order: `Comment(*row)` for a row selected with them.
 COLUMNS = tuple(comments.c[name] for name in Comment.__slots__)
@@ -156,6 +159,10 @@ def scrub(conn: Connection, comment_id: int, *, name: str) -> None:
     conn.execute(update(comments).where(comments.c.id == comment_id).values(
         status="deleted", text="", html="", quote=None, author_name=name, author_email=None, author_website=None,
         identity_id=None, edited=now()))
+
+
+def set_featured(conn: Connection, comment_id: int, featured: bool) -> None:
+    conn.execute(update(comments).where(comments.c.id == comment_id).values(featured=featured))
 
 
 def save_scores(conn: Connection, scores: dict[int, dict[str, float]]) -> None:

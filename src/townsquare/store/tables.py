@@ -17,6 +17,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 metadata = MetaData(
@@ -67,6 +68,11 @@ threads = Table(
     # Bumped on every change to the thread or its comments; read-cache entries are keyed by it,
     # so a cache shared by several processes can never serve a stale thread.
     Column("version", Integer, nullable=False, default=0),
+    # The comment a moderator pinned to the top of the thread (one at most; no foreign key, since
+    # comments already reference threads: a thread read checks the comment is still shown).
+    Column("pinned_id", Integer),
+    # When the thread stops taking comments, if a moderator or the site's `close_after_days` set it.
+    Column("closes", Float),
     UniqueConstraint("site_id", "uri"),
     Index("ix_threads_site_created", "site_id", "created", "id"),
 )
@@ -96,6 +102,8 @@ comments = Table(
     Column("moderation", Text),
     # The verified reader identity that posted it (store/readers.py); NULL for guests.
     Column("identity_id", Integer, ForeignKey("identities.id", ondelete="SET NULL")),
+    # An editor's pick: a moderator featured it; readers can list a thread's picks.
+    Column("featured", Boolean, nullable=False, default=False, server_default=false()),
     Index("ix_comments_thread_created", "thread_id", "created", "id"),
     Index("ix_comments_parent", "parent_id"),
     Index("ix_comments_status_created", "status", "created"),

@@ -47,6 +47,7 @@
       verified: "verified reader", signedAs: "Signed in as {name}", signOut: "Sign out", signIn: "Sign in by email",
       send: "Send me a link", sent: "Check your inbox: the link we sent signs you in on this page.",
       fresh: { one: "{n} new comment — show", other: "{n} new comments — show" },
+      picks: "Editors’ picks", pick: "Editor’s pick", pinned: "Pinned",
     },
     fr: {
       comments: "Commentaires", count: { one: "{n} commentaire", other: "{n} commentaires" },
@@ -76,6 +77,7 @@
       verified: "lecteur vérifié", signedAs: "Connecté : {name}", signOut: "Se déconnecter", signIn: "Se connecter par e-mail",
       send: "Recevoir un lien", sent: "Consultez votre boîte mail : le lien envoyé vous connecte sur cette page.",
       fresh: "Nouveaux : {n} — afficher",
+      picks: "Choix de la rédaction", pick: "Choix de la rédaction", pinned: "Épinglé",
     },
     ru: {
       comments: "Комментарии", count: { one: "{n} комментарий", few: "{n} комментария", other: "{n} комментариев" },
@@ -105,6 +107,7 @@
       verified: "подтверждённый читатель", signedAs: "Вы вошли как {name}", signOut: "Выйти", signIn: "Войти по почте",
       send: "Прислать ссылку", sent: "Проверьте почту: ссылка из письма выполнит вход на этой странице.",
       fresh: "Новые: {n} — показать",
+      picks: "Выбор редакции", pick: "Выбор редакции", pinned: "Закреплён",
     },
   };
 
@@ -198,7 +201,7 @@
     const query = (extra) => "/threads?" + new URLSearchParams({ site, uri, sort: state.sort, ...extra });
 
     // ---- state and layout ----
-    const SORTS = ["oldest", "newest", "top", "replies"];
+    const SORTS = ["oldest", "newest", "top", "replies", "picks"]; // picks: the editors' picks only
     const state = { sort: SORTS.includes(load("sort")) ? load("sort") : "oldest", list: [], next: null, total: 0, closed: false, focus: null, check: true, follow: true };
     const byId = new Map();
     const live = h("div", { class: "ts-sr", role: "status", "aria-live": "polite" });
@@ -233,7 +236,7 @@
       // The mark says it in words too (not by colour alone); badges are the publisher's.
       const mark = a.verified ? h("span", { class: "ts-verified" }, h("span", { "aria-hidden": "true" }, "✓"), h("span", { class: "ts-sr" }, t("verified")),
         ...(a.badges || []).map((b) => h("span", { class: "ts-role" }, b))) : null;
-      const meta = h("header", { class: "ts-meta" }, name, mark,
+      const meta = h("header", { class: "ts-meta" }, name, mark, ...pickMarks(c),
         h("a", { class: "ts-when", href: "#ts-c" + c.id }, h("time", { datetime: when.toISOString(), title: when.toLocaleString(lang) }, ago(c.created))),
         c.edited && !blank(c) ? h("span", { class: "ts-edited" }, t("edited")) : null,
         c.status === "pending" ? h("span", { class: "ts-badge" }, t("pending")) : null,
@@ -246,6 +249,9 @@
       const held = c.status === "pending" || c.status === "rejected";
       return h("article", { class: "ts-c" + (held ? " ts-pending" : "") }, meta, body, actions(c));
     };
+
+    // Pinned and editors' picks say so in words.
+    const pickMarks = (c) => [c.pinned && h("strong", { class: "ts-badge" }, t("pinned")), c.featured && h("strong", { class: "ts-badge" }, t("pick"))];
 
     const actions = (c) => {
       const bar = h("div", { class: "ts-actions" });
