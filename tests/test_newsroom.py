@@ -132,3 +132,28 @@ def test_the_queue_features_and_pins_a_published_comment(tmp_path):
         refused = web.post(f"/admin/comments/{cid}/feature", data={"csrf": "forged", "back": "/admin/queue/published"})
         assert refused.status_code == 403
     engine.dispose()
+
+
+def test_a_reader_reports_once_and_is_told_whether_it_counted(engine, settings):
+    import time
+
+    import jwt
+
+    secret = "newsroom-sso-secret-0123456789abcdef"
+    add_site(engine, posts_per_minute=10_000, sso_secret=secret)
+    with TestClient(moderation_app(settings, engine), base_url="http://testserver") as c:
+        cid = post(c, "Reported words")["comment"]["id"]
+        now = int(time.time())
+        token = jwt.encode({"sub": "r1", "name": "Rae", "aud": "daily", "iat": now, "exp": now + 300}, secret,
+                           algorithm="HS256")
+        session = c.post("/api/v1/auth/sso", json={"site": "daily", "token": token}).json()["session_token"]
+        signed = {"X-Townsquare-Session": session}
+        first = c.post(f"/api/v1/comments/{cid}/report", json={"reason": "harassment"}, headers=signed)
+        assert first.status_code == 200 and first.json() == {"reported": True, "status": "published", "counted": True}
+        again = c.post(f"/api/v1/comments/{cid}/report", json={"reason": "spam"}, headers=signed)
+        assert again.json()["counted"] is False
+        c.post("/api/v1/auth/signout", headers=signed)
+        ended = c.post(f"/api/v1/comments/{cid}/report", json={"reason": "spam"}, headers=signed)
+        assert ended.status_code == 401
+        bad = c.post(f"/api/v1/comments/{cid}/report", json={"reason": "boring"})
+        assert bad.status_code == 422

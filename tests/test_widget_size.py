@@ -6,7 +6,7 @@ import gzip
 
 from townsquare.web.paths import STATIC
 
-BUDGET = 17_600  # bytes, gzipped, script + styles (15 kB before reader sign-in and the plain-words nudge;
+BUDGET = 17_800  # bytes, gzipped, script + styles (15 kB before reader sign-in and the plain-words nudge;
 # 17 kB before editors' picks, the pinned comment and readers' reports)
 
 

@@ -113,12 +113,15 @@ def check(body: CheckBody, request: Request) -> Response:
 def report(comment_id: PathId, body: ReportBody, request: Request) -> Response:
     """Report a comment (`reason`: spam, abuse, hate, harassment, personal_data, off_topic, other).
     One report per reader counts; at the site's `reports_to_hold` the comment is held for review.
-    The reader is the `X-Townsquare-Voter` token if sent, else the address; an address counts
-    once whatever tokens it sends, so `reports_to_hold` means distinct readers' addresses."""
+    The reader is the signed-in reader (`X-Townsquare-Session`) if a session is sent, else the
+    `X-Townsquare-Voter` token if sent, else the address; an address counts once whatever tokens
+    it sends, so `reports_to_hold` means distinct readers' addresses. Answers `{reported: true,
+    status, counted}`: `counted` is false when this reader (or address) had reported it already.
+    The widget's "Report" button sends it."""
     who = client(request)
     result = public.report(core(request), comment_id, ip=who.ip, voter_token=who.voter_token, reason=body.reason,
-                           note=body.note)
-    return _json({"reported": True, "status": result["status"]})
+                           note=body.note, session=who.session)
+    return _json({"reported": True, "status": result["status"], "counted": result["counted"]})
 
 
 # -- moderators ------------------------------------------------------------------------------------------

@@ -103,7 +103,7 @@ comments = Table(
     # The verified reader identity that posted it (store/readers.py); NULL for guests.
     Column("identity_id", Integer, ForeignKey("identities.id", ondelete="SET NULL")),
     # An editor's pick: a moderator featured it; readers can list a thread's picks.
-    Column("featured", Boolean, nullable=False, default=False, server_default=false()),
+    Column("featured", Boolean, nullable=False, server_default=false()),
     Index("ix_comments_thread_created", "thread_id", "created", "id"),
     Index("ix_comments_parent", "parent_id"),
     Index("ix_comments_status_created", "status", "created"),

@@ -48,6 +48,8 @@
       send: "Send me a link", sent: "Check your inbox: the link we sent signs you in on this page.",
       fresh: { one: "{n} new comment — show", other: "{n} new comments — show" },
       picks: "Editors’ picks", pick: "Editor’s pick", pinned: "Pinned",
+      report: "Report", reportWhy: "Why?", reasons: "Spam|Abuse|Hate|Harassment|Personal data|Off topic|Other",
+      sendReport: "Send report", reported: "Thank you: the moderators will look at this comment.",
     },
     fr: {
       comments: "Commentaires", count: { one: "{n} commentaire", other: "{n} commentaires" },
@@ -78,6 +80,8 @@
       send: "Recevoir un lien", sent: "Consultez votre boîte mail : le lien envoyé vous connecte sur cette page.",
       fresh: "Nouveaux : {n} — afficher",
       picks: "Choix de la rédaction", pick: "Choix de la rédaction", pinned: "Épinglé",
+      report: "Signaler", reportWhy: "Pourquoi ?", reasons: "Spam|Injure|Haine|Harcèlement|Données personnelles|Hors sujet|Autre",
+      sendReport: "Envoyer", reported: "Merci : les modérateurs examineront ce commentaire.",
     },
     ru: {
       comments: "Комментарии", count: { one: "{n} комментарий", few: "{n} комментария", other: "{n} комментариев" },
@@ -108,6 +112,8 @@
       send: "Прислать ссылку", sent: "Проверьте почту: ссылка из письма выполнит вход на этой странице.",
       fresh: "Новые: {n} — показать",
       picks: "Выбор редакции", pick: "Выбор редакции", pinned: "Закреплён",
+      report: "Пожаловаться", reportWhy: "Причина?", reasons: "Спам|Оскорбление|Ненависть|Травля|Личные данные|Не по теме|Другое",
+      sendReport: "Отправить", reported: "Спасибо: модераторы рассмотрят этот комментарий.",
     },
   };
 
@@ -266,6 +272,7 @@
             button(t("quote"), () => { openReply(c, picked || quoteOf(c)); picked = null; }, "ts-btn", { onpointerdown: () => { picked = quoteOf(c); } }));
         }
       }
+      if (c.status === "published" && !isOwn(c)) bar.append(button(t("report"), () => openReport(c, bar), "ts-btn ts-flag"));
       if (isOwn(c)) {
         // A declined comment can no longer be edited (a moderator decided), only deleted.
         if (c.status !== "rejected") bar.append(button(t("edit"), () => openEdit(c), "ts-btn ts-edit"));
@@ -277,6 +284,26 @@
         bar.append(button(open ? t("hide") : t("show", { n: kids }), () => toggle(c, !open), "ts-link", { "aria-expanded": String(open) }));
       }
       return bar;
+    };
+
+    // A reader reports a comment with a reason; the server counts one report per reader.
+    const REASONS = ["spam", "abuse", "hate", "harassment", "personal_data", "off_topic", "other"];
+    const openReport = (c, bar) => {
+      if (bar.nextElementSibling?.matches(".ts-report")) return;
+      const id = `ts-${++uid}-why`;
+      const why = h("select", { id }, L.reasons.split("|").map((label, i) => h("option", { value: REASONS[i] }, label)));
+      const form = h("form", { class: "ts-report ts-buttons", "aria-label": t("report") }, h("label", { for: id }, t("reportWhy")), why,
+        h("button", { type: "submit", class: "ts-btn" }, t("sendReport")), button(t("cancel"), () => { form.remove(); bar.querySelector(".ts-flag").focus(); }));
+      form.addEventListener("submit", async (ev) => {
+        ev.preventDefault();
+        try {
+          const voter = load("voter", null);
+          await api("POST", `/comments/${c.id}/report`, { reason: why.value }, null, voter ? { "X-Townsquare-Voter": voter } : {});
+          form.replaceChildren(h("p", { role: "status" }, t("reported")));
+        } catch (e) { form.append(h("p", { class: "ts-alert", role: "alert" }, e.message)); }
+      });
+      bar.after(form);
+      why.focus();
     };
 
     // The selected passage if the reader selected text inside this comment, else its opening.
