@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from starlette.testclient import TestClient
 
@@ -157,3 +159,96 @@ def test_a_reader_reports_once_and_is_told_whether_it_counted(engine, settings):
         assert ended.status_code == 401
         bad = c.post(f"/api/v1/comments/{cid}/report", json={"reason": "boring"})
         assert bad.status_code == 422
+
+
+# -- scheduled closing ------------------------------------------------------------------------------
+def started_days_ago(engine, days: float, uri: str = "/a") -> None:
+    """The thread's first comment was `days` ago (times set in the past: no waiting)."""
+    from sqlalchemy import update
+
+    from townsquare.store.tables import threads
+
+    with engine.begin() as conn:
+        conn.execute(update(threads).where(threads.c.uri == uri).values(created=time.time() - days * 86400))
+
+
+def comment(client, uri="/a", text="Still open?", **extra):
+    return client.post("/api/v1/comments", json={"site": "daily", "uri": uri, "text": text, "author": {"name": "Bo"},
+                                                 **extra}, headers={"Origin": "https://daily.example"})
+
+
+@pytest.fixture
+def closing_desk(engine, settings):
+    add_site(engine, posts_per_minute=10_000, close_after_days=3)
+    _, key = add_moderator(engine)
+    with TestClient(moderation_app(settings, engine), base_url="http://testserver") as c:
+        c.engine = engine
+        c.key = {"Authorization": f"Bearer {key}"}
+        yield c
+
+
+def test_a_thread_closes_by_itself_days_after_its_first_comment(closing_desk):
+    desk = closing_desk
+    first = post(desk, "First comment")["comment"]["id"]
+    started_days_ago(desk.engine, 2.9)
+    assert thread(desk)["thread"]["closed"] is False and comment(desk).status_code == 201
+    started_days_ago(desk.engine, 3.1)
+    assert thread(desk)["thread"]["closed"] is True  # the cached page of a moment ago is not served
+    refused = comment(desk)
+    problem = refused.json()
+    assert refused.status_code == 403 and problem["closed"] is True
+    assert problem["detail"].startswith("This discussion closed on ") and "no new comments" in problem["detail"]
+    assert comment(desk, parent_id=first).status_code == 403
+    assert thread(desk)["total"] == 2  # nothing stored
+
+    # Reopening is refused while the site's rule closes it; a later close time of its own reopens it.
+    tid = desk.get("/api/v1/moderation/queue", params={"tab": "all"}, headers=desk.key).json()["items"][0]["thread"]["id"]
+    again = desk.post(f"/api/v1/moderation/threads/{tid}/close", json={"closed": False}, headers=desk.key)
+    assert again.status_code == 409 and "later close time" in again.json()["detail"]
+    later = desk.post(f"/api/v1/moderation/threads/{tid}/close-at", json={"at": time.time() + 3600}, headers=desk.key)
+    assert later.status_code == 200 and thread(desk)["thread"]["closed"] is False
+    assert comment(desk).status_code == 201
+    assert actions_of(desk.engine, "close_at")[0].target == f"thread:{tid}"
+
+
+def test_a_moderator_sets_a_thread_close_time(desk):
+    post(desk, "Open thread")
+    tid = desk.get("/api/v1/moderation/queue", params={"tab": "all"}, headers=desk.key).json()["items"][0]["thread"]["id"]
+    close_at = lambda body: desk.post(f"/api/v1/moderation/threads/{tid}/close-at", json=body, headers=desk.key)
+    assert close_at({"at": time.time() + 3600}).status_code == 200
+    assert thread(desk)["thread"]["closed"] is False and comment(desk).status_code == 201
+    assert close_at({"at": time.time() - 1}).status_code == 200
+    assert thread(desk)["thread"]["closed"] is True and comment(desk).status_code == 403
+    # Reopening drops the close time already past.
+    assert desk.post(f"/api/v1/moderation/threads/{tid}/close", json={"closed": False}, headers=desk.key).status_code == 200
+    assert thread(desk)["thread"]["closed"] is False and comment(desk).status_code == 201
+    assert close_at({"at": None}).status_code == 200 and close_at({}).status_code == 422
+    assert close_at({"at": -5}).status_code == 422
+    assert close_at({"at": 1.0}).status_code == 200 and comment(desk).status_code == 403
+    assert desk.post("/api/v1/moderation/threads/999/close-at", json={"at": None}, headers=desk.key).status_code == 404
+    assert desk.post(f"/api/v1/moderation/threads/{tid}/close-at", json={"at": None}).status_code == 401
+
+
+def test_close_at_from_the_command_line(tmp_path):
+    from typer.testing import CliRunner
+
+    from townsquare.cli import app
+
+    url = f"sqlite:///{tmp_path}/cli.db"
+    engine = make_engine(url)
+    migrate(engine)
+    add_site(engine)
+    add_moderator(engine)
+    with TestClient(moderation_app(load_settings(None, environ={}, db=url), engine)) as c:
+        post(c, "A comment", uri="/story")
+        run = lambda *args: CliRunner().invoke(app, ["moderation", "close-at", *args, "--db", url])
+        done = run("daily", "/story", "2020-01-01T00:00", "--by", "mod@daily.example", "--reason", "old story")
+        assert done.exit_code == 0 and "closes 2020-01-01 00:00 UTC" in done.output
+        assert comment(c, uri="/story").json()["detail"] == (
+            "This discussion closed on 2020-01-01 00:00 UTC; it takes no new comments.")
+        assert run("daily", "/story", "none", "--by", "mod@daily.example").exit_code == 0
+        assert comment(c, uri="/story").status_code == 201
+        assert run("daily", "/nope", "now", "--by", "mod@daily.example").exit_code == 1
+        assert run("daily", "/story", "soon", "--by", "mod@daily.example").exit_code == 2
+        assert run("daily", "/story", "now", "--by", "nobody@daily.example").exit_code == 1
+    engine.dispose()

@@ -83,3 +83,31 @@ def test_pinned_first_picks_listed_and_a_report_reaches_the_reported_tab(new_pag
     expect(item).to_contain_text("The council vote was on Tuesday.")
     expect(item.locator(".report-list")).to_contain_text("harassment")
     expect(admin.locator("article.item")).to_have_count(1)
+
+
+def test_a_thread_past_its_close_time_refuses_in_words_and_says_it_is_closed(new_page, demo_server: DemoServer,
+                                                                               publisher):
+    page_url = publisher(article(demo_server.url, "chronicle"))
+    demo_server.add_site("chronicle", [page_url], {"moderation_rules": QUICK})
+    with demo_server.api() as api:
+        post(api, "chronicle", "An early comment.")
+    page = new_page()
+    page.goto(page_url + "/story")
+    expect(page.locator(ITEMS)).to_have_count(1)
+    form = page.locator(".ts-top form")
+    form.get_by_label("Your comment").fill("A late comment.")
+    form.get_by_label("Name", exact=True).fill("Late Reader")
+
+    engine, actor, _ = editor(demo_server, "chronicle")
+    actions.close_at(engine, actor, actions.thread_at(engine, actor, "chronicle", "/story"), 1_700_000_000.0, "")
+    engine.dispose()
+    form.get_by_role("button", name="Post comment").click()
+    expect(form.get_by_role("alert")).to_have_text(
+        "This discussion closed on 2023-11-14 22:13 UTC; it takes no new comments.")
+
+    page.reload()
+    expect(page.locator(ITEMS)).to_have_count(1)
+    expect(page.locator("#townsquare .ts-note")).to_have_text("Comments are closed.")
+    expect(page.locator("#townsquare textarea")).to_have_count(0)
+    expect(page.locator(ITEMS).first.get_by_role("button", name="Reply")).to_have_count(0)
+    assert page.errors == []

@@ -58,6 +58,9 @@ class SiteSettings(Strict):
     tell_authors_why: bool = Field(True, description="Show the author of a rejected comment the moderators' reason")
     moderation_rules: ModerationRules = Field(
         ModerationRules(), description="The site's moderation checks (word lists, links, toxicity limits, …)")
+    close_after_days: int | None = Field(None, ge=1, le=3650, description="Close each thread to new comments this many "
+                                         "days after its first comment (a thread's own close time, set by a "
+                                         "moderator, comes first); unset: threads stay open")
     # Reader identity (docs/identity.md).
     sso_secret: str | None = Field(None, min_length=32, max_length=512, description="Shared secret (at least 32 "
                                    "characters) with which the publisher signs its readers' sign-on tokens (JWT, "

@@ -22,7 +22,7 @@ from townsquare.alerts import subscriptions
 from townsquare.live import events as live_events
 from townsquare import readers, sites
 from townsquare.config import Settings
-from townsquare.domain import status, tree, validate
+from townsquare.domain import closing, status, tree, validate
 from townsquare.domain.render import render_markdown
 from townsquare.domain.tokens import Signer, TokenError
 from townsquare.errors import BadCursor, Conflict, Forbidden, Invalid, NotFound, TooMany, Unauthorized
@@ -102,7 +102,7 @@ class ThreadPage:
 
     def key(self) -> tuple:
         # The version makes every write, by any process, move readers to a new key.
-        return (self.head.id, self.head.version, self.sort, self.limit, self.cursor, self.parent, self.reply_limit)
+        return (self.head.id, self.head.version, self.head.closed, self.sort, self.limit, self.cursor, self.parent, self.reply_limit)
 
 
 @dataclass(frozen=True)
@@ -207,8 +207,8 @@ class Core:
                     raise Invalid(f"Comment {parent_id} belongs to another thread.", field="parent_id")
             else:
                 thread = thread_store.by_uri(conn, site.id, uri)
-            if thread is not None and thread.closed:
-                raise Forbidden("This discussion is closed.")
+            if thread is not None:
+                _refuse_if_closed(thread, rules)
             quote = validate.clean_quote(body.get("quote"), parent.text) if parent else None
             author_key = identity_key or (self.signer.hash("email", email.lower()) if email else None)
             draft = Draft(
@@ -228,8 +228,7 @@ class Core:
         stored = decision.as_json()
         with writing(self.engine) as conn:
             thread = thread_store.get_or_create(conn, site.id, uri, title, url)
-            if thread.closed:
-                raise Forbidden("This discussion is closed.")
+            _refuse_if_closed(thread, rules)
             status.require("pipeline", status.NEW, decision.status)
             comment = comment_store.insert_comment(conn, NewComment(
                 thread_id=thread.id, parent_id=parent_id, author_name=name, author_email=email,
@@ -358,8 +357,7 @@ class Core:
                 self.signer.check_edit_token(token, comment.id, site.rules.edit_window)
             except TokenError as e:
                 raise Unauthorized(str(e)) from None
-        if thread.closed:
-            raise Forbidden("This discussion is closed.")
+        _refuse_if_closed(thread, site.rules)
         return comment, thread, site
 
     def vote(self, comment_id: int, value: int, client: Client) -> dict[str, Any]:
@@ -412,6 +410,12 @@ class Core:
             raise NotFound(f"There is no site named '{page.site}'.", field="site")
         if head.id is None:
             return orjson.dumps(_empty_thread(page.site, page.uri))
+        if not head.closed and (head.closes is not None or head.site_settings != "{}" or
+                                self.settings.site_defaults.close_after_days):
+            # Closing by the clock bumps no version: the state at this moment is part of the key.
+            after = sites.rules_of(self.settings, orjson.loads(head.site_settings)).close_after_days
+            if closing.is_closed(False, head.closes, head.created, after, now()):
+                head = replace(head, closed=True)
         page.head = head
         return self.cache.get(page.key())
 
@@ -453,6 +457,13 @@ class Core:
         if found is None:
             raise NotFound(f"There is no site named '{site}'.", field="site")
         return {"counts": found}
+
+
+def _refuse_if_closed(thread: Thread, rules) -> None:
+    """Forbidden, saying since when, if the thread takes no comments now (`domain.closing`)."""
+    if closing.is_closed(thread.closed, thread.closes, thread.created, rules.close_after_days, now()):
+        raise Forbidden(closing.refusal(thread.closed, thread.closes, thread.created, rules.close_after_days),
+                        closed=True)
 
 
 def _edited_decision(comment: Comment, decision: Decision, becomes: str) -> dict[str, Any]:

@@ -14,7 +14,8 @@ import orjson
 
 from townsquare.alerts import events as alert_events
 from townsquare.live import events as live_events
-from townsquare.domain import status
+from townsquare.config import Settings
+from townsquare.domain import closing, status
 from townsquare.domain.render import render_markdown
 from townsquare.errors import Conflict, Invalid, NotFound
 from townsquare.moderation import audit
@@ -27,6 +28,7 @@ from townsquare.store.db import Connection, Engine, now, reading, writing
 from townsquare.store.sites import Site
 from townsquare.store.threads import Thread
 from townsquare.services import public_comment
+from townsquare.sites import rules_of
 
 # What a ban is stored by: a hashed address, a verified identity, or a hashed e-mail address.
 BAN_KINDS = ("ip", "identity", "email")
@@ -277,14 +279,53 @@ def _thread(conn: Connection, actor: Actor, thread_id: int) -> Thread:
     return thread
 
 
-def close_thread(engine: Engine, actor: Actor, thread_id: int, closed: bool, reason: str = "") -> None:
+def close_thread(engine: Engine, actor: Actor, thread_id: int, closed: bool, reason: str = "",
+                 settings: Settings | None = None) -> None:
+    """Close a thread now, or reopen it: reopening also drops a close time already past. A thread
+    the site's `close_after_days` has closed reopens only with a later close time of its own
+    (`close_at`)."""
     with writing(engine) as conn:
         thread = _thread(conn, actor, thread_id)
+        if not closed:
+            site = sites.by_id(conn, thread.site_id)
+            close_after_days = rules_of(settings, site.settings).close_after_days if settings else None
+            at = now()
+            closes = thread.closes if thread.closes is not None and thread.closes > at else None
+            if closing.is_closed(False, closes, thread.created, close_after_days, at):
+                raise Conflict(f"This site closes threads {close_after_days} days after their first comment; give "
+                               "this thread a later close time of its own to reopen it.")
+            if closes != thread.closes:
+                threads.set_closes(conn, thread_id, closes)
         threads.set_closed(conn, thread_id, closed)
         live_events.thread_closed(conn, thread_id, closed)
         audit.record(conn, site_id=thread.site_id, user_id=actor.user_id, actor=actor.email,
                      action="close" if closed else "reopen", target=f"thread:{thread_id}", reason=reason,
                      details={"uri": thread.uri})
+
+
+def close_at(engine: Engine, actor: Actor, thread_id: int, at: float | None, reason: str = "") -> None:
+    """Set when the thread stops taking comments (None: no time of its own, the site's rule
+    applies). A time already past closes it at once."""
+    if at is not None and not 0 < at < 2.0**40:
+        raise Invalid("A close time is in epoch seconds.", field="at")
+    with writing(engine) as conn:
+        thread = _thread(conn, actor, thread_id)
+        threads.set_closes(conn, thread_id, at)
+        audit.record(conn, site_id=thread.site_id, user_id=actor.user_id, actor=actor.email, action="close_at",
+                     target=f"thread:{thread_id}", reason=reason, details={"at": at, "uri": thread.uri})
+
+
+def thread_at(engine: Engine, actor: Actor, site_name: str, uri: str) -> int:
+    """The id of the site's thread at `uri` (for the command line)."""
+    with reading(engine) as conn:
+        site = sites.by_name(conn, site_name)
+        if site is None:
+            raise NotFound(f"There is no site named '{site_name}'.")
+        actor.require(site.id)
+        thread = threads.by_uri(conn, site.id, uri)
+        if thread is None:
+            raise NotFound(f"Site '{site_name}' has no thread at {uri}.")
+        return thread.id
 
 
 def slow_mode(engine: Engine, actor: Actor, thread_id: int, seconds: int, reason: str = "") -> None:

@@ -401,7 +401,7 @@ def undo(request: Request, ids: Annotated[list[FormId] | None, Form()] = None, c
 def close(request: Request, thread_id: PathId, closed: Annotated[bool, Form()] = True, csrf: Csrf = "",
           back: Back = "", reason: Why = "") -> Response:
     def do(actor):
-        actions.close_thread(_engine(request), actor, thread_id, closed, reason)
+        actions.close_thread(_engine(request), actor, thread_id, closed, reason, core(request).settings)
 
     return _act(request, csrf, back, do, "Closed the thread." if closed else "Reopened the thread.")
 

@@ -82,6 +82,12 @@ class CloseBody(Body):
     reason: Text = Field("", max_length=2000)
 
 
+class CloseAtBody(Body):
+    at: float | None = Field(description="when the thread stops taking comments, in epoch seconds (a time past "
+                             "closes it at once); null: no time of its own, the site's `close_after_days` applies")
+    reason: Text = Field("", max_length=2000)
+
+
 class SlowModeBody(Body):
     seconds: int = Field(ge=0, le=actions.MAX_SLOW_MODE)
     reason: Text = Field("", max_length=2000)
@@ -266,9 +272,22 @@ def unban(ban_id: PathId, request: Request, authorization: Auth = None) -> Respo
 
 @router.post("/moderation/threads/{thread_id}/close")
 def close(thread_id: PathId, body: CloseBody, request: Request, authorization: Auth = None) -> Response:
-    """Close (or reopen with `closed: false`) a thread for new comments."""
+    """Close (or reopen with `closed: false`) a thread for new comments. Reopening also drops a
+    close time of its own already past; a thread the site's `close_after_days` closed answers 409
+    until it has a later close time (`close-at`). A closed thread refuses comments, edits and
+    deletions with a 403 problem saying so (`closed: true`), and reads show `thread.closed`."""
+    the_core = core(request)
+    return _act(request, authorization, lambda a: actions.close_thread(
+        the_core.engine, a, thread_id, body.closed, body.reason, the_core.settings))
+
+
+@router.post("/moderation/threads/{thread_id}/close-at")
+def close_at(thread_id: PathId, body: CloseAtBody, request: Request, authorization: Auth = None) -> Response:
+    """Close the thread automatically at `at` (epoch seconds), in place of the site's
+    `close_after_days` (counted from the thread's first comment); `at: null` removes the thread's
+    own time. Audit-logged (close_at)."""
     return _act(request, authorization,
-                lambda a: actions.close_thread(_engine(request), a, thread_id, body.closed, body.reason))
+                lambda a: actions.close_at(_engine(request), a, thread_id, body.at, body.reason))
 
 
 @router.post("/moderation/threads/{thread_id}/slow-mode")
