@@ -3,6 +3,7 @@ reader's report from the widget reaching the moderators' Reported tab."""
 
 from __future__ import annotations
 
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 from tests.browser_fixtures import *  # noqa: F403 - the fixtures
@@ -68,6 +69,9 @@ def test_pinned_first_picks_listed_and_a_report_reaches_the_reported_tab(new_pag
     reported.get_by_role("button", name="Report").click()
     form = reported.get_by_role("form", name="Report")
     expect(form.get_by_label("Why?")).to_be_focused()
+    # The pinned and picked marks and the open report form: no axe-core violations in the widget.
+    found = Axe().run(page, context="#townsquare").response["violations"]
+    assert [f"{v['id']}: {v['help']}" for v in found] == []
     form.get_by_label("Why?").select_option(label="Harassment")
     form.get_by_role("button", name="Send report").click()
     expect(reported.get_by_role("status")).to_have_text("Thank you: the moderators will look at this comment.")
