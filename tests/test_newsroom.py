@@ -50,6 +50,9 @@ def test_a_moderator_features_a_comment_and_readers_list_the_picks(desk):
     picks = thread(desk, sort="picks")
     assert [c["id"] for c in picks["comments"]] == [reply, good]  # newest first, replies included
     assert all(c["replies"] == [] for c in picks["comments"])
+    paged = thread(desk, sort="picks", limit=1)
+    rest = thread(desk, sort="picks", limit=1, cursor=paged["next_cursor"])  # past the fast path
+    assert [c["id"] for c in paged["comments"] + rest["comments"]] == [reply, good] and rest["next_cursor"] is None
 
     # Un-featuring, by DELETE or by `featured: false`; both audit-logged with the moderator's name.
     assert desk.delete(f"/api/v1/moderation/comments/{reply}/feature", headers=desk.key).json()["comment"]["featured"] is False
@@ -194,6 +197,8 @@ def test_a_thread_closes_by_itself_days_after_its_first_comment(closing_desk):
     assert thread(desk)["thread"]["closed"] is False and comment(desk).status_code == 201
     started_days_ago(desk.engine, 3.1)
     assert thread(desk)["thread"]["closed"] is True  # the cached page of a moment ago is not served
+    listed = desk.get("/api/v1/threads", params={"site": "daily"}).json()["threads"]
+    assert [(t["uri"], t["closed"]) for t in listed] == [("/a", True)]
     refused = comment(desk)
     problem = refused.json()
     assert refused.status_code == 403 and problem["closed"] is True

@@ -445,9 +445,10 @@ class Core:
             rows = thread_store.newest(conn, found.id, limit + 1, after)
         more = len(rows) > limit
         rows = rows[:limit]
+        at, after_days = now(), found.rules.close_after_days
         return {
             "threads": [{"uri": r.uri, "title": r.title, "url": r.url, "count": r.comment_count,
-                         "closed": r.closed} for r in rows],
+                         "closed": closing.is_closed(r.closed, r.closes, r.created, after_days, at)} for r in rows],
             "next_cursor": tree.encode_cursor((rows[-1].created, rows[-1].id)) if more else None,
         }
 

@@ -56,6 +56,7 @@ class ThreadSummary:
     comment_count: int
     closed: bool
     created: float
+    closes: float | None = None
 
 
 def from_row(row) -> Thread:
@@ -140,12 +141,12 @@ def set_closes(conn: Connection, thread_id: int, closes: float | None) -> None:
 
 def newest(conn: Connection, site_id: int, limit: int, after: tuple[float, int] | None) -> list[ThreadSummary]:
     q = select(threads.c.id, threads.c.uri, threads.c.title, threads.c.url, threads.c.comment_count,
-               threads.c.closed, threads.c.created).where(threads.c.site_id == site_id)
+               threads.c.closed, threads.c.created, threads.c.closes).where(threads.c.site_id == site_id)
     if after:
         created, tid = after
         q = q.where((threads.c.created < created) | ((threads.c.created == created) & (threads.c.id < tid)))
     q = q.order_by(threads.c.created.desc(), threads.c.id.desc()).limit(limit)
-    return [ThreadSummary(r.id, r.uri, r.title, r.url, r.comment_count, bool(r.closed), r.created)
+    return [ThreadSummary(r.id, r.uri, r.title, r.url, r.comment_count, bool(r.closed), r.created, r.closes)
             for r in conn.execute(q)]
 
 
