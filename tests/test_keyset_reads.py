@@ -37,11 +37,16 @@ def whole_outline_answer(core, site: str, uri: str, **params) -> dict:
     with reading(core.engine) as conn:
         keys = comment_store.thread_keys(conn, page.head.id)
         roots, nodes, total = tree.build(keys)
-        if page.parent is None:
+        pinned, reply_limit = None, page.reply_limit
+        if page.parent is None and page.sort == "picks":
+            siblings, key, reply_limit = tree.picks(nodes), tree.sort_key(page.sort), 0
+        elif page.parent is None:
             siblings, key = roots, tree.sort_key(page.sort)
+            found = nodes.get(page.head.pinned_id)
+            pinned = found if found is not None and found.visible and found.row.parent_id is None else None
         else:
             siblings, key = nodes[page.parent].children, tree.conversation_key
-        plan = tree.plan(siblings, key, page.limit, page.cursor, page.reply_limit)
+        plan = tree.plan(siblings, key, page.limit, page.cursor, reply_limit, pinned=pinned)
         shown = comment_store.views(conn, plan.ids())
     return services._shape_thread(site, page.head, plan, shown, total)
 
@@ -106,7 +111,13 @@ def build_thread(engine, uri: str, rng: random.Random, n: int, ties: bool = True
         for cid in rng.sample(ids, n // 10):
             comment_store.scrub(conn, cid, name="[deleted]")
         privacy_store.delete_comments(conn, rng.sample(ids, n // 20), placeholder_name="[deleted]", at=t)
-        visible = {c for c, v in comment_store.views(conn, ids).items() if v.status == "published"}
+        for cid in rng.sample(ids, n // 8):  # editors' picks, some of them not published
+            comment_store.set_featured(conn, cid, True)
+        views = comment_store.views(conn, ids)
+        visible = {c for c, v in views.items() if v.status == "published"}
+        tops = sorted(c for c in visible if views[c].parent_id is None)
+        if tops:
+            thread_store.set_pinned(conn, thread.id, rng.choice(tops))
         thread_store.touch(conn, thread.id, len(visible))
     return visible
 
@@ -118,13 +129,15 @@ def build_thread(engine, uri: str, rng: random.Random, n: int, ties: bool = True
     {"sort": "replies", "limit": 6, "reply_limit": 1},
     {"sort": "oldest", "limit": 50, "reply_limit": 0},
     {"sort": "top", "limit": 5000, "reply_limit": 5000},
+    {"sort": "picks", "limit": 3, "reply_limit": 2},
 ])
 def test_page_walk_matches_the_whole_outline_read(client, params):
     core = client.app.state.core
     visible = build_thread(core.engine, "/walk", random.Random(7), 400)
     seen = walk_both(core, "/walk", **params)
-    assert len(seen) == len(set(seen)), "a comment appeared twice"
-    assert visible <= set(seen), "a published comment was never reached"
+    if params["sort"] != "picks":  # picks at any depth: a pick may also be a reply a reader opens
+        assert len(seen) == len(set(seen)), "a comment appeared twice"
+        assert visible <= set(seen), "a published comment was never reached"
 
 
 def test_deep_chains_stop_at_the_depth_limit_as_before(client):
@@ -190,6 +203,8 @@ def wide_thread(client):
             for _ in range(30):
                 add(top)
         add(firsts[0])
+        # Every comment an editor's pick, so the picks listing is as wide as the rest.
+        conn.execute(update(comments).where(comments.c.thread_id == thread.id).values(featured=True))
         thread_store.touch(conn, thread.id, 600 + 600 + 900 + 1)
     return core
 
@@ -241,7 +256,7 @@ def test_imports_keep_reply_counts(tmp_path, batch_size):
 def test_the_migration_counts_the_replies_already_stored(db_url):
     engine = make_engine(db_url)
     try:
-        migrate(engine, "0008_dashboard_stats")
+        migrate(engine, "0010_newsroom_tools")  # the revision before reply counts
         add_site(engine, "daily")
         with engine.begin() as conn:
             thread_id = thread_store.get_or_create(conn, 1, "/a", "", "").id

@@ -72,7 +72,8 @@ def test_thread_page_shows_the_seed_thread_nested(demo):
     assert "oberts mail wrote:" in quote
     assert "12 comments" in page.xpath("//main/p")[0].text_content()
     assert page.xpath("//nav[@aria-label='Sort comments']//a/@href") == [
-        "/t/demo" + SEED + "?sort=newest", "/t/demo" + SEED + "?sort=top", "/t/demo" + SEED + "?sort=replies"]
+        "/t/demo" + SEED + "?sort=newest", "/t/demo" + SEED + "?sort=top", "/t/demo" + SEED + "?sort=replies",
+        "/t/demo" + SEED + "?sort=picks"]
 
 
 def test_thread_page_sorts(demo):

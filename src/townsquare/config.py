@@ -58,16 +58,31 @@ class SiteSettings(Strict):
     tell_authors_why: bool = Field(True, description="Show the author of a rejected comment the moderators' reason")
     moderation_rules: ModerationRules = Field(
         ModerationRules(), description="The site's moderation checks (word lists, links, toxicity limits, …)")
+    close_after_days: int | None = Field(None, ge=1, le=3650, description="Close each thread to new comments this many "
+                                         "days after its first comment (a thread's own close time, set by a "
+                                         "moderator, comes first); unset: threads stay open")
     # Reader identity (docs/identity.md).
     sso_secret: str | None = Field(None, min_length=32, max_length=512, description="Shared secret (at least 32 "
                                    "characters) with which the publisher signs its readers' sign-on tokens (JWT, "
                                    "HS256); unset: no single sign-on")
+    sso_public_key: str | None = Field(None, max_length=10_000, description="The publisher's RSA public key (PEM, "
+                                       "at least 2048 bits): when set, sign-on tokens are RS256, verified with it, "
+                                       "and no other algorithm is accepted (`sso_secret` is then not used)")
     require_identity: Literal["none", "email", "sso"] = Field(
         "none", description="Who may comment: none: anyone (guests too); email: readers signed in by an e-mail link "
         "or the publisher's sign-on; sso: only readers signed in by the publisher's sign-on")
     staff_skip_moderation: bool = Field(False, description="Readers whose sign-on token carries the `staff` badge "
                                         "skip the checks `moderation_rules.staff_skip` lists, like moderators")
     email_sign_in: bool = Field(True, description="Readers may sign in with a link sent to their e-mail address")
+
+    @field_validator("sso_public_key")
+    @classmethod
+    def _rsa_public_key(cls, value: str | None) -> str | None:
+        if value is not None:
+            from townsquare.domain.sso import public_key
+
+            public_key(value)  # ValueError names what is wrong
+        return value
 
 
 class Settings(Strict):

@@ -75,11 +75,11 @@ def sign_in_sso(core, site_name: str, token: str, ip: str) -> SignedIn:
     if core.settings.rate_limits == "on" and not core.limiter.allow(
             f"{site.id}:sso:{core.signer.hash('ip', ip)}", SIGN_INS_PER_MINUTE, 60):
         raise TooMany("Too many sign-ins from this address; try again in a minute.", retry_after=60)
-    secret = site.rules.sso_secret
-    if not secret:
-        raise Forbidden(f"Site '{site.name}' has no single sign-on (its `sso_secret` is not set).")
+    secret, key = site.rules.sso_secret, site.rules.sso_public_key
+    if not secret and not key:
+        raise Forbidden(f"Site '{site.name}' has no single sign-on (neither `sso_secret` nor `sso_public_key` is set).")
     try:
-        claims = sso.verify(token, secret=secret, site=site.name)
+        claims = sso.verify(token, secret=secret, public_key_pem=key, site=site.name)
     except sso.SsoError as e:
         raise Unauthorized(str(e)) from None
     at = now()

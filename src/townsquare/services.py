@@ -22,7 +22,7 @@ from townsquare.alerts import subscriptions
 from townsquare.live import events as live_events
 from townsquare import readers, sites
 from townsquare.config import Settings
-from townsquare.domain import status, tree, validate
+from townsquare.domain import closing, status, tree, validate
 from townsquare.domain.render import render_markdown
 from townsquare.domain.tokens import Signer, TokenError
 from townsquare.errors import BadCursor, Conflict, Forbidden, Invalid, NotFound, TooMany, Unauthorized
@@ -102,7 +102,7 @@ class ThreadPage:
 
     def key(self) -> tuple:
         # The version makes every write, by any process, move readers to a new key.
-        return (self.head.id, self.head.version, self.sort, self.limit, self.cursor, self.parent, self.reply_limit)
+        return (self.head.id, self.head.version, self.head.closed, self.sort, self.limit, self.cursor, self.parent, self.reply_limit)
 
 
 @dataclass(frozen=True)
@@ -207,8 +207,8 @@ class Core:
                     raise Invalid(f"Comment {parent_id} belongs to another thread.", field="parent_id")
             else:
                 thread = thread_store.by_uri(conn, site.id, uri)
-            if thread is not None and thread.closed:
-                raise Forbidden("This discussion is closed.")
+            if thread is not None:
+                _refuse_if_closed(thread, rules)
             quote = validate.clean_quote(body.get("quote"), parent.text) if parent else None
             author_key = identity_key or (self.signer.hash("email", email.lower()) if email else None)
             draft = Draft(
@@ -228,8 +228,7 @@ class Core:
         stored = decision.as_json()
         with writing(self.engine) as conn:
             thread = thread_store.get_or_create(conn, site.id, uri, title, url)
-            if thread.closed:
-                raise Forbidden("This discussion is closed.")
+            _refuse_if_closed(thread, rules)
             status.require("pipeline", status.NEW, decision.status)
             comment = comment_store.insert_comment(conn, NewComment(
                 thread_id=thread.id, parent_id=parent_id, author_name=name, author_email=email,
@@ -360,8 +359,7 @@ class Core:
                 self.signer.check_edit_token(token, comment.id, site.rules.edit_window)
             except TokenError as e:
                 raise Unauthorized(str(e)) from None
-        if thread.closed:
-            raise Forbidden("This discussion is closed.")
+        _refuse_if_closed(thread, site.rules)
         return comment, thread, site
 
     def vote(self, comment_id: int, value: int, client: Client) -> dict[str, Any]:
@@ -415,6 +413,12 @@ class Core:
             raise NotFound(f"There is no site named '{page.site}'.", field="site")
         if head.id is None:
             return orjson.dumps(_empty_thread(page.site, page.uri))
+        if not head.closed and (head.closes is not None or head.site_settings != "{}" or
+                                self.settings.site_defaults.close_after_days):
+            # Closing by the clock bumps no version: the state at this moment is part of the key.
+            after = sites.rules_of(self.settings, orjson.loads(head.site_settings)).close_after_days
+            if closing.is_closed(False, head.closes, head.created, after, now()):
+                head = replace(head, closed=True)
         page.head = head
         return self.cache.get(page.key())
 
@@ -444,9 +448,10 @@ class Core:
             rows = thread_store.newest(conn, found.id, limit + 1, after)
         more = len(rows) > limit
         rows = rows[:limit]
+        at, after_days = now(), found.rules.close_after_days
         return {
             "threads": [{"uri": r.uri, "title": r.title, "url": r.url, "count": r.comment_count,
-                         "closed": r.closed} for r in rows],
+                         "closed": closing.is_closed(r.closed, r.closes, r.created, after_days, at)} for r in rows],
             "next_cursor": tree.encode_cursor((rows[-1].created, rows[-1].id)) if more else None,
         }
 
@@ -456,6 +461,13 @@ class Core:
         if found is None:
             raise NotFound(f"There is no site named '{site}'.", field="site")
         return {"counts": found}
+
+
+def _refuse_if_closed(thread: Thread, rules) -> None:
+    """Forbidden, saying since when, if the thread takes no comments now (`domain.closing`)."""
+    if closing.is_closed(thread.closed, thread.closes, thread.created, rules.close_after_days, now()):
+        raise Forbidden(closing.refusal(thread.closed, thread.closes, thread.created, rules.close_after_days),
+                        closed=True)
 
 
 def _edited_decision(comment: Comment, decision: Decision, becomes: str) -> dict[str, Any]:
@@ -499,6 +511,7 @@ def public_comment(c: Any, replies: list | None = None, badges: tuple[str, ...] 
         "likes": c.likes,
         "dislikes": c.dislikes,
         "status": c.status if shown else "deleted",
+        "featured": shown and bool(getattr(c, "featured", False)),  # an editor's pick
         "replies": replies if replies is not None else [],
     }
 
@@ -533,13 +546,19 @@ def _plan_page(conn, page: ThreadPage, budget: int = tree.MAX_COMMENTS) -> tree.
                 raise BadCursor(str(e), field="cursor") from None
             _require_parent(conn, page)
             return tree.Plan([], {}, None)
-    limit = max(1, min(page.limit, budget))
-    rows = siblings(after, limit + 1)
+    # The pinned comment opens the first page of every top-level sort but picks, and no other page.
+    pin_id = page.head.pinned_id if page.parent is None and page.sort != "picks" else None
+    pin = comment_store.pinned(conn, thread_id, pin_id) if pin_id is not None and after is None else None
+    top = [tree.Node(pin, descendants=pin.reply_count)] if pin is not None else []
+    limit = max(1, min(page.limit, budget) - len(top))
+    rows = [r for r in siblings(after, limit + 2) if r.id != pin_id][:limit + 1]
     if not rows:  # replies: no more of them, or no such comment?
         _require_parent(conn, page)
     chosen = [tree.Node(r, descendants=r.reply_count) for r in rows[:limit]]
     next_cursor = tree.encode_cursor(key(chosen[-1])) if len(rows) > limit else None
-    left, reply_limit = budget - len(chosen), min(page.reply_limit, budget)
+    chosen = top + chosen
+    # Picks are listed alone: their replies are a `parent=` read away.
+    left, reply_limit = budget - len(chosen), 0 if page.sort == "picks" and page.parent is None else min(page.reply_limit, budget)
     shown: dict[int, list[tree.Node]] = {}
     level, depth = chosen, 1
     while level:
@@ -576,6 +595,7 @@ def _shape_thread(site: str, head: ThreadHead, plan: tree.Plan, shown: dict[int,
         view = shown.get(node.id)
         out = public_comment(view if view is not None else _gone(node.row), replies)
         out["reply_count"] = node.descendants
+        out["pinned"] = node.id == head.pinned_id
         if more:
             out["more_replies"] = more
             out["replies_cursor"] = more_cursor

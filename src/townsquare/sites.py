@@ -45,14 +45,19 @@ _RULES: dict[tuple[int, bytes], tuple[SiteSettings, SiteSettings]] = {}
 
 
 def with_rules(settings: Settings, site: Site) -> Publication:
+    return Publication(site, rules_of(settings, site.settings))
+
+
+def rules_of(settings: Settings, stored: dict) -> SiteSettings:
+    """The rules in force for a site storing `stored` (validated once per distinct value)."""
     defaults = settings.site_defaults
-    key = (id(defaults), orjson.dumps(site.settings, option=orjson.OPT_SORT_KEYS))
+    key = (id(defaults), orjson.dumps(stored, option=orjson.OPT_SORT_KEYS))
     found = _RULES.get(key)
     if found is None or found[0] is not defaults:
         if len(_RULES) > 10_000:
             _RULES.clear()
-        found = _RULES[key] = (defaults, site_settings(defaults, site.settings))
-    return Publication(site, found[1])
+        found = _RULES[key] = (defaults, site_settings(defaults, stored))
+    return found[1]
 
 
 def by_name(conn: Connection, settings: Settings, name: str) -> Publication:

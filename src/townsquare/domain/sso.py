@@ -1,4 +1,7 @@
-"""The publisher's single sign-on token: a JWT signed with the site's shared secret (HS256 only).
+"""The publisher's single sign-on token: a JWT signed with the site's shared secret (HS256), or,
+when the site has a public key, with the publisher's RSA private key (RS256). One algorithm per
+site, never the one a token names for itself: a site with a key takes RS256 only, so a token
+signed with HS256 using the public key as its secret (algorithm confusion) is refused.
 
 A token vouches for one reader on one site: `aud` is the site's name, `sub` the publisher's user
 id, `exp` when the token stops being accepted, `iat` when it was made. `name`, an optional
@@ -11,8 +14,13 @@ import re
 from dataclasses import dataclass
 
 import jwt
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
-ALGORITHMS = ["HS256"]  # the only one accepted: never "none", never one the token names for itself
+ALGORITHMS = ["HS256"]  # with a shared secret: never "none", never one the token names for itself
+KEY_ALGORITHMS = ["RS256"]  # with a public key: only this
+MIN_RSA_BITS = 2048
+MAX_KEY = 10_000  # characters of PEM
 LEEWAY = 60  # seconds of clock difference allowed between the publisher's server and this one
 MAX_TOKEN = 4096  # characters
 MAX_SUBJECT = 200
@@ -34,12 +42,33 @@ class Claims:
     badges: tuple[str, ...]
 
 
-def verify(token: str, *, secret: str, site: str) -> Claims:
-    """The claims of a token signed with `secret` for `site`, or SsoError saying why not."""
+def public_key(pem: str) -> RSAPublicKey:
+    """The RSA public key of a PEM text (`-----BEGIN PUBLIC KEY-----`), or ValueError saying why not."""
+    if not isinstance(pem, str) or len(pem) > MAX_KEY:
+        raise ValueError(f"must be a PEM public key of at most {MAX_KEY} characters")
+    try:
+        key = load_pem_public_key(pem.strip().encode())
+    except (ValueError, TypeError):
+        raise ValueError("is not a PEM public key (-----BEGIN PUBLIC KEY----- …)") from None
+    if not isinstance(key, RSAPublicKey) or key.key_size < MIN_RSA_BITS:
+        raise ValueError(f"must be an RSA public key of at least {MIN_RSA_BITS} bits (tokens are RS256)")
+    return key
+
+
+def verify(token: str, *, secret: str | None = None, public_key_pem: str | None = None, site: str) -> Claims:
+    """The claims of a token for `site` signed with `secret` (HS256) or, when the site has one,
+    verified with its public key (RS256 only); SsoError saying why not."""
     if not isinstance(token, str) or not token or len(token) > MAX_TOKEN:
         raise SsoError("The sign-on token is missing or too long.")
+    if public_key_pem:
+        # A key object, never the PEM text: nothing can use the text as an HMAC secret.
+        key, algorithms = public_key(public_key_pem), KEY_ALGORITHMS
+    elif secret:
+        key, algorithms = secret, ALGORITHMS
+    else:
+        raise SsoError("This site has no single sign-on.")
     try:
-        claims = jwt.decode(token, secret, algorithms=ALGORITHMS, audience=site, leeway=LEEWAY,
+        claims = jwt.decode(token, key, algorithms=algorithms, audience=site, leeway=LEEWAY,
                             options={"require": ["exp", "iat", "sub", "aud"], "verify_iat": True})
     except jwt.ExpiredSignatureError:
         raise SsoError("The sign-on token has expired.") from None
@@ -50,7 +79,7 @@ def verify(token: str, *, secret: str, site: str) -> Claims:
     except jwt.MissingRequiredClaimError as e:
         raise SsoError(f"The sign-on token has no '{e.claim}' claim.") from None
     except jwt.InvalidAlgorithmError:
-        raise SsoError("The sign-on token must be signed with HS256.") from None
+        raise SsoError(f"The sign-on token must be signed with {algorithms[0]}.") from None
     except jwt.InvalidTokenError:
         raise SsoError("The sign-on token is not valid (bad signature or not a JWT).") from None
     subject = claims.get("sub")

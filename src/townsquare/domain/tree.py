@@ -25,7 +25,7 @@ from typing import Protocol
 
 import orjson
 
-SORTS = ("oldest", "newest", "top", "replies")
+SORTS = ("oldest", "newest", "top", "replies", "picks")  # picks: only the editors' picks, newest first
 VISIBLE = "published"
 PLACEHOLDER_HTML = "<p>[deleted]</p>"
 MAX_DEPTH = 50  # JSON encoders refuse very deep nesting; 50 levels is far beyond any display
@@ -116,12 +116,18 @@ SORT_KEYS: dict[str, Callable[[Node], tuple]] = {
     "newest": lambda n: (-n.row.created, -n.id),
     "top": lambda n: (-(n.row.likes - n.row.dislikes), n.row.created, n.id),
     "replies": lambda n: (-n.descendants, n.row.created, n.id),
+    "picks": lambda n: (-n.row.created, -n.id),
 }
 
 
 def key_width(sort: str | None) -> int:
     """How many values a cursor of this top-level sort (None: replies) carries."""
     return 3 if sort in ("top", "replies") else 2
+
+
+def picks(nodes: dict[int, Node]) -> list[Node]:
+    """The visible editors' picks at any depth: the siblings of the "picks" listing."""
+    return [n for n in nodes.values() if n.visible and getattr(n.row, "featured", False)]
 
 
 INT_BOUND, TIME_BOUND = 2**31 - 1, 2.0**53
@@ -160,17 +166,20 @@ class Plan:
 
 
 def plan(siblings: list[Node], key: Callable[[Node], tuple], limit: int, cursor: str | None,
-         reply_limit: int, budget: int = MAX_COMMENTS) -> Plan:
+         reply_limit: int, budget: int = MAX_COMMENTS, pinned: Node | None = None) -> Plan:
     """One page of `siblings` in `key` order, after `cursor`, with at most `budget` comments in
     all: the siblings first, then replies breadth-first (every shown comment's first replies
-    before anyone's second level), each comment showing at most `reply_limit` of its replies."""
-    ordered = sorted(siblings, key=key)
+    before anyone's second level), each comment showing at most `reply_limit` of its replies.
+    A `pinned` sibling opens the first page and appears on no other."""
+    ordered = sorted((n for n in siblings if n is not pinned), key=key)
     if cursor:
         after = decode_cursor(cursor, len(key(ordered[0]))) if ordered else None
         ordered = [n for n in ordered if key(n) > after] if after is not None else []
-    limit = max(1, min(limit, budget))
+    top = [pinned] if pinned is not None and not cursor else []
+    limit = max(1, min(limit, budget) - len(top))
     chosen = ordered[:limit]
     next_cursor = encode_cursor(key(chosen[-1])) if len(ordered) > limit else None
+    chosen = top + chosen
     left = budget - len(chosen)
     reply_limit = min(reply_limit, budget)
     shown: dict[int, list[Node]] = {}

@@ -14,7 +14,8 @@ import orjson
 
 from townsquare.alerts import events as alert_events
 from townsquare.live import events as live_events
-from townsquare.domain import status
+from townsquare.config import Settings
+from townsquare.domain import closing, status
 from townsquare.domain.render import render_markdown
 from townsquare.errors import Conflict, Invalid, NotFound
 from townsquare.moderation import audit
@@ -27,6 +28,7 @@ from townsquare.store.db import Connection, Engine, now, reading, writing
 from townsquare.store.sites import Site
 from townsquare.store.threads import Thread
 from townsquare.services import public_comment
+from townsquare.sites import rules_of
 
 # What a ban is stored by: a hashed address, a verified identity, or a hashed e-mail address.
 BAN_KINDS = ("ip", "identity", "email")
@@ -147,6 +149,43 @@ def edit(engine: Engine, actor: Actor, comment_id: int, text: str, reason: str =
         return comments.by_id(conn, comment_id)
 
 
+# -- editors' picks and the pinned comment ---------------------------------------------------------
+def feature(engine: Engine, actor: Actor, comment_id: int, featured: bool, reason: str = "") -> Comment:
+    """Make a published comment an editor's pick (or stop: `featured` false)."""
+    with writing(engine) as conn:
+        comment, thread, site = _comment(conn, actor, comment_id)
+        if featured and comment.status != "published":
+            raise Conflict(f"Only a published comment can be an editor's pick; comment {comment_id} is {comment.status}.")
+        if comment.featured != featured:
+            comments.set_featured(conn, comment_id, featured)
+            threads.touch(conn, thread.id)
+            audit.record(conn, site_id=site.id, user_id=actor.user_id, actor=actor.email,
+                         action="feature" if featured else "unfeature", target=f"comment:{comment_id}", reason=reason,
+                         details={"uri": thread.uri})
+        return comments.by_id(conn, comment_id)
+
+
+def pin(engine: Engine, actor: Actor, comment_id: int, pinned: bool, reason: str = "") -> Comment:
+    """Pin a published top-level comment to the top of its thread, in place of any pinned before
+    (or unpin it: `pinned` false)."""
+    with writing(engine) as conn:
+        comment, thread, site = _comment(conn, actor, comment_id)
+        if pinned and comment.status != "published":
+            raise Conflict(f"Only a published comment can be pinned; comment {comment_id} is {comment.status}.")
+        if pinned and comment.parent_id is not None:
+            raise Invalid("Only a top-level comment can be pinned, not a reply.", field="comment_id")
+        if pinned and thread.pinned_id != comment_id:
+            threads.set_pinned(conn, thread.id, comment_id)
+            audit.record(conn, site_id=site.id, user_id=actor.user_id, actor=actor.email, action="pin",
+                         target=f"comment:{comment_id}", reason=reason,
+                         details={"uri": thread.uri, "replaces": thread.pinned_id})
+        elif not pinned and thread.pinned_id == comment_id:
+            threads.set_pinned(conn, thread.id, None)
+            audit.record(conn, site_id=site.id, user_id=actor.user_id, actor=actor.email, action="unpin",
+                         target=f"comment:{comment_id}", reason=reason, details={"uri": thread.uri})
+        return comments.by_id(conn, comment_id)
+
+
 # -- authors ------------------------------------------------------------------------------------
 def _ban(conn: Connection, actor: Actor, site_id: int, kind: str, value: str | None, *, seconds: int | None,
          reason: str, label: str = "") -> int:
@@ -242,14 +281,53 @@ def _thread(conn: Connection, actor: Actor, thread_id: int) -> Thread:
     return thread
 
 
-def close_thread(engine: Engine, actor: Actor, thread_id: int, closed: bool, reason: str = "") -> None:
+def close_thread(engine: Engine, actor: Actor, thread_id: int, closed: bool, reason: str = "",
+                 settings: Settings | None = None) -> None:
+    """Close a thread now, or reopen it: reopening also drops a close time already past. A thread
+    the site's `close_after_days` has closed reopens only with a later close time of its own
+    (`close_at`)."""
     with writing(engine) as conn:
         thread = _thread(conn, actor, thread_id)
+        if not closed:
+            site = sites.by_id(conn, thread.site_id)
+            close_after_days = rules_of(settings, site.settings).close_after_days if settings else None
+            at = now()
+            closes = thread.closes if thread.closes is not None and thread.closes > at else None
+            if closing.is_closed(False, closes, thread.created, close_after_days, at):
+                raise Conflict(f"This site closes threads {close_after_days} days after their first comment; give "
+                               "this thread a later close time of its own to reopen it.")
+            if closes != thread.closes:
+                threads.set_closes(conn, thread_id, closes)
         threads.set_closed(conn, thread_id, closed)
         live_events.thread_closed(conn, thread_id, closed)
         audit.record(conn, site_id=thread.site_id, user_id=actor.user_id, actor=actor.email,
                      action="close" if closed else "reopen", target=f"thread:{thread_id}", reason=reason,
                      details={"uri": thread.uri})
+
+
+def close_at(engine: Engine, actor: Actor, thread_id: int, at: float | None, reason: str = "") -> None:
+    """Set when the thread stops taking comments (None: no time of its own, the site's rule
+    applies). A time already past closes it at once."""
+    if at is not None and not 0 < at < 2.0**40:
+        raise Invalid("A close time is in epoch seconds.", field="at")
+    with writing(engine) as conn:
+        thread = _thread(conn, actor, thread_id)
+        threads.set_closes(conn, thread_id, at)
+        audit.record(conn, site_id=thread.site_id, user_id=actor.user_id, actor=actor.email, action="close_at",
+                     target=f"thread:{thread_id}", reason=reason, details={"at": at, "uri": thread.uri})
+
+
+def thread_at(engine: Engine, actor: Actor, site_name: str, uri: str) -> int:
+    """The id of the site's thread at `uri` (for the command line)."""
+    with reading(engine) as conn:
+        site = sites.by_name(conn, site_name)
+        if site is None:
+            raise NotFound(f"There is no site named '{site_name}'.")
+        actor.require(site.id)
+        thread = threads.by_uri(conn, site.id, uri)
+        if thread is None:
+            raise NotFound(f"Site '{site_name}' has no thread at {uri}.")
+        return thread.id
 
 
 def slow_mode(engine: Engine, actor: Actor, thread_id: int, seconds: int, reason: str = "") -> None:

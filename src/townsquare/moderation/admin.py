@@ -350,6 +350,26 @@ def edit(request: Request, comment_id: PathId, text: Annotated[Text, Form(max_le
     return _act(request, csrf, back, do, f"Edited comment {comment_id}.")
 
 
+@router.post("/comments/{comment_id}/feature")
+def feature(request: Request, comment_id: PathId, featured: Annotated[bool, Form()] = True, csrf: Csrf = "",
+            back: Back = "", reason: Why = "") -> Response:
+    def do(actor):
+        actions.feature(_engine(request), actor, comment_id, featured, reason)
+
+    verb = "is now an editor's pick" if featured else "is no longer an editor's pick"
+    return _act(request, csrf, back, do, f"Comment {comment_id} {verb}.")
+
+
+@router.post("/comments/{comment_id}/pin")
+def pin(request: Request, comment_id: PathId, pinned: Annotated[bool, Form()] = True, csrf: Csrf = "",
+        back: Back = "", reason: Why = "") -> Response:
+    def do(actor):
+        actions.pin(_engine(request), actor, comment_id, pinned, reason)
+
+    verb = "is pinned to the top of its thread" if pinned else "is no longer pinned"
+    return _act(request, csrf, back, do, f"Comment {comment_id} {verb}.")
+
+
 @router.post("/comments/{comment_id}/trust")
 def trust(request: Request, comment_id: PathId, trusted: Annotated[bool, Form()] = True, csrf: Csrf = "",
           back: Back = "", reason: Why = "") -> Response:
@@ -398,7 +418,7 @@ def undo(request: Request, ids: Annotated[list[FormId] | None, Form()] = None, c
 def close(request: Request, thread_id: PathId, closed: Annotated[bool, Form()] = True, csrf: Csrf = "",
           back: Back = "", reason: Why = "") -> Response:
     def do(actor):
-        actions.close_thread(_engine(request), actor, thread_id, closed, reason)
+        actions.close_thread(_engine(request), actor, thread_id, closed, reason, core(request).settings)
 
     return _act(request, csrf, back, do, "Closed the thread." if closed else "Reopened the thread.")
 

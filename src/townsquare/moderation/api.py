@@ -51,6 +51,16 @@ class EditBody(Body):
     reason: Text = Field("", max_length=2000)
 
 
+class FeatureBody(Body):
+    featured: bool = True
+    reason: Text = Field("", max_length=2000)
+
+
+class PinBody(Body):
+    pinned: bool = True
+    reason: Text = Field("", max_length=2000)
+
+
 class BanBody(Body):
     site: Line | None = Field(None, max_length=64, description="with `email`")
     comment_id: Id | None = Field(None, description="ban this comment's author: kind author (the signed-in "
@@ -69,6 +79,12 @@ class TrustBody(Body):
 
 class CloseBody(Body):
     closed: bool = True
+    reason: Text = Field("", max_length=2000)
+
+
+class CloseAtBody(Body):
+    at: float | None = Field(description="when the thread stops taking comments, in epoch seconds (a time past "
+                             "closes it at once); null: no time of its own, the site's `close_after_days` applies")
     reason: Text = Field("", max_length=2000)
 
 
@@ -103,12 +119,15 @@ def check(body: CheckBody, request: Request) -> Response:
 def report(comment_id: PathId, body: ReportBody, request: Request) -> Response:
     """Report a comment (`reason`: spam, abuse, hate, harassment, personal_data, off_topic, other).
     One report per reader counts; at the site's `reports_to_hold` the comment is held for review.
-    The reader is the `X-Townsquare-Voter` token if sent, else the address; an address counts
-    once whatever tokens it sends, so `reports_to_hold` means distinct readers' addresses."""
+    The reader is the signed-in reader (`X-Townsquare-Session`) if a session is sent, else the
+    `X-Townsquare-Voter` token if sent, else the address; an address counts once whatever tokens
+    it sends, so `reports_to_hold` means distinct readers' addresses. Answers `{reported: true,
+    status, counted}`: `counted` is false when this reader (or address) had reported it already.
+    The widget's "Report" button sends it."""
     who = client(request)
     result = public.report(core(request), comment_id, ip=who.ip, voter_token=who.voter_token, reason=body.reason,
-                           note=body.note)
-    return _json({"reported": True, "status": result["status"]})
+                           note=body.note, session=who.session)
+    return _json({"reported": True, "status": result["status"], "counted": result["counted"]})
 
 
 # -- moderators ------------------------------------------------------------------------------------------
@@ -155,6 +174,7 @@ def _item(item: dict) -> dict:
     parent = item["parent"]
     return {
         "id": item["id"], "site": item["site_name"], "status": item["status"], "created": item["created"],
+        "featured": item["featured"],
         "edited": item["edited"], "parent_id": item["parent_id"], "text": item["text"], "html": item["html"],
         "author": {"name": item["author_name"], "key": item["author_key"], "trusted": item["trusted"],
                    "verified": item["identity_id"] is not None},
@@ -183,6 +203,38 @@ def reject(comment_id: PathId, body: RejectBody, request: Request, authorization
 def edit(comment_id: PathId, body: EditBody, request: Request, authorization: Auth = None) -> Response:
     """Change a comment's text (the audit log keeps the text before and after)."""
     return _act(request, authorization, lambda a: actions.edit(_engine(request), a, comment_id, body.text, body.reason))
+
+
+@router.post("/moderation/comments/{comment_id}/feature")
+def feature(comment_id: PathId, body: FeatureBody, request: Request, authorization: Auth = None) -> Response:
+    """Make a published comment an editor's pick (`featured: false` stops). Picks carry
+    `featured: true` in every answer; `GET /api/v1/threads?sort=picks` lists a thread's picks,
+    newest first. Audit-logged (feature, unfeature)."""
+    return _act(request, authorization,
+                lambda a: actions.feature(_engine(request), a, comment_id, body.featured, body.reason))
+
+
+@router.delete("/moderation/comments/{comment_id}/feature")
+def unfeature(comment_id: PathId, request: Request, authorization: Auth = None) -> Response:
+    """Stop featuring a comment (the same as `featured: false`)."""
+    return _act(request, authorization, lambda a: actions.feature(_engine(request), a, comment_id, False))
+
+
+@router.post("/moderation/comments/{comment_id}/pin")
+def pin(comment_id: PathId, body: PinBody, request: Request, authorization: Auth = None) -> Response:
+    """Pin a published top-level comment to the top of its thread (`pinned: false` unpins it).
+    A thread has one pinned comment: pinning another replaces it. The pinned comment opens the
+    first page of every sort, with `pinned: true`. Audit-logged (pin, unpin)."""
+    return _act(request, authorization,
+                lambda a: {**_shown(actions.pin(_engine(request), a, comment_id, body.pinned, body.reason)),
+                           "pinned": body.pinned})
+
+
+@router.delete("/moderation/comments/{comment_id}/pin")
+def unpin(comment_id: PathId, request: Request, authorization: Auth = None) -> Response:
+    """Unpin a comment (the same as `pinned: false`)."""
+    return _act(request, authorization,
+                lambda a: {**_shown(actions.pin(_engine(request), a, comment_id, False)), "pinned": False})
 
 
 @router.post("/moderation/comments/{comment_id}/trust")
@@ -220,9 +272,22 @@ def unban(ban_id: PathId, request: Request, authorization: Auth = None) -> Respo
 
 @router.post("/moderation/threads/{thread_id}/close")
 def close(thread_id: PathId, body: CloseBody, request: Request, authorization: Auth = None) -> Response:
-    """Close (or reopen with `closed: false`) a thread for new comments."""
+    """Close (or reopen with `closed: false`) a thread for new comments. Reopening also drops a
+    close time of its own already past; a thread the site's `close_after_days` closed answers 409
+    until it has a later close time (`close-at`). A closed thread refuses comments, edits and
+    deletions with a 403 problem saying so (`closed: true`), and reads show `thread.closed`."""
+    the_core = core(request)
+    return _act(request, authorization, lambda a: actions.close_thread(
+        the_core.engine, a, thread_id, body.closed, body.reason, the_core.settings))
+
+
+@router.post("/moderation/threads/{thread_id}/close-at")
+def close_at(thread_id: PathId, body: CloseAtBody, request: Request, authorization: Auth = None) -> Response:
+    """Close the thread automatically at `at` (epoch seconds), in place of the site's
+    `close_after_days` (counted from the thread's first comment); `at: null` removes the thread's
+    own time. Audit-logged (close_at)."""
     return _act(request, authorization,
-                lambda a: actions.close_thread(_engine(request), a, thread_id, body.closed, body.reason))
+                lambda a: actions.close_at(_engine(request), a, thread_id, body.at, body.reason))
 
 
 @router.post("/moderation/threads/{thread_id}/slow-mode")
@@ -262,6 +327,11 @@ def put_words(site: str, body: WordsBody, request: Request, authorization: Auth 
     return _act(request, authorization, lambda a: site_words.save(_engine(request), a, defaults, site, body.model_dump()))
 
 
+def _shown(comment: Comment) -> dict:
+    return {"comment": {"id": comment.id, "status": comment.status, "text": comment.text, "html": comment.html,
+                        "edited": comment.edited, "featured": comment.featured}}
+
+
 def _engine(request: Request):
     return core(request).engine
 
@@ -270,6 +340,5 @@ def _act(request: Request, authorization: str | None, do, status: int = 200) -> 
     """Run `do(actor)` (an action, which opens its own transaction) as the key's owner."""
     result = do(_actor(request, authorization))
     if isinstance(result, Comment):
-        result = {"comment": {"id": result.id, "status": result.status, "text": result.text, "html": result.html,
-                              "edited": result.edited}}
+        result = _shown(result)
     return _json(result if result is not None else {"ok": True}, status)

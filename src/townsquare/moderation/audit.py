@@ -14,6 +14,7 @@ ACTIONS = (
     "approve", "reject", "undo", "edit", "ban", "unban", "trust", "untrust",
     "close", "reopen", "slow_mode", "report_hold", "rescore_hold", "privacy_export", "privacy_erase",
     "word_lists", "author_edit", "author_delete", "sign_in_lockout", "site_settings",
+    "feature", "unfeature", "pin", "unpin", "close_at",
 )
 
 

@@ -128,6 +128,13 @@ def session_actor(engine: Engine, token: str) -> Actor | None:
         return _actor(conn, user_id) if user_id is not None else None
 
 
+def email_actor(engine: Engine, email: str) -> Actor | None:
+    """The account of an e-mail address as an actor (for the command line's moderator actions)."""
+    with reading(engine) as conn:
+        user_id = stored.user_id(conn, email.strip().lower())
+        return _actor(conn, user_id) if user_id is not None else None
+
+
 def site_names(engine: Engine, actor: Actor) -> dict[int, str]:
     """Id to name of the sites the actor moderates."""
     with reading(engine) as conn:

@@ -119,6 +119,49 @@ def eval_command(
     typer.echo(format_report(evaluate(ToxicityModel.load(), rows, threshold=threshold, hold_limits=limits)))
 
 
+@app.command("close-at")
+def close_at_command(
+    site: Annotated[str, typer.Argument(help="The thread's site")],
+    uri: Annotated[str, typer.Argument(help="The thread's URI, e.g. /2026/12/story")],
+    when: Annotated[str, typer.Argument(help="When it stops taking comments: a UTC time (2026-12-10T18:00), "
+                                        "'now', or 'none' to drop its own time (the site's close_after_days applies)")],
+    by: Annotated[str, typer.Option("--by", help="The moderator's login e-mail (named in the audit log)")],
+    reason: Annotated[str, typer.Option(help="Why, for the audit log")] = "",
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Set when a thread closes to new comments."""
+    import time
+    from datetime import datetime, timezone
+
+    from townsquare.errors import Problem
+    from townsquare.moderation import actions, auth
+
+    if when == "none":
+        at = None
+    elif when == "now":
+        at = time.time()
+    else:
+        try:
+            parsed = datetime.fromisoformat(when)
+        except ValueError:
+            console.print(f"[red]Error:[/red] '{when}' is not a time like 2026-12-10T18:00, 'now' or 'none'.")
+            raise typer.Exit(2) from None
+        at = (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).timestamp()
+    _settings, engine = _engine(config, db)
+    actor = auth.email_actor(engine, by)
+    if actor is None:
+        console.print(f"[red]Error:[/red] there is no account {by}.")
+        raise typer.Exit(1)
+    try:
+        actions.close_at(engine, actor, actions.thread_at(engine, actor, site, uri), at, reason)
+    except Problem as e:
+        console.print(f"[red]Error:[/red] {e.detail}")
+        raise typer.Exit(1) from None
+    typer.echo(f"{site} {uri}: " + ("no close time of its own" if at is None else
+                                    "closes " + datetime.fromtimestamp(at, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")))
+
+
 @app.command("rescore")
 def rescore_command(
     site: Annotated[str, typer.Option(help="Site whose comments are rescored")],

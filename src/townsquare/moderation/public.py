@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from townsquare.domain import validate
 from townsquare.domain.tokens import TokenError
 from townsquare.errors import NotFound, TooMany, Unauthorized
-from townsquare import sites
+from townsquare import readers, sites
 from townsquare.moderation import reports, service
 from townsquare.store import comments, threads
 from townsquare.store.db import reading, writing
@@ -39,13 +39,19 @@ def check(core: Core, site_name: str, text: str, ip: str) -> dict[str, Any]:
     return service.check(site, text, signer=core.signer)
 
 
-def report(core: Core, comment_id: int, *, ip: str, voter_token: str | None, reason: str, note: str) -> dict[str, Any]:
-    """One reader's report on a comment: `{reports, status}` (see `reports.report`). The reader is
-    their voter token if they send one, else their address; either way one address reports a
-    comment once, so tokens minted for the purpose add nothing."""
+def report(core: Core, comment_id: int, *, ip: str, voter_token: str | None, reason: str, note: str,
+           session: str | None = None) -> dict[str, Any]:
+    """One reader's report on a comment: `{reports, status, counted}` (see `reports.report`). The
+    reader is the signed-in reader of the session if one is sent, else their voter token if they
+    send one, else their address; either way one address reports a comment once, so tokens minted
+    for the purpose add nothing."""
     address = core.signer.reader_key(comment_id, ip)
     reporter = address
-    if voter_token:
+    if session:
+        with reading(core.engine) as conn:
+            signed_in = readers.session(conn, session)
+        reporter = core.signer.hash("reader", readers.identity_key(signed_in.identity))
+    elif voter_token:
         try:
             reporter = core.signer.hash("voter", core.signer.voter_id(voter_token))
         except TokenError as e:

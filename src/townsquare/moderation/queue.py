@@ -64,6 +64,7 @@ def page(conn: Connection, site_ids: frozenset[int], tab: str, *, before: int | 
             **{name: getattr(c, name) for name in Comment.__slots__},
             "uri": r.uri, "thread_title": r.thread_title, "thread_url": r.thread_url,
             "thread_closed": r.thread_closed, "site_id": r.site_id, "site_name": r.site_name,
+            "pinned": r.thread_pinned == c.id,
             "decision": decision,
             "parent": parents.get(c.parent_id),
             "history": [h for h in history.get(c.author_key, []) if h.id != c.id][:HISTORY],

@@ -30,8 +30,8 @@ def report(conn: Connection, *, site: Publication, comment_id: int, reporter: st
     thread = threads.by_id(conn, comment.thread_id)
     if thread.site_id != site.id:
         raise NotFound(f"There is no comment {comment_id} on site '{site.name}'.")
-    stored.add(conn, comment_id=comment_id, reporter=reporter, address=address, reason=reason, note=note,
-               created=now())
+    counted = stored.add(conn, comment_id=comment_id, reporter=reporter, address=address, reason=reason, note=note,
+                         created=now())
     count = stored.open_count(conn, comment_id)
     limit = for_site(site.rules).reports_to_hold
     if comment.status == "published" and count >= limit:
@@ -52,4 +52,4 @@ def report(conn: Connection, *, site: Publication, comment_id: int, reporter: st
         live_events.comment_held(conn, thread.id, comment_id)
         audit.record(conn, site_id=site.id, user_id=None, actor="readers", action="report_hold",
                      target=f"comment:{comment_id}", reason=f"{count} reports", details={"last_reason": reason})
-    return {"reports": count, "status": comment.status}
+    return {"reports": count, "status": comment.status, "counted": counted}

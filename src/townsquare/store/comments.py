@@ -34,6 +34,7 @@ class CommentView:
     # The author's verified identity, if they were signed in: shown as a mark and badges.
     identity_id: int | None = None
     badges: str | None = None  # JSON list, from the identity
+    featured: bool = False  # an editor's pick
     reply_count: int = 0  # published comments below it, at any depth (read with a thread's pages)
 
 
@@ -60,6 +61,7 @@ class Comment:
     # The moderation decision and its reasons, as JSON (see moderation.policy.Decision.as_json).
     moderation: str | None
     identity_id: int | None = None  # the verified reader who posted it (None: a guest)
+    featured: bool = False  # an editor's pick
 
     def decision(self) -> dict[str, Any]:
         if not self.moderation:
@@ -100,6 +102,7 @@ class CommentKey:
     likes: int
     dislikes: int
     reply_count: int = 0  # published comments below it, at any depth
+    featured: bool = False
 
 
 _VIEW = (comments.c.id, comments.c.parent_id, comments.c.author_name, comments.c.author_website, comments.c.html,
@@ -108,12 +111,12 @@ _VIEW = (comments.c.id, comments.c.parent_id, comments.c.author_name, comments.c
 
 # Statements are built once: on the write path, building one costs more than running it.
 # A comment as a thread shows it, with its verified author's badges.
-_SHOWN = (select(*_VIEW, comments.c.identity_id, identities.c.badges)
+_SHOWN = (select(*_VIEW, comments.c.identity_id, identities.c.badges, comments.c.featured)
           .outerjoin(identities, identities.c.id == comments.c.identity_id))
 _PAGE = _SHOWN.add_columns(comments.c.reply_count)
 _THREAD_VIEWS = _SHOWN.where(comments.c.thread_id == bindparam("thread_id"))
 _KEY = (comments.c.id, comments.c.parent_id, comments.c.status, comments.c.created, comments.c.likes,
-        comments.c.dislikes, comments.c.reply_count)
+        comments.c.dislikes, comments.c.reply_count, comments.c.featured)
 _THREAD_KEYS = select(*_KEY).where(comments.c.thread_id == bindparam("thread_id"))
 _VIEWS_BY_ID = _SHOWN.where(comments.c.id.in_(bindparam("ids", expanding=True)))
 # The columns of a `Comment`, in its fields' order: `Comment(*row)` for a row selected with them.
@@ -150,6 +153,12 @@ _TOP_KEYS = {
 def _top_statement(sort: str, paged: bool):
     q = _PAGE.where(comments.c.thread_id == bindparam("thread_id"), comments.c.parent_id.is_(None), _KEPT)
     after = [bindparam(f"a{i}") for i in range(3)]
+    if sort == "picks":  # the published editors' picks at any depth, newest first
+        q = _PAGE.where(comments.c.thread_id == bindparam("thread_id"), comments.c.featured.is_(True),
+                        comments.c.status == PUBLISHED)
+        if paged:  # the cursor holds (-created, -id)
+            q = q.where(tuple_(comments.c.created, comments.c.id) < tuple_(*after[:2]))
+        return q.order_by(comments.c.created.desc(), comments.c.id.desc())
     if sort == "newest":
         if paged:  # the cursor holds (-created, -id)
             q = q.where(tuple_(comments.c.created, comments.c.id) < tuple_(*after[:2]))
@@ -166,7 +175,7 @@ def _top_statement(sort: str, paged: bool):
 
 # Built once: building a statement costs more than running it on these indexes.
 _TOP = {(sort, paged): _top_statement(sort, paged).limit(bindparam("limit"))
-        for sort in ("oldest", "newest", "top", "replies") for paged in (False, True)}
+        for sort in ("oldest", "newest", "top", "replies", "picks") for paged in (False, True)}
 _REPLIES = {paged: _PAGE.where(comments.c.parent_id == bindparam("parent_id"),
                                comments.c.thread_id == bindparam("thread_id"), _KEPT,
                                *([tuple_(comments.c.created, comments.c.id) > tuple_(bindparam("a0"), bindparam("a1"))]
@@ -179,7 +188,7 @@ def top_level(conn: Connection, thread_id: int, sort: str, after: tuple | None, 
     """Up to `limit` top-level comments of the thread in `sort` order, after the key `after`."""
     params = {"thread_id": thread_id, "limit": limit}
     if after is not None:
-        values = (-after[0], -after[1]) if sort == "newest" else after
+        values = (-after[0], -after[1]) if sort in ("newest", "picks") else after
         params.update((f"a{i}", v) for i, v in enumerate(values))
     return [CommentView(*r) for r in conn.execute(_TOP[sort, after is not None], params)]
 
@@ -243,6 +252,13 @@ def next_level(conn: Connection, parents: list[int], each: int, total: int) -> L
         if rank <= each and taken <= total:
             shown.append(comment)
     return Level(shown, counts)
+
+
+def pinned(conn: Connection, thread_id: int, comment_id: int) -> CommentView | None:
+    """The thread's pinned comment, if it is a published top-level comment of this thread."""
+    row = conn.execute(_PAGE.where(comments.c.id == comment_id, comments.c.thread_id == thread_id,
+                                   comments.c.parent_id.is_(None), comments.c.status == PUBLISHED)).first()
+    return CommentView(*row) if row else None
 
 
 def in_tree(conn: Connection, thread_id: int, comment_id: int) -> bool:
@@ -356,6 +372,10 @@ def recount_replies(conn: Connection, thread_ids: list[int]) -> None:
                    if counts[r.id] != r.reply_count]
         if changed:
             conn.execute(_ADD_REPLIES, changed)
+
+
+def set_featured(conn: Connection, comment_id: int, featured: bool) -> None:
+    conn.execute(update(comments).where(comments.c.id == comment_id).values(featured=featured))
 
 
 def save_scores(conn: Connection, scores: dict[int, dict[str, float]]) -> None:

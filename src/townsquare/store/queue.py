@@ -25,6 +25,7 @@ class QueueRow:
     thread_closed: bool
     site_id: int
     site_name: str
+    thread_pinned: int | None = None  # the thread's pinned comment
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ def rows(conn: Connection, site_ids: frozenset[int], tab: str, *, before: int | 
         raise ValueError(tab)
     q = (
         select(*COLUMNS, threads.c.uri, threads.c.title, threads.c.url, threads.c.closed, threads.c.site_id,
-               sites.c.name)
+               sites.c.name, threads.c.pinned_id)
         .select_from(comments.join(threads, threads.c.id == comments.c.thread_id).join(sites, sites.c.id == threads.c.site_id))
         .where(threads.c.site_id.in_(site_ids), _tab_filter(tab))
         .order_by(comments.c.id.desc())

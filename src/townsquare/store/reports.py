@@ -19,15 +19,16 @@ class OpenReport:
 
 
 def add(conn: Connection, *, comment_id: int, reporter: str, address: str, reason: str, note: str,
-        created: float) -> None:
+        created: float) -> bool:
     """Store the report; a second report by the same reader, or from the same address (keyed per
-    comment, `Signer.reader_key`), on the same comment changes nothing."""
+    comment, `Signer.reader_key`), on the same comment changes nothing. True if it was stored."""
     insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    conn.execute(
+    added = conn.execute(
         insert(reports)
         .values(comment_id=comment_id, reporter=reporter, address=address, reason=reason, note=note, created=created)
-        .on_conflict_do_nothing()
-    )
+        .on_conflict_do_nothing().returning(reports.c.id)
+    ).first()
+    return added is not None
 
 
 def open_count(conn: Connection, comment_id: int) -> int:

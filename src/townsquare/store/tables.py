@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     text,
+    false,
 )
 
 metadata = MetaData(
@@ -68,6 +69,11 @@ threads = Table(
     # Bumped on every change to the thread or its comments; read-cache entries are keyed by it,
     # so a cache shared by several processes can never serve a stale thread.
     Column("version", Integer, nullable=False, default=0),
+    # The comment a moderator pinned to the top of the thread (one at most; no foreign key, since
+    # comments already reference threads: a thread read checks the comment is still shown).
+    Column("pinned_id", Integer),
+    # When the thread stops taking comments, if a moderator or the site's `close_after_days` set it.
+    Column("closes", Float),
     UniqueConstraint("site_id", "uri"),
     Index("ix_threads_site_created", "site_id", "created", "id"),
 )
@@ -101,6 +107,8 @@ comments = Table(
     # status change (store/comments.py): a thread read pages, counts and sorts by it without
     # reading the rest of the thread.
     Column("reply_count", Integer, nullable=False, server_default="0"),
+    # An editor's pick: a moderator featured it; readers can list a thread's picks.
+    Column("featured", Boolean, nullable=False, server_default=false()),
     Index("ix_comments_thread_created", "thread_id", "created", "id"),
     # Keyset pages of a thread's top-level comments (parent_id IS NULL), one index per sort, and
     # of a comment's replies in conversation order.

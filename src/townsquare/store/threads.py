@@ -24,6 +24,8 @@ class Thread:
     created: float
     comment_count: int
     version: int
+    pinned_id: int | None = None  # the comment pinned to the top
+    closes: float | None = None  # when it stops taking comments (see `domain.closing`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +41,10 @@ class ThreadHead:
     closed: bool
     version: int
     comment_count: int
+    pinned_id: int | None = None
+    created: float | None = None
+    closes: float | None = None
+    site_settings: str = "{}"  # the site's stored settings (JSON): its closing rule
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,19 +56,21 @@ class ThreadSummary:
     comment_count: int
     closed: bool
     created: float
+    closes: float | None = None
 
 
 def from_row(row) -> Thread:
     return Thread(id=row["id"], site_id=row["site_id"], uri=row["uri"], title=row["title"], url=row["url"],
                   closed=bool(row["closed"]), created=row["created"], comment_count=row["comment_count"],
-                  version=row["version"])
+                  version=row["version"], pinned_id=row["pinned_id"], closes=row["closes"])
 
 
 # Built once: constructing a statement costs far more than running it on an indexed table.
 _HEAD = (
     select(
         sites.c.id.label("site_id"), threads.c.id, threads.c.uri, threads.c.title, threads.c.url,
-        threads.c.closed, threads.c.version, threads.c.comment_count,
+        threads.c.closed, threads.c.version, threads.c.comment_count, threads.c.pinned_id, threads.c.created,
+        threads.c.closes, sites.c.settings,
     )
     .select_from(sites.outerjoin(threads, and_(threads.c.site_id == sites.c.id, threads.c.uri == bindparam("uri"))))
     .where(sites.c.name == bindparam("site"))
@@ -74,8 +82,9 @@ def head(conn: Connection, site_name: str, uri: str) -> ThreadHead | None:
     row = conn.execute(_HEAD, {"site": site_name, "uri": uri}).first()
     if row is None:
         return None
-    site_id, tid, turi, title, url, closed, version, count = row
-    return ThreadHead(site_id, tid, turi or uri, title or "", url or "", bool(closed), version or 0, count or 0)
+    site_id, tid, turi, title, url, closed, version, count, pinned_id, created, closes, settings = row
+    return ThreadHead(site_id, tid, turi or uri, title or "", url or "", bool(closed), version or 0, count or 0,
+                      pinned_id, created, closes, settings or "{}")
 
 
 _BY_URI = select(threads).where(threads.c.site_id == bindparam("site_id"), threads.c.uri == bindparam("uri"))
@@ -121,14 +130,23 @@ def set_closed(conn: Connection, thread_id: int, closed: bool) -> None:
     conn.execute(update(threads).where(threads.c.id == thread_id).values(closed=closed, version=threads.c.version + 1))
 
 
+def set_pinned(conn: Connection, thread_id: int, comment_id: int | None) -> None:
+    conn.execute(update(threads).where(threads.c.id == thread_id)
+                 .values(pinned_id=comment_id, version=threads.c.version + 1))
+
+
+def set_closes(conn: Connection, thread_id: int, closes: float | None) -> None:
+    conn.execute(update(threads).where(threads.c.id == thread_id).values(closes=closes, version=threads.c.version + 1))
+
+
 def newest(conn: Connection, site_id: int, limit: int, after: tuple[float, int] | None) -> list[ThreadSummary]:
     q = select(threads.c.id, threads.c.uri, threads.c.title, threads.c.url, threads.c.comment_count,
-               threads.c.closed, threads.c.created).where(threads.c.site_id == site_id)
+               threads.c.closed, threads.c.created, threads.c.closes).where(threads.c.site_id == site_id)
     if after:
         created, tid = after
         q = q.where((threads.c.created < created) | ((threads.c.created == created) & (threads.c.id < tid)))
     q = q.order_by(threads.c.created.desc(), threads.c.id.desc()).limit(limit)
-    return [ThreadSummary(r.id, r.uri, r.title, r.url, r.comment_count, bool(r.closed), r.created)
+    return [ThreadSummary(r.id, r.uri, r.title, r.url, r.comment_count, bool(r.closed), r.created, r.closes)
             for r in conn.execute(q)]
 
 

@@ -100,7 +100,7 @@ async def get_threads(
     request: Request,
     site: Annotated[str, Query(max_length=64)],
     uri: Annotated[str | None, Query(max_length=2000)] = None,
-    sort: Annotated[Literal["oldest", "newest", "top", "replies"], Query()] = "oldest",
+    sort: Annotated[Literal["oldest", "newest", "top", "replies", "picks"], Query()] = "oldest",
     limit: Annotated[int, Query(ge=1, le=5000)] = 50,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
     parent: QueryId | None = None,
@@ -115,6 +115,12 @@ async def get_threads(
     across all pages. One answer holds at most 500 comments counted at every depth, whatever
     `limit` and `reply_limit` ask: top-level comments first, then replies breadth-first; what
     does not fit comes with `more_replies` (or `next_cursor`) like any other page.
+
+    Each comment has `featured` (an editor's pick) and `pinned`. A thread's pinned comment opens
+    the first page of every sort and appears on no other. `sort=picks` lists only the editors'
+    picks, at any depth, newest first, each without its replies (`parent=ID` fetches them).
+    `thread.closed` is true once the thread takes no comments: closed by a moderator, past its
+    own close time, or `close_after_days` after its first comment.
     """
     if uri is None:
         return _json(await run_in_threadpool(core(request).list_threads, site, min(limit, 200), cursor))

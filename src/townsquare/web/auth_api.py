@@ -35,8 +35,9 @@ class EmailRedeem(Body):
 
 @router.post("/sso")
 def sign_in_sso(body: SsoSignIn, request: Request) -> Response:
-    """Sign a reader in with a token the publisher signed (JWT, HS256, with the site's
-    `sso_secret`; claims in docs/identity.md). Answers `{session_token, expires, user: {id, name,
+    """Sign a reader in with a token the publisher signed (JWT: HS256 with the site's
+    `sso_secret`, or RS256 only, verified with its `sso_public_key`, when the site has one;
+    claims in docs/identity.md). Answers `{session_token, expires, user: {id, name,
     verified, badges}}`; send the token as `X-Townsquare-Session` with comments. A forged,
     expired, malformed or other site's token gets a 401 and stores nothing."""
     the_core = core(request)

@@ -26,7 +26,9 @@ router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
 NOSCRIPT_SIZE = 20
 MAX_DEPTH = 6  # the same display cap as the embed; deeper replies get their own page
-SORT_LABELS = {"oldest": "Oldest", "newest": "Newest", "top": "Top rated", "replies": "Most replies"}
+SORT_LABELS = {"oldest": "Oldest", "newest": "Newest", "top": "Top rated", "replies": "Most replies",
+               "picks": "Editors' picks"}
+PICKS_FIRST = 10  # editors' picks listed before the discussion on its first page
 
 
 def thread_link(site: str, uri: str) -> Callable[..., str]:
@@ -55,8 +57,9 @@ def thread_page(request: Request, site: str, uri: str, sort: str = "oldest", cur
     except (NotFound, Invalid) as e:
         retry = link() if isinstance(e, Invalid) or parent is not None else None
         return HTMLResponse(page.render(error=e.title, detail=e.detail, retry=retry), status_code=e.status)
+    picks = _picks(core, site, uri) if not cursor and parent is None and sort != "picks" else []
     html = page.render(data=data, link=link, sort=sort, cursor=cursor, parent=parent, max_depth=MAX_DEPTH,
-                       sorts=list(SORT_LABELS.items()))
+                       sorts=list(SORT_LABELS.items()), picks=picks)
     return HTMLResponse(html, headers={"Cache-Control": "public, max-age=60"})
 
 
@@ -67,4 +70,9 @@ def noscript_html(core: Core, site: str, uri: str) -> Markup:
     except NotFound:
         return Markup("")
     macros = templates.get_template("comments.html").module
-    return Markup(macros.noscript(data, thread_link(site, uri), MAX_DEPTH))
+    return Markup(macros.noscript(data, thread_link(site, uri), MAX_DEPTH, _picks(core, site, uri)))
+
+
+def _picks(core: Core, site: str, uri: str) -> list[dict[str, Any]]:
+    """The thread's newest editors' picks, listed first (each without its replies)."""
+    return core.read_thread(site, uri, sort="picks", limit=PICKS_FIRST)["comments"]

@@ -47,6 +47,9 @@
       verified: "verified reader", signedAs: "Signed in as {name}", signOut: "Sign out", signIn: "Sign in by email",
       send: "Send me a link", sent: "Check your inbox: the link we sent signs you in on this page.",
       fresh: { one: "{n} new comment — show", other: "{n} new comments — show" },
+      picks: "Editors’ picks", pick: "Editor’s pick", pinned: "Pinned",
+      report: "Report", reportWhy: "Why?", reasons: "Spam|Abuse|Hate|Harassment|Personal data|Off topic|Other",
+      sendReport: "Send report", reported: "Thank you: the moderators will look at this comment.",
     },
     fr: {
       comments: "Commentaires", count: { one: "{n} commentaire", other: "{n} commentaires" },
@@ -76,6 +79,9 @@
       verified: "lecteur vérifié", signedAs: "Connecté : {name}", signOut: "Se déconnecter", signIn: "Se connecter par e-mail",
       send: "Recevoir un lien", sent: "Consultez votre boîte mail : le lien envoyé vous connecte sur cette page.",
       fresh: "Nouveaux : {n} — afficher",
+      picks: "Choix de la rédaction", pick: "Choix de la rédaction", pinned: "Épinglé",
+      report: "Signaler", reportWhy: "Pourquoi ?", reasons: "Spam|Injure|Haine|Harcèlement|Données personnelles|Hors sujet|Autre",
+      sendReport: "Envoyer", reported: "Merci : les modérateurs examineront ce commentaire.",
     },
     ru: {
       comments: "Комментарии", count: { one: "{n} комментарий", few: "{n} комментария", other: "{n} комментариев" },
@@ -105,6 +111,9 @@
       verified: "подтверждённый читатель", signedAs: "Вы вошли как {name}", signOut: "Выйти", signIn: "Войти по почте",
       send: "Прислать ссылку", sent: "Проверьте почту: ссылка из письма выполнит вход на этой странице.",
       fresh: "Новые: {n} — показать",
+      picks: "Выбор редакции", pick: "Выбор редакции", pinned: "Закреплён",
+      report: "Пожаловаться", reportWhy: "Причина?", reasons: "Спам|Оскорбление|Ненависть|Травля|Личные данные|Не по теме|Другое",
+      sendReport: "Отправить", reported: "Спасибо: модераторы рассмотрят этот комментарий.",
     },
   };
 
@@ -198,7 +207,7 @@
     const query = (extra) => "/threads?" + new URLSearchParams({ site, uri, sort: state.sort, ...extra });
 
     // ---- state and layout ----
-    const SORTS = ["oldest", "newest", "top", "replies"];
+    const SORTS = ["oldest", "newest", "top", "replies", "picks"]; // picks: the editors' picks only
     const state = { sort: SORTS.includes(load("sort")) ? load("sort") : "oldest", list: [], next: null, total: 0, closed: false, focus: null, check: true, follow: true };
     const byId = new Map();
     const live = h("div", { class: "ts-sr", role: "status", "aria-live": "polite" });
@@ -233,7 +242,7 @@
       // The mark says it in words too (not by colour alone); badges are the publisher's.
       const mark = a.verified ? h("span", { class: "ts-verified" }, h("span", { "aria-hidden": "true" }, "✓"), h("span", { class: "ts-sr" }, t("verified")),
         ...(a.badges || []).map((b) => h("span", { class: "ts-role" }, b))) : null;
-      const meta = h("header", { class: "ts-meta" }, name, mark,
+      const meta = h("header", { class: "ts-meta" }, name, mark, ...pickMarks(c),
         h("a", { class: "ts-when", href: "#ts-c" + c.id }, h("time", { datetime: when.toISOString(), title: when.toLocaleString(lang) }, ago(c.created))),
         c.edited && !blank(c) ? h("span", { class: "ts-edited" }, t("edited")) : null,
         c.status === "pending" ? h("span", { class: "ts-badge" }, t("pending")) : null,
@@ -246,6 +255,9 @@
       const held = c.status === "pending" || c.status === "rejected";
       return h("article", { class: "ts-c" + (held ? " ts-pending" : "") }, meta, body, actions(c));
     };
+
+    // Pinned and editors' picks say so in words.
+    const pickMarks = (c) => [c.pinned && h("strong", { class: "ts-badge" }, t("pinned")), c.featured && h("strong", { class: "ts-badge" }, t("pick"))];
 
     const actions = (c) => {
       const bar = h("div", { class: "ts-actions" });
@@ -260,6 +272,7 @@
             button(t("quote"), () => { openReply(c, picked || quoteOf(c)); picked = null; }, "ts-btn", { onpointerdown: () => { picked = quoteOf(c); } }));
         }
       }
+      if (c.status === "published" && !isOwn(c)) bar.append(button(t("report"), () => openReport(c, bar), "ts-btn ts-flag"));
       if (isOwn(c)) {
         // A declined comment can no longer be edited (a moderator decided), only deleted.
         if (c.status !== "rejected") bar.append(button(t("edit"), () => openEdit(c), "ts-btn ts-edit"));
@@ -271,6 +284,26 @@
         bar.append(button(open ? t("hide") : t("show", { n: kids }), () => toggle(c, !open), "ts-link", { "aria-expanded": String(open) }));
       }
       return bar;
+    };
+
+    // A reader reports a comment with a reason; the server counts one report per reader.
+    const REASONS = ["spam", "abuse", "hate", "harassment", "personal_data", "off_topic", "other"];
+    const openReport = (c, bar) => {
+      if (bar.nextElementSibling?.matches(".ts-report")) return;
+      const id = `ts-${++uid}-why`;
+      const why = h("select", { id }, L.reasons.split("|").map((label, i) => h("option", { value: REASONS[i] }, label)));
+      const form = h("form", { class: "ts-report ts-buttons", "aria-label": t("report") }, h("label", { for: id }, t("reportWhy")), why,
+        h("button", { type: "submit", class: "ts-btn" }, t("sendReport")), button(t("cancel"), () => { form.remove(); bar.querySelector(".ts-flag").focus(); }));
+      form.addEventListener("submit", async (ev) => {
+        ev.preventDefault();
+        try {
+          const voter = load("voter", null);
+          await api("POST", `/comments/${c.id}/report`, { reason: why.value }, null, voter ? { "X-Townsquare-Voter": voter } : {});
+          form.replaceChildren(h("p", { role: "status" }, t("reported")));
+        } catch (e) { form.append(h("p", { class: "ts-alert", role: "alert" }, e.message)); }
+      });
+      bar.after(form);
+      why.focus();
     };
 
     // The selected passage if the reader selected text inside this comment, else its opening.

@@ -13,7 +13,7 @@ from alembic import op
 
 
 revision = '0011_thread_keyset'
-down_revision = '0008_dashboard_stats'
+down_revision = '0010_newsroom_tools'
 branch_labels = None
 depends_on = None
 

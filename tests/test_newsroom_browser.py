@@ -1,0 +1,117 @@
+"""Newsroom tools in a real Chromium: the pinned comment and editors' picks in the widget, and a
+reader's report from the widget reaching the moderators' Reported tab."""
+
+from __future__ import annotations
+
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import expect
+
+from tests.browser_fixtures import *  # noqa: F403 - the fixtures
+from tests.browser_fixtures import DemoServer
+from townsquare import accounts
+from townsquare.moderation import actions
+from townsquare.moderation.auth import Actor
+from townsquare.store import sites as site_store
+from townsquare.store.db import make_engine
+
+QUICK = {"min_submit_seconds": 0, "author_rate": 1000, "ip_rate": 1000, "repeat_window": 0}
+PASSWORD = "correct horse battery"
+ITEMS = "#townsquare [role=treeitem]"
+
+
+def article(ts: str, site: str) -> str:
+    return f"""<!doctype html><html lang="en"><head><title>Story</title></head><body><h1>A story</h1>
+        <div id="townsquare"></div>
+        <script src="{ts}/embed.js" data-site="{site}" data-uri="/story" data-lang="en"></script></body></html>"""
+
+
+def editor(demo_server: DemoServer, site: str) -> tuple[object, Actor, str]:
+    engine = make_engine(demo_server.db_url)
+    email = f"editor@{site}.example.org"
+    user_id = accounts.create_user(engine, email=email, password=PASSWORD, role="admin")
+    with engine.begin() as conn:
+        site_ids = frozenset({site_store.by_name(conn, site).id})
+    return engine, Actor(user_id, email, "admin", site_ids), email
+
+
+def post(api, site: str, text: str) -> int:
+    resp = api.post("/api/v1/comments", json={"site": site, "uri": "/story", "text": text, "author": {"name": "Reader"}})
+    assert resp.status_code == 201 and resp.json()["comment"]["status"] == "published", resp.text
+    return resp.json()["comment"]["id"]
+
+
+def test_pinned_first_picks_listed_and_a_report_reaches_the_reported_tab(new_page, demo_server: DemoServer, publisher):
+    page_url = publisher(article(demo_server.url, "gazette"))
+    demo_server.add_site("gazette", [page_url], {"moderation_rules": QUICK})
+    with demo_server.api() as api:
+        ids = [post(api, "gazette", text) for text in (
+            "The council vote was on Tuesday.", "Here is the budget document, page 12.", "Thanks for covering this.")]
+    engine, actor, email = editor(demo_server, "gazette")
+    actions.pin(engine, actor, ids[2], True, "")
+    actions.feature(engine, actor, ids[1], True, "sourced")
+    engine.dispose()
+
+    page = new_page()
+    page.goto(page_url + "/story")
+    items = page.locator(ITEMS)
+    expect(items).to_have_count(3)
+    expect(items.first).to_contain_text("Thanks for covering this.")
+    expect(items.first.locator(".ts-meta")).to_contain_text("Pinned")
+    expect(items.nth(2).locator(".ts-meta")).to_contain_text("Editor’s pick")
+
+    page.locator("#ts-sort").select_option(label="Editors’ picks")
+    expect(items).to_have_count(1)
+    expect(items.first).to_contain_text("budget document")
+    page.locator("#ts-sort").select_option(label="Oldest")
+    expect(items).to_have_count(3)
+
+    reported = items.filter(has_text="The council vote")
+    reported.get_by_role("button", name="Report").click()
+    form = reported.get_by_role("form", name="Report")
+    expect(form.get_by_label("Why?")).to_be_focused()
+    # The pinned and picked marks and the open report form: no axe-core violations in the widget.
+    found = Axe().run(page, context="#townsquare").response["violations"]
+    assert [f"{v['id']}: {v['help']}" for v in found] == []
+    form.get_by_label("Why?").select_option(label="Harassment")
+    form.get_by_role("button", name="Send report").click()
+    expect(reported.get_by_role("status")).to_have_text("Thank you: the moderators will look at this comment.")
+    assert page.errors == []
+
+    admin = new_page()
+    admin.goto(demo_server.url + "/admin/login?next=/admin/queue/reported")
+    admin.fill('input[name="email"]', email)
+    admin.fill('input[name="password"]', PASSWORD)
+    admin.click('button[type="submit"]')
+    admin.wait_for_url("**/admin/queue/reported")
+    item = admin.locator(f"article#c{ids[0]}")
+    expect(item).to_contain_text("The council vote was on Tuesday.")
+    expect(item.locator(".report-list")).to_contain_text("harassment")
+    expect(admin.locator("article.item")).to_have_count(1)
+
+
+def test_a_thread_past_its_close_time_refuses_in_words_and_says_it_is_closed(new_page, demo_server: DemoServer,
+                                                                               publisher):
+    page_url = publisher(article(demo_server.url, "chronicle"))
+    demo_server.add_site("chronicle", [page_url], {"moderation_rules": QUICK})
+    with demo_server.api() as api:
+        post(api, "chronicle", "An early comment.")
+    page = new_page()
+    page.goto(page_url + "/story")
+    expect(page.locator(ITEMS)).to_have_count(1)
+    form = page.locator(".ts-top form")
+    form.get_by_label("Your comment").fill("A late comment.")
+    form.get_by_label("Name", exact=True).fill("Late Reader")
+
+    engine, actor, _ = editor(demo_server, "chronicle")
+    actions.close_at(engine, actor, actions.thread_at(engine, actor, "chronicle", "/story"), 1_700_000_000.0, "")
+    engine.dispose()
+    form.get_by_role("button", name="Post comment").click()
+    expect(form.get_by_role("alert")).to_have_text(
+        "This discussion closed on 2023-11-14 22:13 UTC; it takes no new comments.")
+
+    page.reload()
+    expect(page.locator(ITEMS)).to_have_count(1)
+    expect(page.locator("#townsquare .ts-note")).to_have_text("Comments are closed.")
+    expect(page.locator("#townsquare textarea")).to_have_count(0)
+    expect(page.locator(ITEMS).first.get_by_role("button", name="Reply")).to_have_count(0)
+    assert page.errors == []
