@@ -1,0 +1,101 @@
+"""The dashboard's per-day rollups, kept by the database's triggers, agree with a count made again
+from the rows after every kind of change: posts, held posts, votes and withdrawn votes, reports
+that hold a comment, moderators' decisions and their undo, authors' edits and deletes, an import
+and an erasure. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import orjson
+from starlette.testclient import TestClient
+
+from townsquare import privacy
+from townsquare.moderation import actions
+from townsquare.moderation import stats as stats_service
+from townsquare.moderation.auth import key_actor
+from townsquare.store import stats as rollups
+
+from .moderation_support import add_moderator, add_site, moderation_app, post
+from .store_support import insert_comment
+from .test_import_support import FIXTURES, SIGNER, run_import
+
+REMARKS = ("The council should publish the budget earlier.", "Bus lanes on the high street worked well in May.",
+           "Our library needs longer opening hours.", "Who audits the harbour accounts?",
+           "Street lights on Mill Road have been out for weeks.", "Thanks for covering the school closures.")
+HELD_TEXT = "Call +2348136370421 for the story"  # held by the personal-data phase
+
+
+def recounted(engine) -> tuple[dict, dict]:
+    """The rollups as the triggers left them, and as a count from the rows gives them."""
+    with engine.begin() as conn:
+        kept = rollups.snapshot(conn)
+        rollups.rebuild(conn)
+        return kept, rollups.snapshot(conn)
+
+
+def test_rollups_agree_with_a_recount_after_every_kind_of_change(engine, settings):
+    site_id = add_site(engine, posts_per_minute=10_000, moderation_rules={"min_submit_seconds": 0})
+    settings = settings.model_copy(update={"trust_proxy_headers": True})
+    _, key = add_moderator(engine)
+    actor = key_actor(engine, key)
+    with TestClient(moderation_app(settings, engine), base_url="http://testserver", client=("127.0.0.1", 50000)) as c:
+        posted = [post(c, REMARKS[n], uri=f"/story-{n % 2}", name=f"Reader {n}",
+                       email=f"reader{n % 3}@readers.example") for n in range(6)]
+        ids = [p["comment"]["id"] for p in posted]
+        assert [p["comment"]["status"] for p in posted] == ["published"] * 6, [p["moderation"]["reasons"] for p in posted if p["moderation"]]
+        token = {"Authorization": f"Bearer {posted[0]['edit_token']}"}
+        held = post(c, HELD_TEXT, uri="/story-1", name="Caller", email="caller@readers.example")["comment"]["id"]
+        held_too = post(c, HELD_TEXT + " today", name="Caller")["comment"]["id"]
+
+        for n, cid in enumerate(ids[:4]):
+            for ip in ("10.0.0.1", "10.0.0.2")[: n % 2 + 1]:
+                c.post(f"/api/v1/comments/{cid}/vote", json={"value": 1}, headers={"x-forwarded-for": ip}).raise_for_status()
+        withdrawn = c.post(f"/api/v1/comments/{ids[1]}/vote", json={"value": 1}, headers={"x-forwarded-for": "10.0.0.9"})
+        c.post(f"/api/v1/comments/{ids[1]}/vote", json={"value": 0},
+               headers={"x-forwarded-for": "10.0.0.9", "X-Townsquare-Voter": withdrawn.json()["voter_token"]}).raise_for_status()
+        for ip in ("1.1.1.1", "2.2.2.2", "3.3.3.3"):  # enough reports to hold it
+            c.post(f"/api/v1/comments/{ids[2]}/report", json={"reason": "abuse"},
+                   headers={"x-forwarded-for": ip}).raise_for_status()
+
+        actions.approve(engine, actor, held)
+        actions.reject(engine, actor, ids[3], "Off topic")
+        actions.undo(engine, actor, [ids[3]])
+        actions.review_many(engine, actor, "reject", [held_too, ids[4]], "Spam")
+        edit = c.patch(f"/api/v1/comments/{ids[0]}", json={"text": "Call me on +2348136370421 about it."}, headers=token)
+        assert edit.json()["comment"]["status"] == "pending"
+        assert c.delete(f"/api/v1/comments/{ids[0]}", headers=token).status_code == 204
+
+    kept, counted = recounted(engine)
+    assert kept == counted
+    days = kept["stats_days"]
+    assert sum(d[2] + d[3] + d[4] + d[5] for d in days) == 8  # every comment once, by its status now
+    assert sum(d[7] for d in days) == 6 and sum(d[8] for d in days) == 3  # votes left, reports
+    assert {row[2] for row in kept["stats_held_reasons"]} >= {"reports"}
+
+    # A bulk import and an erasure write rows past the services: the rollups follow them too.
+    report = run_import(engine, "disqus", FIXTURES / "disqus.xml", site="daily")
+    assert report.comments_imported > 0
+    with engine.begin() as conn:
+        assert privacy.erase_author(conn, SIGNER, "mirm@example.org", mode="delete")["comments"] == 1
+        assert privacy.erase_author(conn, SIGNER, "reader1@readers.example", mode="anonymise")["comments"] >= 1
+    kept, counted = recounted(engine)
+    assert kept == counted
+
+    figures = stats_service.compute(engine, site_id, "daily", 365, __import__("time").time())
+    assert sum(d.held for d in figures.per_day) == figures.held_read
+
+
+def test_a_malformed_stored_decision_counts_as_unscored_and_held_for_no_reason(engine):
+    site_id = add_site(engine)
+    from townsquare.store import threads as thread_store
+
+    with engine.begin() as conn:
+        thread = thread_store.get_or_create(conn, site_id, "/a", "A", "").id
+        for decision in ("not json", "[1, 2]", orjson.dumps({"scores": {"toxicity": True}, "reasons": {"phase": "x"}}).decode(),
+                         orjson.dumps({"scores": {"toxicity": 1}, "reasons": [{"phase": "links"}, {"phase": "links"}]}).decode()):
+            insert_comment(conn, {"thread_id": thread, "author_name": "A", "author_key": "k", "text": "t",
+                                  "status": "pending", "moderation": decision})
+    kept, counted = recounted(engine)
+    assert kept == counted
+    assert [(r[2], r[3]) for r in kept["stats_held_reasons"]] == [("links", 1), ("none", 3)]
+    assert [(r[2], r[3]) for r in kept["stats_toxicity"]] == [(9, 1)]
+    assert [r[6] for r in kept["stats_days"]] == [1]  # one commenter
