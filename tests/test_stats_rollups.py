@@ -99,3 +99,31 @@ def test_a_malformed_stored_decision_counts_as_unscored_and_held_for_no_reason(e
     assert [(r[2], r[3]) for r in kept["stats_held_reasons"]] == [("links", 1), ("none", 3)]
     assert [(r[2], r[3]) for r in kept["stats_toxicity"]] == [(9, 1)]
     assert [r[6] for r in kept["stats_days"]] == [1]  # one commenter
+
+
+def test_the_busiest_threads_of_any_period_add_up_days_and_whole_blocks(engine):
+    from townsquare.store import threads as thread_store
+
+    site_id = add_site(engine)
+    today = int(__import__("time").time() // rollups.DAY)
+    posted: list[tuple[str, int]] = []
+    with engine.begin() as conn:
+        uris = [f"/t{i}" for i in range(5)]
+        ids = {u: thread_store.get_or_create(conn, site_id, u, u, "").id for u in uris}
+        for k in range(0, 200, 3):  # across several 32-day blocks
+            for i, uri in enumerate(uris):
+                if (k + i) % (i + 2) == 0:
+                    status = "deleted" if k % 9 == 0 else "published"
+                    insert_comment(conn, {"thread_id": ids[uri], "author_name": "A", "text": "t", "status": status,
+                                          "created": (today - k) * rollups.DAY + 600})
+                    if status != "deleted":
+                        posted.append((uri, today - k))
+    with engine.connect() as conn:
+        for days in (1, 7, 30, 31, 32, 33, 64, 90, 200):
+            first = today - days + 1
+            expected = {}
+            for uri, day in posted:
+                if day >= first:
+                    expected[uri] = expected.get(uri, 0) + 1
+            got = rollups.top_threads(conn, site_id, first, 10)
+            assert {t.uri: t.comments for t in got} == expected, days

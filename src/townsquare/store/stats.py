@@ -7,7 +7,9 @@ The rollups (all days are UTC days since the epoch):
   (author key, else hashed address), votes and reports created that day;
 - `stats_commenters` (site, day, who): how many comments each commenter posted that day, so the
   distinct count moves only when a commenter's first comment of the day comes or last one goes;
-- `stats_thread_days` (thread, day): comments created that day and not deleted (the busiest threads);
+- `stats_thread_days` (thread, day) and `stats_thread_blocks` (thread, block of 32 days): comments
+  created then and not deleted; the busiest threads of a period add up its whole blocks and the
+  days before the first of them, so a year is about 11 rows per thread rather than 365;
 - `stats_toxicity` (site, day, bucket): comments not deleted by tenth of their stored toxicity score;
 - `stats_held_reasons` (site, day, phase): held comments by each moderation phase their stored
   decision names (a comment once per phase; "none" when it names none).
@@ -30,12 +32,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Column, Connection, ForeignKey, Index, Integer, Table, Text, func, select
+from sqlalchemy import Column, Connection, ForeignKey, Index, Integer, Table, Text, func, select, union_all
 
 from townsquare.store.tables import comments, metadata, threads
 
 DAY = 86400
 BUCKETS = 10
+BLOCK = 32  # days: block n holds days 32n to 32n + 31
 STATUSES = ("published", "pending", "rejected", "deleted")
 
 
@@ -74,6 +77,16 @@ stats_thread_days = Table(
     Index("ix_stats_thread_days_site_day", "site_id", "day", "thread_id", "comments"),
 )
 
+stats_thread_blocks = Table(
+    "stats_thread_blocks",
+    metadata,
+    Column("thread_id", Integer, ForeignKey("threads.id", ondelete="CASCADE"), primary_key=True),
+    Column("block", Integer, primary_key=True),
+    Column("site_id", Integer, nullable=False),
+    _count("comments"),
+    Index("ix_stats_thread_blocks_site_block", "site_id", "block", "thread_id", "comments"),
+)
+
 stats_toxicity = Table(
     "stats_toxicity",
     metadata,
@@ -92,7 +105,7 @@ stats_held_reasons = Table(
     _count("comments"),
 )
 
-ROLLUPS = (stats_days, stats_commenters, stats_thread_days, stats_toxicity, stats_held_reasons)
+ROLLUPS = (stats_days, stats_commenters, stats_thread_days, stats_thread_blocks, stats_toxicity, stats_held_reasons)
 
 
 # --- the SQL both the triggers and the rebuild use -------------------------------------------
@@ -150,9 +163,11 @@ def _comment_share(dialect: str, r: str, sign: int) -> list[str]:
         f"INSERT INTO stats_days (site_id, day, {', '.join(STATUSES)}) "
         f"SELECT t.site_id, {day}, {per_status} FROM threads t WHERE t.id = {r}.thread_id "
         f"ON CONFLICT (site_id, day) DO UPDATE SET {added}",
-        f"INSERT INTO stats_thread_days (thread_id, day, site_id, comments) "
-        f"SELECT t.id, {day}, t.site_id, {sign} FROM threads t WHERE t.id = {r}.thread_id AND {kept} "
-        f"ON CONFLICT (thread_id, day) DO UPDATE SET comments = stats_thread_days.comments + excluded.comments",
+        *(f"INSERT INTO {table} (thread_id, {key}, site_id, comments) "
+          f"SELECT t.id, {value}, t.site_id, {sign} FROM threads t WHERE t.id = {r}.thread_id AND {kept} "
+          f"ON CONFLICT (thread_id, {key}) DO UPDATE SET comments = {table}.comments + excluded.comments"
+          for table, key, value in (("stats_thread_days", "day", day),
+                                    ("stats_thread_blocks", "block", f"{day} / {BLOCK}"))),
         f"INSERT INTO stats_toxicity (site_id, day, bucket, comments) "
         f"SELECT t.site_id, {day}, b.bucket, {sign} FROM threads t, (SELECT {_bucket(dialect, r)} AS bucket) AS b "
         f"WHERE t.id = {r}.thread_id AND {kept} AND b.bucket IS NOT NULL "
@@ -306,9 +321,11 @@ def rebuild(conn: Connection) -> None:
         f"INSERT INTO stats_commenters (site_id, day, who, comments) "
         f"SELECT t.site_id, {day}, {who}, count(*) FROM {site_comments} WHERE {who} IS NOT NULL "
         f"GROUP BY t.site_id, {day}, {who}",
-        f"INSERT INTO stats_thread_days (thread_id, day, site_id, comments) "
-        f"SELECT c.thread_id, {day}, t.site_id, count(*) FROM {site_comments} WHERE c.status <> 'deleted' "
-        f"GROUP BY c.thread_id, {day}, t.site_id",
+        *(f"INSERT INTO {table} (thread_id, {key}, site_id, comments) "
+          f"SELECT c.thread_id, {value}, t.site_id, count(*) FROM {site_comments} WHERE c.status <> 'deleted' "
+          f"GROUP BY c.thread_id, {value}, t.site_id"
+          for table, key, value in (("stats_thread_days", "day", day),
+                                    ("stats_thread_blocks", "block", f"{day} / {BLOCK}"))),
         f"INSERT INTO stats_toxicity (site_id, day, bucket, comments) "
         f"SELECT site_id, day, bucket, count(*) FROM (SELECT t.site_id, {day} AS day, {_bucket(d, 'c')} AS bucket "
         f"FROM {site_comments} WHERE c.status <> 'deleted') AS s WHERE bucket IS NOT NULL GROUP BY site_id, day, bucket",
@@ -425,11 +442,18 @@ def toxicity(conn: Connection, site_id: int, first_day: int) -> list[Counted]:
 
 
 def top_threads(conn: Connection, site_id: int, first_day: int, limit: int) -> list[ThreadComments]:
-    """The threads with the most comments (deleted ones aside) posted in the period."""
-    td = stats_thread_days
-    n = func.sum(td.c.comments).label("n")
-    busiest = (select(td.c.thread_id, n).where(td.c.site_id == site_id, td.c.day >= first_day)
-               .group_by(td.c.thread_id).having(n > 0).order_by(n.desc(), td.c.thread_id).limit(limit).subquery())
+    """The threads with the most comments (deleted ones aside) posted in the period: the days
+    before the period's first whole block, then the blocks from there on."""
+    first_block = -(-first_day // BLOCK)
+    td, tb = stats_thread_days, stats_thread_blocks
+    parts = union_all(
+        select(td.c.thread_id, td.c.comments).where(td.c.site_id == site_id, td.c.day >= first_day,
+                                                    td.c.day < first_block * BLOCK),
+        select(tb.c.thread_id, tb.c.comments).where(tb.c.site_id == site_id, tb.c.block >= first_block),
+    ).subquery()
+    n = func.sum(parts.c.comments).label("n")
+    busiest = (select(parts.c.thread_id, n).group_by(parts.c.thread_id).having(n > 0)
+               .order_by(n.desc(), parts.c.thread_id).limit(limit).subquery())
     q = (select(threads.c.uri, threads.c.title, busiest.c.n)
          .select_from(busiest.join(threads, threads.c.id == busiest.c.thread_id))
          .order_by(busiest.c.n.desc(), threads.c.id))

@@ -37,6 +37,12 @@ def upgrade() -> None:
                     sa.Column('day', sa.Integer(), primary_key=True), sa.Column('site_id', sa.Integer(), nullable=False),
                     _count('comments'))
     op.create_index('ix_stats_thread_days_site_day', 'stats_thread_days', ['site_id', 'day', 'thread_id', 'comments'])
+    op.create_table('stats_thread_blocks',
+                    sa.Column('thread_id', sa.Integer(), sa.ForeignKey('threads.id', ondelete='CASCADE'),
+                              primary_key=True),
+                    sa.Column('block', sa.Integer(), primary_key=True), sa.Column('site_id', sa.Integer(), nullable=False),
+                    _count('comments'))
+    op.create_index('ix_stats_thread_blocks_site_block', 'stats_thread_blocks', ['site_id', 'block', 'thread_id', 'comments'])
     op.create_table('stats_toxicity', _site(), sa.Column('day', sa.Integer(), primary_key=True),
                     sa.Column('bucket', sa.Integer(), primary_key=True), _count('comments'))
     op.create_table('stats_held_reasons', _site(), sa.Column('day', sa.Integer(), primary_key=True),
@@ -50,5 +56,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     stats.uninstall(op.get_bind())
-    for table in ('stats_held_reasons', 'stats_toxicity', 'stats_thread_days', 'stats_commenters', 'stats_days'):
+    for table in ('stats_held_reasons', 'stats_toxicity', 'stats_thread_blocks', 'stats_thread_days', 'stats_commenters', 'stats_days'):
         op.drop_table(table)
