@@ -30,9 +30,13 @@ the rows of a deleted site or thread.
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import Column, Connection, ForeignKey, Index, Integer, Table, Text, func, select, union_all
+from sqlalchemy import (Column, Connection, ForeignKey, Index, Integer, Table, Text, bindparam, func, select,
+                        text, union_all)
 
 from townsquare.store.tables import comments, metadata, threads
 
@@ -104,6 +108,9 @@ stats_held_reasons = Table(
     Column("phase", Text, primary_key=True),
     _count("comments"),
 )
+
+# Present only inside a bulk load's own transaction (`bulk`): the triggers then leave the rows to it.
+stats_paused = Table("stats_paused", metadata, Column("token", Text, primary_key=True))
 
 ROLLUPS = (stats_days, stats_commenters, stats_thread_days, stats_thread_blocks, stats_toxicity, stats_held_reasons)
 
@@ -260,6 +267,7 @@ def _trigger_sql(dialect: str) -> list[str]:
             changed = " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in columns)
             out += [
                 f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n"
+                f"  IF EXISTS (SELECT 1 FROM stats_paused) THEN\n    RETURN NULL;\n  END IF;\n"
                 f"  IF TG_OP IN ('UPDATE', 'DELETE') THEN\n    {old};\n  END IF;\n"
                 f"  IF TG_OP IN ('UPDATE', 'INSERT') THEN\n    {new};\n  END IF;\n"
                 f"  RETURN NULL;\nEND $$",
@@ -269,13 +277,14 @@ def _trigger_sql(dialect: str) -> list[str]:
                 f"FOR EACH ROW WHEN ({changed}) EXECUTE FUNCTION {name}()",
             ]
         else:
-            changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in columns)
+            changed = "(" + " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in columns) + ") AND "
+            live = "NOT EXISTS (SELECT 1 FROM stats_paused)"
             body = {"insert": share(dialect, "NEW", 1), "delete": share(dialect, "OLD", -1),
                     "change": share(dialect, "OLD", -1) + share(dialect, "NEW", 1)}
             for event, statements in body.items():
                 head = {"insert": "AFTER INSERT", "delete": "AFTER DELETE",
                         "change": f"AFTER UPDATE OF {', '.join(columns)}"}[event]
-                when = f" WHEN {changed}" if event == "change" else ""
+                when = f" WHEN {changed if event == 'change' else ''}{live}"
                 out.append(f"CREATE TRIGGER {name}_{event} {head} ON {table} FOR EACH ROW{when} BEGIN\n  "
                            + ";\n  ".join(statements) + ";\nEND")
     return out
@@ -301,61 +310,107 @@ def uninstall(conn: Connection) -> None:
         conn.exec_driver_sql("DROP FUNCTION IF EXISTS stats_held_phases(text)")
 
 
+def _rows_share(dialect: str, where: str) -> list[str]:
+    """Statements that add the share of every comment matching `where` (on `c`), and of the votes
+    and reports on them, to the rollups: what the triggers do row by row, as a few set-wise
+    statements (the rebuild, and bulk loads)."""
+    day = _day(dialect, "c.created")
+    rows = f"comments c JOIN threads t ON t.id = c.thread_id WHERE ({where})"
+    who = "coalesce(c.author_key, c.ip_hash)"
+    per_status = ", ".join(f"sum(CASE WHEN c.status = '{s}' THEN 1 ELSE 0 END)" for s in STATUSES)
+
+    def add(table: str, key: str, columns: tuple[str, ...]) -> str:
+        sets = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in columns)
+        return f"ON CONFLICT ({key}) DO UPDATE SET {sets}"
+
+    statements = [
+        f"INSERT INTO stats_days (site_id, day, {', '.join(STATUSES)}) SELECT t.site_id, {day}, {per_status} "
+        f"FROM {rows} GROUP BY t.site_id, {day} {add('stats_days', 'site_id, day', STATUSES)}",
+        # commenters not yet counted on their day, then their comments of the day
+        f"UPDATE stats_days SET commenters = stats_days.commenters + g.n FROM "
+        f"(SELECT w.site_id, w.day, count(*) AS n FROM (SELECT DISTINCT t.site_id, {day} AS day, {who} AS who "
+        f"FROM {rows} AND {who} IS NOT NULL) AS w WHERE NOT EXISTS (SELECT 1 FROM stats_commenters sc "
+        f"WHERE sc.site_id = w.site_id AND sc.day = w.day AND sc.who = w.who) GROUP BY w.site_id, w.day) AS g "
+        f"WHERE stats_days.site_id = g.site_id AND stats_days.day = g.day",
+        f"INSERT INTO stats_commenters (site_id, day, who, comments) SELECT t.site_id, {day}, {who}, count(*) "
+        f"FROM {rows} AND {who} IS NOT NULL GROUP BY t.site_id, {day}, {who} "
+        f"{add('stats_commenters', 'site_id, day, who', ('comments',))}",
+        *(f"INSERT INTO {table} (thread_id, {key}, site_id, comments) SELECT c.thread_id, {value}, t.site_id, count(*) "
+          f"FROM {rows} AND c.status <> 'deleted' GROUP BY c.thread_id, {value}, t.site_id "
+          f"{add(table, f'thread_id, {key}', ('comments',))}"
+          for table, key, value in (("stats_thread_days", "day", day),
+                                    ("stats_thread_blocks", "block", f"{day} / {BLOCK}"))),
+        f"INSERT INTO stats_toxicity (site_id, day, bucket, comments) SELECT site_id, day, bucket, count(*) "
+        f"FROM (SELECT t.site_id, {day} AS day, {_bucket(dialect, 'c')} AS bucket FROM {rows} "
+        f"AND c.status <> 'deleted') AS s WHERE bucket IS NOT NULL GROUP BY site_id, day, bucket "
+        f"{add('stats_toxicity', 'site_id, day, bucket', ('comments',))}",
+    ]
+    held = add("stats_held_reasons", "site_id, day, phase", ("comments",))
+    if dialect == "postgresql":
+        statements.append(
+            f"INSERT INTO stats_held_reasons (site_id, day, phase, comments) SELECT t.site_id, {day}, p.phase, count(*) "
+            f"FROM comments c JOIN threads t ON t.id = c.thread_id CROSS JOIN LATERAL stats_held_phases(c.moderation) "
+            f"AS p(phase) WHERE ({where}) AND c.status = 'pending' GROUP BY t.site_id, {day}, p.phase {held}")
+    else:  # no LATERAL: the phases named, then 'none' for the comments that name none
+        each = f"json_each({_json('c')}, '$.reasons') AS e"
+        phase = "json_extract(e.value, '$.phase')"
+        statements += [
+            f"INSERT INTO stats_held_reasons (site_id, day, phase, comments) "
+            f"SELECT t.site_id, {day}, {phase}, count(DISTINCT c.id) FROM comments c JOIN threads t ON t.id = c.thread_id "
+            f"JOIN {each} WHERE ({where}) AND c.status = 'pending' AND {_sqlite_reason('c')} "
+            f"GROUP BY t.site_id, {day}, {phase} {held}",
+            f"INSERT INTO stats_held_reasons (site_id, day, phase, comments) SELECT t.site_id, {day}, 'none', count(*) "
+            f"FROM {rows} AND c.status = 'pending' AND NOT EXISTS (SELECT 1 FROM {each} WHERE {_sqlite_reason('c')}) "
+            f"GROUP BY t.site_id, {day} {held}",
+        ]
+    for column, table in (("votes", "votes"), ("reports", "moderation_reports")):
+        r_day = _day(dialect, "r.created")
+        statements.append(
+            f"INSERT INTO stats_days (site_id, day, {column}) SELECT t.site_id, {r_day}, count(*) FROM {table} r "
+            f"JOIN comments c ON c.id = r.comment_id JOIN threads t ON t.id = c.thread_id WHERE ({where}) "
+            f"GROUP BY t.site_id, {r_day} {add('stats_days', 'site_id, day', (column,))}")
+    return statements
+
+
+def _add_share(conn: Connection, where: str, **params) -> None:
+    if conn.dialect.name == "postgresql":  # the helpers that read stored decisions
+        for statement in _PG_FUNCTIONS:
+            conn.exec_driver_sql(statement)
+    for statement in _rows_share(conn.dialect.name, where):
+        q = text(statement)
+        if params:
+            q = q.bindparams(*(bindparam(k, expanding=True) for k in params))
+        conn.execute(q, params)
+
+
 def rebuild(conn: Connection) -> None:
     """Count every rollup again from the rows: the backfill of existing databases, and a check
     that the triggers agree with a direct count. Reads every comment: for migrations and tests,
     not for requests."""
-    d = conn.dialect.name
-    if d == "postgresql":  # the helpers that read stored decisions
-        for statement in _PG_FUNCTIONS:
-            conn.exec_driver_sql(statement)
-    day = _day(d, "c.created")
-    site_comments = "comments c JOIN threads t ON t.id = c.thread_id"
     for table in ROLLUPS:
         conn.execute(table.delete())
-    per_status = ", ".join(f"sum(CASE WHEN c.status = '{s}' THEN 1 ELSE 0 END)" for s in STATUSES)
-    who = "coalesce(c.author_key, c.ip_hash)"
-    statements = [
-        f"INSERT INTO stats_days (site_id, day, {', '.join(STATUSES)}, commenters) "
-        f"SELECT t.site_id, {day}, {per_status}, count(DISTINCT {who}) FROM {site_comments} GROUP BY t.site_id, {day}",
-        f"INSERT INTO stats_commenters (site_id, day, who, comments) "
-        f"SELECT t.site_id, {day}, {who}, count(*) FROM {site_comments} WHERE {who} IS NOT NULL "
-        f"GROUP BY t.site_id, {day}, {who}",
-        *(f"INSERT INTO {table} (thread_id, {key}, site_id, comments) "
-          f"SELECT c.thread_id, {value}, t.site_id, count(*) FROM {site_comments} WHERE c.status <> 'deleted' "
-          f"GROUP BY c.thread_id, {value}, t.site_id"
-          for table, key, value in (("stats_thread_days", "day", day),
-                                    ("stats_thread_blocks", "block", f"{day} / {BLOCK}"))),
-        f"INSERT INTO stats_toxicity (site_id, day, bucket, comments) "
-        f"SELECT site_id, day, bucket, count(*) FROM (SELECT t.site_id, {day} AS day, {_bucket(d, 'c')} AS bucket "
-        f"FROM {site_comments} WHERE c.status <> 'deleted') AS s WHERE bucket IS NOT NULL GROUP BY site_id, day, bucket",
-    ]
-    if d == "postgresql":
-        statements.append(
-            f"INSERT INTO stats_held_reasons (site_id, day, phase, comments) "
-            f"SELECT t.site_id, {day}, p.phase, count(*) FROM {site_comments} "
-            f"CROSS JOIN LATERAL stats_held_phases(c.moderation) AS p(phase) WHERE c.status = 'pending' "
-            f"GROUP BY t.site_id, {day}, p.phase")
-    else:  # no LATERAL: the phases named, then 'none' for the comments that name none
-        each = f"json_each({_json('c')}, '$.reasons') AS e"
-        statements += [
-            f"INSERT INTO stats_held_reasons (site_id, day, phase, comments) "
-            f"SELECT t.site_id, {day}, json_extract(e.value, '$.phase'), count(DISTINCT c.id) "
-            f"FROM {site_comments}, {each} WHERE c.status = 'pending' AND {_sqlite_reason('c')} "
-            f"GROUP BY t.site_id, {day}, json_extract(e.value, '$.phase')",
-            f"INSERT INTO stats_held_reasons (site_id, day, phase, comments) "
-            f"SELECT t.site_id, {day}, 'none', count(*) FROM {site_comments} WHERE c.status = 'pending' "
-            f"AND NOT EXISTS (SELECT 1 FROM {each} WHERE {_sqlite_reason('c')}) GROUP BY t.site_id, {day}",
-        ]
-    for column, table in (("votes", "votes"), ("reports", "moderation_reports")):
-        r_day = _day(d, "r.created")
-        statements.append(
-            f"INSERT INTO stats_days (site_id, day, {column}) "
-            f"SELECT t.site_id, {r_day}, count(*) FROM {table} r JOIN comments c ON c.id = r.comment_id "
-            f"JOIN threads t ON t.id = c.thread_id WHERE 1 = 1 GROUP BY t.site_id, {r_day} "
-            f"ON CONFLICT (site_id, day) DO UPDATE SET {column} = excluded.{column}")
-    for statement in statements:
-        conn.exec_driver_sql(statement)
+    _add_share(conn, "1 = 1")
+
+
+@contextmanager
+def bulk(conn: Connection) -> Iterator[None]:
+    """Rows written inside are left out by the triggers: the caller adds their share with
+    `add_comments` in the same transaction, in a few set-wise statements rather than some ten per
+    row. The pause is a row of this transaction that it deletes again, so no other transaction
+    ever sees it (SQLite has one writer; PostgreSQL shows no other transaction's uncommitted rows)."""
+    token = uuid.uuid4().hex
+    conn.execute(stats_paused.insert().values(token=token))
+    try:
+        yield
+    finally:
+        conn.execute(stats_paused.delete().where(stats_paused.c.token == token))
+
+
+def add_comments(conn: Connection, ids: list[int]) -> None:
+    """Add the share of comments written inside `bulk`, with their votes and reports (written
+    inside `bulk` too: a comment just stored has no others)."""
+    for start in range(0, len(ids), 5000):
+        _add_share(conn, "c.id IN :ids", ids=ids[start:start + 5000])
 
 
 def snapshot(conn: Connection) -> dict[str, list[tuple]]:

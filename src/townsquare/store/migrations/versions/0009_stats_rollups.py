@@ -47,6 +47,7 @@ def upgrade() -> None:
                     sa.Column('bucket', sa.Integer(), primary_key=True), _count('comments'))
     op.create_table('stats_held_reasons', _site(), sa.Column('day', sa.Integer(), primary_key=True),
                     sa.Column('phase', sa.Text(), primary_key=True), _count('comments'))
+    op.create_table('stats_paused', sa.Column('token', sa.Text(), primary_key=True))
     conn = op.get_bind()
     # Counted from the rows, then kept by the triggers from here on (run `migrate` with the
     # servers stopped, as for every migration).
@@ -56,5 +57,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     stats.uninstall(op.get_bind())
-    for table in ('stats_held_reasons', 'stats_toxicity', 'stats_thread_blocks', 'stats_thread_days', 'stats_commenters', 'stats_days'):
+    for table in ('stats_paused', 'stats_held_reasons', 'stats_toxicity', 'stats_thread_blocks', 'stats_thread_days', 'stats_commenters', 'stats_days'):
         op.drop_table(table)
