@@ -7,8 +7,7 @@ Builds a fresh SQLite database in a temporary directory (or reuses `--db`, or th
 `--url`, if it holds the site already), bulk-inserts COMMENTS comments spread over the last 365 days on THREADS threads of one
 site (statuses mixed like a busy site: 85% published, 3% held, 7% rejected, 5% deleted; every
 comment with a stored decision and toxicity score), one vote per three comments and one report per
-fifty (the database's triggers keep the dashboard's rollups as the rows go in, so the insert time
-includes their upkeep), then times `moderation.stats.compute` (no cache) for periods of 7, 30 and
+fifty (each batch adding its share of the dashboard's rollups as an import does), then times `moderation.stats.compute` (no cache) for periods of 7, 30 and
 365 days and prints the median and 95th percentile of RUNS runs of each.
 """
 
@@ -31,6 +30,7 @@ from sqlalchemy import insert  # noqa: E402
 from townsquare.moderation import stats  # noqa: E402
 from townsquare.store import db  # noqa: E402
 from townsquare.store import sites as site_store  # noqa: E402
+from townsquare.store import stats as rollups  # noqa: E402
 from townsquare.store.moderation import reports  # noqa: E402
 from townsquare.store.tables import comments, threads, votes  # noqa: E402
 
@@ -66,14 +66,15 @@ def fill(engine, n_comments: int, n_threads: int, now: float) -> int:
                          "status": status, "created": now - rng.uniform(0, 365 * 86400), "edited": None, "likes": 0,
                          "dislikes": 0, "identity_id": None,
                          "moderation": rng.choice(decisions[(status, rng.choice(PHASES))])})
-        with engine.begin() as conn:
-            conn.execute(insert(comments), rows)
-            conn.execute(insert(votes), [{"comment_id": i + 1, "voter": "v", "value": 1, "address": None,
-                                          "created": r["created"] + 60} for i, r in zip(range(done, done + len(rows)), rows)
+        with engine.begin() as conn, rollups.bulk(conn):  # as an import stores a batch
+            ids = list(conn.execute(insert(comments).returning(comments.c.id, sort_by_parameter_order=True), rows).scalars())
+            conn.execute(insert(votes), [{"comment_id": cid, "voter": "v", "value": 1, "address": None,
+                                          "created": r["created"] + 60} for i, cid, r in zip(range(done, done + len(rows)), ids, rows)
                                          if i % 3 == 0])
-            conn.execute(insert(reports), [{"comment_id": i + 1, "reporter": "r", "reason": "spam", "note": "",
+            conn.execute(insert(reports), [{"comment_id": cid, "reporter": "r", "reason": "spam", "note": "",
                                             "created": r["created"] + 120, "address": None}
-                                           for i, r in zip(range(done, done + len(rows)), rows) if i % 50 == 0])
+                                           for i, cid, r in zip(range(done, done + len(rows)), ids, rows) if i % 50 == 0])
+            rollups.add_comments(conn, ids)
         done += len(rows)
     return site_id
 
