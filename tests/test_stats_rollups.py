@@ -6,6 +6,7 @@ and an erasure. On SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import orjson
+import pytest
 from starlette.testclient import TestClient
 
 from townsquare import privacy
@@ -84,16 +85,24 @@ def test_rollups_agree_with_a_recount_after_every_kind_of_change(engine, setting
     assert sum(d.held for d in figures.per_day) == figures.held_read
 
 
-def test_a_malformed_stored_decision_counts_as_unscored_and_held_for_no_reason(engine):
-    site_id = add_site(engine)
+@pytest.mark.parametrize("path", ["row by row", "bulk"])
+def test_a_malformed_stored_decision_counts_as_unscored_and_held_for_no_reason(engine, path):
     from townsquare.store import threads as thread_store
 
+    site_id = add_site(engine)
+    decisions = ("not json", "[1, 2]", orjson.dumps({"scores": {"toxicity": True}, "reasons": {"phase": "x"}}).decode(),
+                 orjson.dumps({"scores": {"toxicity": 1}, "reasons": [{"phase": "links"}, {"phase": "links"}]}).decode())
     with engine.begin() as conn:
         thread = thread_store.get_or_create(conn, site_id, "/a", "A", "").id
-        for decision in ("not json", "[1, 2]", orjson.dumps({"scores": {"toxicity": True}, "reasons": {"phase": "x"}}).decode(),
-                         orjson.dumps({"scores": {"toxicity": 1}, "reasons": [{"phase": "links"}, {"phase": "links"}]}).decode()):
-            insert_comment(conn, {"thread_id": thread, "author_name": "A", "author_key": "k", "text": "t",
-                                  "status": "pending", "moderation": decision})
+
+        def store_all():
+            return [insert_comment(conn, {"thread_id": thread, "author_name": "A", "author_key": "k", "text": "t",
+                                          "status": "pending", "moderation": d}) for d in decisions]
+        if path == "bulk":
+            with rollups.bulk(conn):
+                rollups.add_comments(conn, store_all())
+        else:
+            store_all()
     kept, counted = recounted(engine)
     assert kept == counted
     assert [(r[2], r[3]) for r in kept["stats_held_reasons"]] == [("links", 1), ("none", 3)]

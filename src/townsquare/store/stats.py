@@ -16,12 +16,13 @@ The rollups (all days are UTC days since the epoch):
 
 Triggers on `comments`, `votes` and `moderation_reports` keep them, in the transaction of the
 change, whichever code writes the row: posts, moderators' decisions and undos, authors' deletes,
-reports, rescoring, imports, bulk loads and erasure alike. Every trigger removes the old row's
-share and adds the new row's, so a change of status, score, author or day moves the counts
-exactly. `rebuild` counts them again from the rows (the migration's backfill, and the check that
-the triggers agree with a direct count). The triggers and the backfill share the SQL below; where
-the dialects differ (a day from epoch seconds, reading the stored decision's JSON) each has its own
-fragment, and PostgreSQL's triggers call plpgsql functions.
+reports, rescoring and erasure alike. Every trigger removes the old row's share and adds the new
+row's, so a change of status, score, author or day moves the counts exactly. An import's batch
+pauses them in its own transaction (`bulk`) and adds its rows' share set-wise (`add_comments`):
+some ten statements per row would cost more than storing the row. `rebuild` counts everything
+again from the rows (the migration's backfill, and the check that the triggers agree with a
+direct count). Where the dialects differ (a day from epoch seconds, reading the stored decision's
+JSON) each has its own SQL fragment; PostgreSQL's triggers call plpgsql functions.
 
 A row whose counts fall to zero stays (it costs nothing to read); `figures` treats it as absent.
 Comments, threads and sites are never deleted by the product; if one were, the foreign keys drop
@@ -35,7 +36,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import (Column, Connection, ForeignKey, Index, Integer, Table, Text, bindparam, func, select,
+from sqlalchemy import (Column, Connection, ForeignKey, Index, Integer, Table, Text, func, select,
                         text, union_all)
 
 from townsquare.store.tables import comments, metadata, threads
@@ -377,10 +378,7 @@ def _add_share(conn: Connection, where: str, **params) -> None:
         for statement in _PG_FUNCTIONS:
             conn.exec_driver_sql(statement)
     for statement in _rows_share(conn.dialect.name, where):
-        q = text(statement)
-        if params:
-            q = q.bindparams(*(bindparam(k, expanding=True) for k in params))
-        conn.execute(q, params)
+        conn.execute(text(statement), params)
 
 
 def rebuild(conn: Connection) -> None:
@@ -409,8 +407,19 @@ def bulk(conn: Connection) -> Iterator[None]:
 def add_comments(conn: Connection, ids: list[int]) -> None:
     """Add the share of comments written inside `bulk`, with their votes and reports (written
     inside `bulk` too: a comment just stored has no others)."""
-    for start in range(0, len(ids), 5000):
-        _add_share(conn, "c.id IN :ids", ids=ids[start:start + 5000])
+    if not ids:
+        return
+    if conn.dialect.name == "postgresql":
+        _add_share(conn, "c.id = ANY(:ids)", ids=list(ids))
+        return
+    # SQLite: a range is far cheaper than thousands of bound ids; a batch's ids are one range
+    # (handed out in a transaction that holds the write lock), anything else goes id by id.
+    lo, hi = min(ids), max(ids)
+    if hi - lo + 1 == len(set(ids)):
+        _add_share(conn, "c.id BETWEEN :lo AND :hi", lo=lo, hi=hi)
+    else:
+        for cid in ids:
+            _add_share(conn, "c.id = :lo", lo=cid)
 
 
 def snapshot(conn: Connection) -> dict[str, list[tuple]]:
