@@ -374,9 +374,6 @@ def _rows_share(dialect: str, where: str) -> list[str]:
 
 
 def _add_share(conn: Connection, where: str, **params) -> None:
-    if conn.dialect.name == "postgresql":  # the helpers that read stored decisions
-        for statement in _PG_FUNCTIONS:
-            conn.exec_driver_sql(statement)
     for statement in _rows_share(conn.dialect.name, where):
         conn.execute(text(statement), params)
 
@@ -385,6 +382,9 @@ def rebuild(conn: Connection) -> None:
     """Count every rollup again from the rows: the backfill of existing databases, and a check
     that the triggers agree with a direct count. Reads every comment: for migrations and tests,
     not for requests."""
+    if conn.dialect.name == "postgresql":  # the helpers that read stored decisions (the backfill comes first)
+        for statement in _PG_FUNCTIONS:
+            conn.exec_driver_sql(statement)
     for table in ROLLUPS:
         conn.execute(table.delete())
     _add_share(conn, "1 = 1")
