@@ -220,6 +220,16 @@ _TRIGGERS = {
     "moderation_reports": (lambda d, r, s: _counted_share(d, "reports", r, s), ("comment_id", "created")),
 }
 
+# PostgreSQL: the row's thread is locked before any rollup row. Every write locks its thread
+# anyway (its version is bumped), after the comment's change; were the rollups locked first, a
+# moderator's action on several threads and a post could each hold what the other waits for.
+_PG_THREAD_LOCK = {
+    "comments": "PERFORM 1 FROM threads WHERE id IN (OLD.thread_id, NEW.thread_id) ORDER BY id FOR UPDATE",
+    "votes": "PERFORM 1 FROM threads t JOIN comments c ON c.thread_id = t.id "
+             "WHERE c.id IN (OLD.comment_id, NEW.comment_id) ORDER BY t.id FOR UPDATE OF t",
+}
+_PG_THREAD_LOCK["moderation_reports"] = _PG_THREAD_LOCK["votes"]
+
 _PG_FUNCTIONS = [
     # The stored decision is text written by the product; a malformed one counts as unscored and
     # as naming no phase, never as an error that would fail the write.
@@ -269,6 +279,7 @@ def _trigger_sql(dialect: str) -> list[str]:
             out += [
                 f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n"
                 f"  IF EXISTS (SELECT 1 FROM stats_paused) THEN\n    RETURN NULL;\n  END IF;\n"
+                f"  {_PG_THREAD_LOCK[table]};\n"
                 f"  IF TG_OP IN ('UPDATE', 'DELETE') THEN\n    {old};\n  END IF;\n"
                 f"  IF TG_OP IN ('UPDATE', 'INSERT') THEN\n    {new};\n  END IF;\n"
                 f"  RETURN NULL;\nEND $$",
