@@ -136,3 +136,58 @@ def test_the_busiest_threads_of_any_period_add_up_days_and_whole_blocks(engine):
                     expected[uri] = expected.get(uri, 0) + 1
             got = rollups.top_threads(conn, site_id, first, 10)
             assert {t.uri: t.comments for t in got} == expected, days
+
+
+def test_a_post_and_a_decision_on_two_threads_do_not_deadlock_on_postgresql(pg_url):
+    """A moderator's action on an older comment of thread X and then on today's comment of
+    thread Y, while a reader posts on X: the post waits for X before it touches today's counts,
+    so the action can finish (were the counts locked first, each would wait for the other)."""
+    import threading
+    import time
+
+    from sqlalchemy import text
+
+    from townsquare.store import comments as comment_store
+    from townsquare.store import threads as thread_store
+    from townsquare.store.db import make_engine, migrate
+
+    engine = make_engine(pg_url)
+    migrate(engine)
+    site_id = add_site(engine)
+    now = time.time()
+    with engine.begin() as conn:
+        x = thread_store.get_or_create(conn, site_id, "/x", "X", "").id
+        y = thread_store.get_or_create(conn, site_id, "/y", "Y", "").id
+        older = insert_comment(conn, {"thread_id": x, "author_name": "A", "text": "t", "status": "pending",
+                                      "created": now - 3 * rollups.DAY})
+        today = insert_comment(conn, {"thread_id": y, "author_name": "B", "text": "t", "status": "pending", "created": now})
+    failures = []
+
+    def reader_posts():
+        try:
+            with engine.begin() as conn:
+                insert_comment(conn, {"thread_id": x, "author_name": "C", "text": "t", "created": now})
+                thread_store.touch(conn, x, 1)
+        except Exception as e:  # noqa: BLE001 - the test reports it
+            failures.append(e)
+
+    with engine.connect() as moderator:
+        with moderator.begin():
+            comment_store.update_comment(moderator, older, status="published")
+            thread_store.touch(moderator, x, 1)
+            post = threading.Thread(target=reader_posts)
+            post.start()
+            with engine.connect() as watch:  # until the post waits for a lock (bounded)
+                for _ in range(200):
+                    if watch.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                          "AND datname = current_database()")).scalar():
+                        break
+                    time.sleep(0.05)
+                    watch.rollback()
+            comment_store.update_comment(moderator, today, status="published")
+            thread_store.touch(moderator, y, 1)
+        post.join(30)
+    assert not post.is_alive() and failures == []
+    kept, counted = recounted(engine)
+    assert kept == counted and sum(d[2] for d in kept["stats_days"]) == 3
+    engine.dispose()
