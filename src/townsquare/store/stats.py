@@ -220,7 +220,7 @@ _TRIGGERS = {
     "moderation_reports": (lambda d, r, s: _counted_share(d, "reports", r, s), ("comment_id", "created")),
 }
 
-# PostgreSQL: the row's thread is locked before any rollup row. Every write locks its thread
+# PostgreSQL: the row's thread is locked before any rollup row. Most writes lock their thread
 # anyway (its version is bumped), after the comment's change; were the rollups locked first, a
 # moderator's action on several threads and a post could each hold what the other waits for.
 _PG_THREAD_LOCK = {
