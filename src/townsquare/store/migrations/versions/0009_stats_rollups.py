@@ -50,12 +50,14 @@ def upgrade() -> None:
     op.create_table('stats_paused', sa.Column('token', sa.Text(), primary_key=True))
     conn = op.get_bind()
     # Counted from the rows, then kept by the triggers from here on (run `migrate` with the
-    # servers stopped, as for every migration).
+    # servers stopped, as for every migration). The SQL is store/stats.py's: a later change to
+    # the triggers needs a migration of its own that installs them again.
     stats.rebuild(conn)
     stats.install(conn)
 
 
 def downgrade() -> None:
     stats.uninstall(op.get_bind())
-    for table in ('stats_paused', 'stats_held_reasons', 'stats_toxicity', 'stats_thread_blocks', 'stats_thread_days', 'stats_commenters', 'stats_days'):
+    for table in ('stats_paused', 'stats_held_reasons', 'stats_toxicity', 'stats_thread_blocks', 'stats_thread_days',
+                  'stats_commenters', 'stats_days'):
         op.drop_table(table)
