@@ -103,7 +103,7 @@ def run_townsquare(file: Path, work: Path) -> dict:
     url = f"sqlite:///{db}"
     setup = (
         "import sys\n"
-        "from townsquare.store import sites\n"
+        "from townsquare.store import sites as site_store\n"
         "from townsquare.store.db import make_engine, migrate\n"
         "engine = make_engine(sys.argv[1])\n"
         "migrate(engine)\n"

@@ -394,10 +394,9 @@ class Loader:
     # -- comments -------------------------------------------------------------------------------
     def _insert(self, conn: Connection, ready: list[_Ready], published: Counter[int]) -> list[tuple[str, int, str, int]]:
         rows = [self._row(conn, item) for item in ready]
-        new_ids = importing.add_comments(conn, rows)
+        new_ids = importing.add_comments(conn, rows, [[VoteRow(0, v.voter, v.value, v.created) for v in item.record.votes]
+                                                      for item in ready])
         self._map(conn, "comment", [(item.record.old_id, new_id) for item, new_id in zip(ready, new_ids)])
-        importing.add_votes(conn, [VoteRow(new_id, v.voter, v.value, v.created)
-                                   for item, new_id in zip(ready, new_ids) for v in item.record.votes])
         placed = []
         statuses = self.report.statuses
         for item, row, new_id in zip(ready, rows, new_ids):

@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
-
-import orjson
 
 from townsquare import sites
 from townsquare.config import Settings
@@ -24,12 +21,8 @@ from townsquare.store import stats as stored
 from townsquare.store.db import Engine, reading
 
 MAX_DAYS = 365
-BUCKETS = 10
+BUCKETS = stored.BUCKETS
 TOP_THREADS = 10
-# Stored decisions read per request, newest first: enough for any real queue, and a bound on the
-# work a dashboard asks of a site with a backlog.
-HELD_SAMPLE = 5_000
-SCORED_SAMPLE = 20_000
 CACHE_SECONDS = 5.0
 
 
@@ -79,9 +72,9 @@ class Stats:
     per_day: tuple[Day, ...]
     queue: QueueNow
     held_reasons: tuple[HeldReason, ...]
-    held_read: int  # how many held comments' decisions were read (at most HELD_SAMPLE)
+    held_read: int  # the held comments of the period, whose decisions give `held_reasons`
     toxicity: tuple[Bucket, ...]
-    scored: int  # comments of the period with a stored toxicity score (of at most SCORED_SAMPLE read)
+    scored: int  # comments of the period (deleted ones aside) with a stored toxicity score
     top_threads: tuple[TopThread, ...]
 
 
@@ -93,64 +86,28 @@ def _date(day: int) -> str:
     return datetime.fromtimestamp(day * stored.DAY, UTC).strftime("%Y-%m-%d")
 
 
-def _decision(text: str | None) -> dict:
-    if not text:
-        return {}
-    try:
-        value = orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-def held_reasons(decisions: list[str | None]) -> list[HeldReason]:
-    """Each phase named in the held comments' reasons, counting a comment once per phase; a comment
-    held with no stored reason (held by a moderator's undo, or imported) counts as "none"."""
-    counted: Counter[str] = Counter()
-    for text in decisions:
-        reasons = _decision(text).get("reasons")
-        phases = {str(r.get("phase")) for r in reasons if isinstance(r, dict) and r.get("phase")} \
-            if isinstance(reasons, list) else set()
-        counted.update(phases or {"none"})
-    return [HeldReason(phase, n) for phase, n in sorted(counted.items(), key=lambda kv: (-kv[1], kv[0]))]
-
-
-def toxicity_histogram(decisions: list[str | None]) -> tuple[list[Bucket], int]:
-    """Ten equal buckets of the stored toxicity score (0-1; a score of 1 is in the last bucket)."""
-    counts = [0] * BUCKETS
-    scored = 0
-    for text in decisions:
-        scores = _decision(text).get("scores")
-        score = scores.get("toxicity") if isinstance(scores, dict) else None
-        if isinstance(score, int | float) and not isinstance(score, bool) and 0 <= score <= 1:
-            counts[min(int(score * BUCKETS), BUCKETS - 1)] += 1
-            scored += 1
-    return [Bucket(i / BUCKETS, (i + 1) / BUCKETS, n) for i, n in enumerate(counts)], scored
-
-
 def compute(engine: Engine, site_id: int, site_name: str, days: int, now: float) -> Stats:
-    """The figures, read in one snapshot."""
+    """The figures, read in one snapshot from the per-day rollups (store/stats.py)."""
     today = int(now // stored.DAY)
     first = today - days + 1
-    since = float(first * stored.DAY)
     with reading(engine) as conn:
-        per_status = {d.day: d for d in stored.comments_per_day(conn, site_id, since)}
-        reports = {d.day: d.count for d in stored.reports_per_day(conn, site_id, since)}
-        votes = {d.day: d.count for d in stored.votes_per_day(conn, site_id, since)}
+        rows = stored.days(conn, site_id, first)
         waiting = stored.queue(conn, site_id)
-        held = stored.decisions(conn, site_id, since, status="pending", limit=HELD_SAMPLE)
-        scored_text = stored.decisions(conn, site_id, since, status=None, limit=SCORED_SAMPLE)
-        top = stored.top_threads(conn, site_id, since, TOP_THREADS)
+        reasons = stored.held_reasons(conn, site_id, first)
+        scores = {b.key: b.count for b in stored.toxicity(conn, site_id, first)}
+        top = stored.top_threads(conn, site_id, first, TOP_THREADS)
+    by_day = {d.day: d for d in rows}
     per_day = []
     for day in range(first, today + 1):
-        c = per_status.get(day) or stored.DayComments(day, 0, 0, 0, 0, 0)
-        per_day.append(Day(_date(day), c.published, c.pending, c.rejected, c.deleted, reports.get(day, 0),
-                           votes.get(day, 0), c.commenters))
+        c = by_day.get(day) or stored.DayFigures(day, 0, 0, 0, 0, 0, 0, 0)
+        per_day.append(Day(_date(day), c.published, c.pending, c.rejected, c.deleted, c.reports, c.votes,
+                           c.commenters))
     oldest = None if waiting.oldest_created is None else max(0, int(now - waiting.oldest_created))
-    buckets, scored = toxicity_histogram(scored_text)
+    buckets = [Bucket(i / BUCKETS, (i + 1) / BUCKETS, scores.get(i, 0)) for i in range(BUCKETS)]
     return Stats(site=site_name, days=days, since=_date(first), per_day=tuple(per_day),
-                 queue=QueueNow(waiting.pending, oldest), held_reasons=tuple(held_reasons(held)),
-                 held_read=len(held), toxicity=tuple(buckets), scored=scored,
+                 queue=QueueNow(waiting.pending, oldest),
+                 held_reasons=tuple(HeldReason(str(r.key), r.count) for r in reasons),
+                 held_read=sum(d.pending for d in rows), toxicity=tuple(buckets), scored=sum(scores.values()),
                  top_threads=tuple(TopThread(t.uri, t.title, t.comments) for t in top))
 
 

@@ -30,6 +30,7 @@ from sqlalchemy import (
 )
 
 from townsquare.store import comments as comment_store
+from townsquare.store import stats
 from townsquare.store.bulk import allocate_ids, insert_rows, select_in
 from townsquare.store.bulk import bump_threads as bump_threads  # the loader's, with the rest here
 from townsquare.store.tables import comments, import_map, metadata, threads, votes
@@ -218,9 +219,11 @@ class StoredComment:
     author_name: str
 
 
-def add_comments(conn: Connection, rows: list[CommentRow]) -> list[int]:
-    """Store the rows (in one executemany) and answer their new ids, in order. A row may name an
-    earlier row of the same call as its parent: ids are handed out before the insert."""
+def add_comments(conn: Connection, rows: list[CommentRow], votes_of: list[list[VoteRow]]) -> list[int]:
+    """Store the rows (in one executemany) with their votes (`votes_of[i]`: row i's, their
+    `comment_id` unset) and answer their new ids, in order. A row may name an earlier row of the same call as its parent: ids are
+    handed out before the insert. The dashboard's rollups take the batch in a few set-wise
+    statements rather than row by row."""
     new_ids = allocate_ids(conn, comments, len(rows))
     # Reply counts: within the batch from its own rows; stored comments the batch answers (and
     # their ancestors) are added to afterwards.
@@ -229,14 +232,14 @@ def add_comments(conn: Connection, rows: list[CommentRow]) -> list[int]:
     for new_id, row in zip(new_ids, rows):
         if row.parent_id is not None and row.parent_id not in below:
             outside[row.parent_id] = outside.get(row.parent_id, 0) + below[new_id] + (row.status == "published")
-    insert_rows(conn, comments, ("id", *CommentRow._fields, "reply_count"),
-                [(new_id, *row, below[new_id]) for new_id, row in zip(new_ids, rows)])
-    comment_store.add_to_chains(conn, outside)
+    with stats.bulk(conn):
+        insert_rows(conn, comments, ("id", *CommentRow._fields, "reply_count"),
+                    [(new_id, *row, below[new_id]) for new_id, row in zip(new_ids, rows)])
+        insert_rows(conn, votes, VoteRow._fields, [v._replace(comment_id=new_id)
+                                                   for new_id, row_votes in zip(new_ids, votes_of) for v in row_votes])
+        comment_store.add_to_chains(conn, outside)
+        stats.add_comments(conn, new_ids)
     return new_ids
-
-
-def add_votes(conn: Connection, rows: list[VoteRow]) -> None:
-    insert_rows(conn, votes, VoteRow._fields, rows)
 
 
 def stored_comments(conn: Connection, ids: Iterable[int]) -> dict[int, StoredComment]:

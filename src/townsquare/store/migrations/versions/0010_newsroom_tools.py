@@ -10,7 +10,7 @@ from alembic import op
 
 
 revision = '0010_newsroom_tools'
-down_revision = '0008_dashboard_stats'
+down_revision = '0009_stats_rollups'
 branch_labels = None
 depends_on = None
 
