@@ -111,7 +111,7 @@ def test_post_reply_quote_edit_delete_vote_sort_and_reload(new_page, demo_server
 
     # Reply to MirM.
     mirm = item(page, "MirM")
-    own_article(mirm).get_by_role("button", name="Reply").click()
+    own_article(mirm).get_by_role("button", name="Reply to MirM", exact=True).click()
     reply_form = mirm.get_by_role("form", name="Reply to MirM")
     reply_form.get_by_label("Your comment").fill("A reply that will be deleted.")
     reply_form.get_by_role("button", name="Post reply").click()
@@ -153,9 +153,9 @@ def test_post_reply_quote_edit_delete_vote_sort_and_reload(new_page, demo_server
     own_article(reply).get_by_role("button", name="Delete").click()
     reply.wait_for(state="detached")
 
-    # Like MirM's comment.
-    own_article(mirm).get_by_role("button", name="Like", exact=True).click()
-    expect(own_article(mirm).get_by_role("button", name="Like", exact=True)).to_have_attribute("aria-pressed", "true")
+    # Like MirM's comment: the button's name carries the score, so a screen reader hears both.
+    own_article(mirm).get_by_role("button", name="Like, Score 0", exact=True).click()
+    expect(own_article(mirm).get_by_role("button", name="Like, Score 1", exact=True)).to_have_attribute("aria-pressed", "true")
     expect(own_article(mirm).locator(".ts-score")).to_have_text("1")
 
     # Newest first puts the new top-level comment first.
@@ -170,7 +170,7 @@ def test_post_reply_quote_edit_delete_vote_sort_and_reload(new_page, demo_server
     assert item(page, "Ada Reader", "A reply that will be deleted.").count() == 0
     assert item(page, "Ada Reader", "Where is that documented?").locator("blockquote").inner_text().count(passage) == 1
     assert own_article(item(page, "MirM")).locator(".ts-score").inner_text() == "1"
-    assert own_article(item(page, "MirM")).get_by_role("button", name="Like", exact=True).get_attribute("aria-pressed") == "true"
+    assert own_article(item(page, "MirM")).get_by_role("button", name="Like, Score 1", exact=True).get_attribute("aria-pressed") == "true"
     # What the widget shows is what the server stored.
     with demo_server.api() as api:
         thread = api.get("/api/v1/threads", params={"site": "demo", "uri": SEED, "sort": "top"}).json()

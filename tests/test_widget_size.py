@@ -1,4 +1,4 @@
-"""The embed's size budget: script and styles together stay within 17 kB gzipped."""
+"""The embed's size budget: script and styles together stay within 17.2 kB gzipped."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import gzip
 
 from townsquare.web.paths import STATIC
 
-BUDGET = 17_000  # bytes, gzipped, script + styles (15 kB before reader sign-in and the plain-words nudge)
+BUDGET = 17_200  # bytes, gzipped, script + styles (15 kB before reader sign-in and the plain-words nudge; 17 kB before the skip link and named buttons)
 
 
 def gzipped(name: str) -> int:
