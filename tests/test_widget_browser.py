@@ -497,3 +497,19 @@ def test_reply_notifications_and_following_need_an_email(new_page):
         "site": "demo", "kind": "thread", "channel": "email", "address": "fran@example.org", "uri": SEED,
         "title": page.title(), "url": page.url.split("#")[0]}
     expect(page.locator("#townsquare [role=status]")).to_contain_text("Check your inbox")
+
+
+def test_skip_link_jumps_past_the_comments(new_page):
+    page = new_page()
+    open_seed(page)
+    page.locator("body").focus()
+    tab_to(page, "#townsquare .ts-skip")
+    assert page.evaluate("document.activeElement.textContent") == "Skip past comments"
+    page.keyboard.press("Enter")
+    # Focus lands after the thread: every comment comes before it in the page.
+    after = page.evaluate(
+        "(() => { const t = document.querySelector('#townsquare [role=tree]');"
+        " return !!(t.compareDocumentPosition(document.activeElement) & Node.DOCUMENT_POSITION_FOLLOWING)"
+        " && !t.contains(document.activeElement); })()"
+    )
+    assert after
