@@ -513,3 +513,23 @@ def test_skip_link_jumps_past_the_comments(new_page):
         " && !t.contains(document.activeElement); })()"
     )
     assert after
+
+
+def test_reply_on_the_deepest_comment_within_ten_key_presses(new_page):
+    page = new_page()
+    open_seed(page)
+    page.locator(f"{ITEMS}[aria-level='1']").first.focus()
+    presses = 0
+    while page.evaluate("document.activeElement.getAttribute('aria-level')") != "5":
+        page.keyboard.press("ArrowDown")
+        presses += 1
+        assert presses <= 10
+    while not page.evaluate("document.activeElement.matches('.ts-reply')"):
+        page.keyboard.press("Tab")
+        presses += 1
+        assert presses <= 10
+    assert page.evaluate("document.activeElement.closest('[role=treeitem]').getAttribute('aria-level')") == "5"
+    page.keyboard.press("Enter")
+    presses += 1
+    assert presses <= 10, f"{presses} key presses to open the reply form"
+    page.wait_for_function("document.activeElement.matches('textarea')")
