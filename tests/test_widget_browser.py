@@ -533,3 +533,24 @@ def test_reply_on_the_deepest_comment_within_ten_key_presses(new_page):
     presses += 1
     assert presses <= 10, f"{presses} key presses to open the reply form"
     page.wait_for_function("document.activeElement.matches('textarea')")
+
+
+@pytest.mark.parametrize("width, scheme", [(1280, "light"), (1280, "dark"), (360, "light")])
+def test_widget_has_no_axe_violations(new_page, width, scheme):
+    from tests.test_accessibility import violations
+
+    # axe's default rules: the experimental label-content-name-mismatch still finds comments
+    # named by their author alone.
+    def violations_now(page):
+        return violations(page, {"resultTypes": ["violations"]})
+
+    page = new_page()
+    page.set_viewport_size({"width": width, "height": 800})
+    page.emulate_media(color_scheme=scheme)
+    open_seed(page)
+    assert violations_now(page) == []
+    # With a reply form open as well.
+    own_article(item(page, "MirM")).get_by_role("button", name="Reply to MirM", exact=True).click()
+    item(page, "MirM").get_by_role("form", name="Reply to MirM").wait_for()
+    assert violations_now(page) == []
+    page.screenshot(path=str(ARTIFACTS / f"widget-axe-{width}-{scheme}.png"), full_page=True)
