@@ -111,7 +111,7 @@ def test_post_reply_quote_edit_delete_vote_sort_and_reload(new_page, demo_server
 
     # Reply to MirM.
     mirm = item(page, "MirM")
-    own_article(mirm).get_by_role("button", name="Reply").click()
+    own_article(mirm).get_by_role("button", name="Reply to MirM", exact=True).click()
     reply_form = mirm.get_by_role("form", name="Reply to MirM")
     reply_form.get_by_label("Your comment").fill("A reply that will be deleted.")
     reply_form.get_by_role("button", name="Post reply").click()
@@ -153,9 +153,9 @@ def test_post_reply_quote_edit_delete_vote_sort_and_reload(new_page, demo_server
     own_article(reply).get_by_role("button", name="Delete").click()
     reply.wait_for(state="detached")
 
-    # Like MirM's comment.
-    own_article(mirm).get_by_role("button", name="Like", exact=True).click()
-    expect(own_article(mirm).get_by_role("button", name="Like", exact=True)).to_have_attribute("aria-pressed", "true")
+    # Like MirM's comment: the button's name carries the score, so a screen reader hears both.
+    own_article(mirm).get_by_role("button", name="Like, Score 0", exact=True).click()
+    expect(own_article(mirm).get_by_role("button", name="Like, Score 1", exact=True)).to_have_attribute("aria-pressed", "true")
     expect(own_article(mirm).locator(".ts-score")).to_have_text("1")
 
     # Newest first puts the new top-level comment first.
@@ -170,7 +170,7 @@ def test_post_reply_quote_edit_delete_vote_sort_and_reload(new_page, demo_server
     assert item(page, "Ada Reader", "A reply that will be deleted.").count() == 0
     assert item(page, "Ada Reader", "Where is that documented?").locator("blockquote").inner_text().count(passage) == 1
     assert own_article(item(page, "MirM")).locator(".ts-score").inner_text() == "1"
-    assert own_article(item(page, "MirM")).get_by_role("button", name="Like", exact=True).get_attribute("aria-pressed") == "true"
+    assert own_article(item(page, "MirM")).get_by_role("button", name="Like, Score 1", exact=True).get_attribute("aria-pressed") == "true"
     # What the widget shows is what the server stored.
     with demo_server.api() as api:
         thread = api.get("/api/v1/threads", params={"site": "demo", "uri": SEED, "sort": "top"}).json()
@@ -288,7 +288,7 @@ def test_whole_flow_by_keyboard_alone(new_page):
     page.wait_for_function("document.getElementById('ts-sort').value === 'picks'")
     page.keyboard.press("ArrowUp")
     page.wait_for_function("document.getElementById('ts-sort').value === 'replies'")
-    page.wait_for_function(f"document.querySelector('{ITEMS} .ts-name').textContent === 'oberts mail'")
+    page.wait_for_function(f"document.querySelector('{ITEMS} .ts-name')?.textContent === 'oberts mail'")
     assert page.dialogs == [] and page.errors == []
 
 
@@ -499,3 +499,60 @@ def test_reply_notifications_and_following_need_an_email(new_page):
         "site": "demo", "kind": "thread", "channel": "email", "address": "fran@example.org", "uri": SEED,
         "title": page.title(), "url": page.url.split("#")[0]}
     expect(page.locator("#townsquare [role=status]")).to_contain_text("Check your inbox")
+
+
+def test_skip_link_jumps_past_the_comments(new_page):
+    page = new_page()
+    open_seed(page)
+    page.locator("body").focus()
+    tab_to(page, "#townsquare .ts-skip")
+    assert page.evaluate("document.activeElement.textContent") == "Skip past comments"
+    page.keyboard.press("Enter")
+    # Focus lands after the thread: every comment comes before it in the page.
+    after = page.evaluate(
+        "(() => { const t = document.querySelector('#townsquare [role=tree]');"
+        " return !!(t.compareDocumentPosition(document.activeElement) & Node.DOCUMENT_POSITION_FOLLOWING)"
+        " && !t.contains(document.activeElement); })()"
+    )
+    assert after
+
+
+def test_reply_on_the_deepest_comment_within_ten_key_presses(new_page):
+    page = new_page()
+    open_seed(page)
+    page.locator(f"{ITEMS}[aria-level='1']").first.focus()
+    presses = 0
+    while page.evaluate("document.activeElement.getAttribute('aria-level')") != "5":
+        page.keyboard.press("ArrowDown")
+        presses += 1
+        assert presses <= 10
+    while not page.evaluate("document.activeElement.matches('.ts-reply')"):
+        page.keyboard.press("Tab")
+        presses += 1
+        assert presses <= 10
+    assert page.evaluate("document.activeElement.closest('[role=treeitem]').getAttribute('aria-level')") == "5"
+    page.keyboard.press("Enter")
+    presses += 1
+    assert presses <= 10, f"{presses} key presses to open the reply form"
+    page.wait_for_function("document.activeElement.matches('textarea')")
+
+
+@pytest.mark.parametrize("width, scheme", [(1280, "light"), (1280, "dark"), (360, "light")])
+def test_widget_has_no_axe_violations(new_page, width, scheme):
+    from tests.test_accessibility import violations
+
+    # axe's default rules: the experimental label-content-name-mismatch still finds comments
+    # named by their author alone.
+    def violations_now(page):
+        return violations(page, {"resultTypes": ["violations"]})
+
+    page = new_page()
+    page.set_viewport_size({"width": width, "height": 800})
+    page.emulate_media(color_scheme=scheme)
+    open_seed(page)
+    assert violations_now(page) == []
+    # With a reply form open as well.
+    own_article(item(page, "MirM")).get_by_role("button", name="Reply to MirM", exact=True).click()
+    item(page, "MirM").get_by_role("form", name="Reply to MirM").wait_for()
+    assert violations_now(page) == []
+    page.screenshot(path=str(ARTIFACTS / f"widget-axe-{width}-{scheme}.png"), full_page=True)

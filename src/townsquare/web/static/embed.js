@@ -26,7 +26,7 @@
       name: "Name", email: "Email (optional, never shown)", website: "Website (optional)",
       notify: "Email me when someone replies", follow: "Follow this thread by email",
       post: "Post comment", postReply: "Post reply", postAnyway: "Post anyway", save: "Save", cancel: "Cancel",
-      reply: "Reply", quote: "Quote", edit: "Edit", del: "Delete", keep: "Keep",
+      reply: "Reply", skip: "Skip past comments", quote: "Quote", edit: "Edit", del: "Delete", keep: "Keep",
       confirmDel: "Delete this comment for good?", replyTo: "Reply to {name}", quoted: "Quoted passage (shorten it if you like)",
       editing: "Edit your comment", pending: "Awaiting moderation: only you can see this comment.",
       rejected: "Not published: the moderators declined this comment.", because: "Reason: {reason}",
@@ -58,8 +58,8 @@
       name: "Nom", email: "E-mail (facultatif, jamais affiché)", website: "Site web (facultatif)",
       notify: "Me prévenir par e-mail des réponses", follow: "Suivre cette discussion par e-mail",
       post: "Publier", postReply: "Répondre", postAnyway: "Publier quand même", save: "Enregistrer", cancel: "Annuler",
-      reply: "Répondre", quote: "Citer", edit: "Modifier", del: "Supprimer", keep: "Conserver",
-      confirmDel: "Supprimer définitivement ce commentaire ?", replyTo: "Réponse à {name}", quoted: "Passage cité (vous pouvez le raccourcir)",
+      reply: "Répondre", skip: "Passer les commentaires", quote: "Citer", edit: "Modifier", del: "Supprimer", keep: "Conserver",
+      confirmDel: "Supprimer définitivement ce commentaire ?", replyTo: "Répondre à {name}", quoted: "Passage cité (vous pouvez le raccourcir)",
       editing: "Modifier votre commentaire", pending: "En attente de modération : vous seul voyez ce commentaire.",
       rejected: "Non publié : les modérateurs ont refusé ce commentaire.", because: "Motif : {reason}",
       deleted: "Ce commentaire a été supprimé.", edited: "modifié", up: "J’aime", down: "Je n’aime pas", score: "Score",
@@ -90,8 +90,8 @@
       name: "Имя", email: "Эл. почта (необязательно, не показывается)", website: "Сайт (необязательно)",
       notify: "Сообщать об ответах по почте", follow: "Следить за обсуждением по почте",
       post: "Отправить", postReply: "Ответить", postAnyway: "Всё равно отправить", save: "Сохранить", cancel: "Отмена",
-      reply: "Ответить", quote: "Цитировать", edit: "Изменить", del: "Удалить", keep: "Оставить",
-      confirmDel: "Удалить этот комментарий навсегда?", replyTo: "Ответ для {name}", quoted: "Цитата (можно сократить)",
+      reply: "Ответить", skip: "Пропустить комментарии", quote: "Цитировать", edit: "Изменить", del: "Удалить", keep: "Оставить",
+      confirmDel: "Удалить этот комментарий навсегда?", replyTo: "Ответить {name}", quoted: "Цитата (можно сократить)",
       editing: "Изменить комментарий", pending: "Ожидает модерации: этот комментарий видите только вы.",
       rejected: "Не опубликован: модераторы отклонили этот комментарий.", because: "Причина: {reason}",
       deleted: "Комментарий удалён.", edited: "изменён", up: "Нравится", down: "Не нравится", score: "Рейтинг",
@@ -218,6 +218,8 @@
     const note = h("p", { class: "ts-note", hidden: true });
     const back = button(t("back"), () => { const c = state.focus; state.focus = null; renderTree(); moveTo(c._li); }, "ts-link", { hidden: true });
     const tree = h("ul", { class: "ts-tree", role: "tree", "aria-labelledby": "ts-heading" });
+    const end = h("span", { tabindex: -1 });
+    const skip = h("a", { class: "ts-sr ts-skip", href: "#", onclick: (e) => { e.preventDefault(); end.focus(); } }, t("skip"));
     const moreTop = button(t("more"), () => loadMoreTop(), "ts-btn ts-more", { hidden: true });
     // New comments wait behind this button.
     const freshBtn = button("", () => showFresh(), "ts-btn ts-more", { hidden: true });
@@ -228,7 +230,7 @@
     root.replaceChildren(h("section", { "aria-labelledby": "ts-heading" },
       heading, account, topForm,
       h("div", { class: "ts-bar" }, h("label", { for: "ts-sort" }, t("sort")), sortSelect),
-      note, back, h("div", { "aria-live": "polite" }, freshBtn), tree, moreTop, live));
+      note, back, h("div", { "aria-live": "polite" }, freshBtn), skip, tree, moreTop, end, live));
 
     const isOwn = (c) => (own[c.id] && own[c.id].until > nowS()) || (session && c.author && c.author.verified && c.author.id === session.user.id);
     const blank = (c) => c.status === "deleted";
@@ -264,11 +266,11 @@
       if (blank(c)) return bar;
       if (c.status !== "pending" && c.status !== "rejected") {
         const mine = votes[c.id] || 0;
-        const voteBtn = (value, glyph, label) => button(glyph, () => vote(c, mine === value ? 0 : value, value), `ts-vote ts-v${value}`, { "aria-pressed": String(mine === value), "aria-label": label });
+        const voteBtn = (value, glyph, label) => button(glyph, () => vote(c, mine === value ? 0 : value, value), `ts-vote ts-v${value}`, { "aria-pressed": String(mine === value), "aria-label": `${label}, ${t("score")} ${c.votes || 0}` });
         bar.append(voteBtn(1, "▲", t("up")), h("span", { class: "ts-score", title: t("score") }, String(c.votes || 0)), voteBtn(-1, "▼", t("down")));
         if (!state.closed) {
           let picked = null;
-          bar.append(button(t("reply"), () => openReply(c, null), "ts-btn ts-reply"),
+          bar.append(button(t("reply"), () => openReply(c, null), "ts-btn ts-reply", { "aria-label": t("replyTo", { name: (c.author && c.author.name) || t("anon") }) }),
             button(t("quote"), () => { openReply(c, picked || quoteOf(c)); picked = null; }, "ts-btn", { onpointerdown: () => { picked = quoteOf(c); } }));
         }
       }
@@ -401,15 +403,19 @@
       for (const c of list) { byId.set(c.id, c); index(c.replies || []); }
     };
 
+    let loads = 0;
     const refresh = async () => {
+      const n = ++loads;
       tree.setAttribute("aria-busy", "true");
       try {
         const data = await api("GET", query({}));
+        if (n !== loads) return; // a newer load (another sort) answers instead
         state.list = data.comments || [];
         state.next = data.next_cursor || null;
         state.total = data.total || 0;
         state.closed = !!(data.thread && data.thread.closed);
       } catch (e) {
+        if (n !== loads) return;
         if (e.status !== 404) { showLoadError(); return; }
         Object.assign(state, { list: [], next: null, total: 0, closed: false });
       } finally {
