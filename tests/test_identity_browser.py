@@ -57,10 +57,10 @@ def test_a_publisher_signed_reader_posts_as_verified_staff_edits_elsewhere_and_s
     other.goto(plain_page + "/story")
     item = other.locator("#townsquare [role=treeitem]", has_text="figures were updated")
     expect(item.locator(".ts-role")).to_have_text("staff")  # read back from the server
-    expect(item.get_by_role("button", name="Edit")).to_have_count(0)
+    expect(item.get_by_role("button", name="Edit", exact=True)).to_have_count(0)
     other.evaluate("jwt => window.Townsquare.signIn(jwt)", token())
     expect(other.locator("#townsquare .ts-account")).to_contain_text("Signed in as Mia Editor")
-    item.get_by_role("button", name="Edit").click()
+    item.get_by_role("button", name="Edit", exact=True).click()
     area = item.locator("textarea")
     area.fill("Editor's note: the figures were updated twice.")
     item.get_by_role("button", name="Save").click()
@@ -68,7 +68,7 @@ def test_a_publisher_signed_reader_posts_as_verified_staff_edits_elsewhere_and_s
 
     other.locator("#townsquare").get_by_role("button", name="Sign out").click()
     expect(other.locator("#townsquare").get_by_role("button", name="Sign in by email")).to_be_visible()
-    expect(item.get_by_role("button", name="Edit")).to_have_count(0)
+    expect(item.get_by_role("button", name="Edit", exact=True)).to_have_count(0)
 
     # Signed out everywhere (here through the API, as a reader's account page would): the first
     # device learns it on its next post, falls back to a guest and keeps what was typed.

@@ -141,7 +141,7 @@ def test_post_reply_quote_edit_delete_vote_sort_and_reload(new_page, demo_server
     assert passage in blockquote.inner_text() and "Jiri Klouda wrote:" in blockquote.inner_text()
 
     # Edit the first comment within the edit window.
-    own_article(mine).get_by_role("button", name="Edit").click()
+    own_article(mine).get_by_role("button", name="Edit", exact=True).click()
     own_article(mine).get_by_role("form", name="Edit your comment").get_by_label("Your comment").fill("An edited first comment.")
     own_article(mine).get_by_role("button", name="Save").click()
     mine = item(page, "Ada Reader", "An edited first comment.")
