@@ -28,6 +28,9 @@ _CHANGED = (select(thread_events.c.id, thread_events.c.thread_id).where(thread_e
             .order_by(thread_events.c.id).limit(bindparam("limit")))
 
 
+# Built once: every visible change appends one inside its write transaction.
+_APPEND = insert(thread_events)
+
 CHANNEL = "townsquare_thread_events"
 _NOTIFY = text("SELECT pg_notify(:channel, :payload)")
 
@@ -39,9 +42,9 @@ def append(conn: Connection, thread_id: int, kind: str, payload: dict) -> int:
     postgres = conn.dialect.name == "postgresql"
     if postgres:
         conn.execute(select(threads.c.id).where(threads.c.id == thread_id).with_for_update())
-    event_id = conn.execute(insert(thread_events).values(
-        thread_id=thread_id, kind=kind, comment_id=payload.get("id"), payload=orjson.dumps(payload).decode(),
-        created=now())).inserted_primary_key[0]
+    event_id = conn.execute(_APPEND, {
+        "thread_id": thread_id, "kind": kind, "comment_id": payload.get("id"), "payload": orjson.dumps(payload).decode(),
+        "created": now()}).inserted_primary_key[0]
     if postgres:  # delivered to every process's listener when this transaction commits
         conn.execute(_NOTIFY, {"channel": CHANNEL, "payload": str(thread_id)})
     return event_id
