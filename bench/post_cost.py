@@ -26,7 +26,7 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "bench"
+SHARED = Path(os.environ.get("SHARED") or ROOT.parent / "shared" / "bench")  # as in bench/run.sh
 TS = str(ROOT / ".venv" / "bin" / "townsquare")
 RULES = '"author_rate": 1000000, "ip_rate": 1000000, "min_submit_seconds": 0, "repeat_window": 0'
 

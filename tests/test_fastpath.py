@@ -67,3 +67,29 @@ def test_counts_of_awkward_uri_lists(client):
     problem(client.post("/api/v1/counts", json={"site": "nope", "uris": []}), 404)
     # The slow path (the framework's validation) gives the same answer as the fast one.
     assert client.app.state.core.counts("daily", ["/x", "/none"]) == {"counts": {"/x": 2, "/none": 0}}
+
+
+def test_posting_on_the_fast_path_answers_as_the_api(client):
+    r = post(client, "Fast *and* checked.")
+    body = created(r)
+    assert r.headers["content-type"] == "application/json"
+    assert r.headers["access-control-allow-origin"] == ORIGIN["Origin"]
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert body["comment"]["html"].strip() == "<p>Fast <em>and</em> checked.</p>" and body["edit_token"]
+    # What the schema refuses reaches the app, which names the field; nothing is stored.
+    bad = problem(client.post("/api/v1/comments", json={"site": "daily", "uri": "/a", "text": 5,
+                                                          "author": {"name": "A"}}, headers=ORIGIN), 422)
+    assert bad["errors"][0]["field"] == "text"
+    problem(client.post("/api/v1/comments", json={"site": "daily", "uri": "/a", "text": "x", "author": {"name": "A"},
+                                                  "extra": 1}, headers=ORIGIN), 422)
+    problem(client.post("/api/v1/comments", content=b"{nope", headers={**ORIGIN, "content-type": "application/json"}),
+            400)
+    problem(client.post("/api/v1/comments", content=b'{"site": "daily"}', headers={**ORIGIN, "content-type": "text/plain"}),
+            422)
+    # What the service refuses is answered as the app answers it.
+    problem(post(client, "x", parent_id=999_999), 404)
+    problem(client.post("/api/v1/comments", json={"site": "nope", "uri": "/a", "text": "x", "author": {"name": "A"}},
+                        headers=ORIGIN), 404)
+    problem(post(client, "word " * 40_000), 422)  # longer than the site allows, within the body limit
+    assert client.get("/api/v1/threads", params={"site": "daily", "uri": "/a"}).json()["total"] == 1
+    assert 'route="/api/v1/comments",status="201"' in client.get("/metrics").text

@@ -6,6 +6,7 @@ import csv
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from townsquare.moderation.evaluate import evaluate, format_report, roc_auc
@@ -309,3 +310,22 @@ def test_roc_auc_ties_and_degenerate():
     assert roc_auc([1, 0], [0.5, 0.5]) == pytest.approx(0.5)
     assert roc_auc([1, 1, 0, 0], [0.8, 0.7, 0.3, 0.1]) == pytest.approx(1.0)
     assert roc_auc([1, 1], [0.2, 0.3]) is None
+
+
+def test_the_encoder_computes_in_float32_so_batch_mates_move_an_embedding_by_rounding_only(model):
+    # int8 arithmetic would scale activations over the whole batch (up to 0.11 per component);
+    # float32 from weights dequantized at start-up leaves only the summation order.
+    session, tokenizer = model.encoder.session, model.encoder.tokenizer
+    texts = ["You are an idiot.", "Nice photos of the parade, thanks for sharing them with us all.",
+             "The council should publish the budget before the vote, not after it."]
+    rows = [tokenizer.encode(t).ids for t in texts]
+    width = max(len(r) for r in rows)
+    batch = np.zeros((len(rows), width), np.int64)
+    mask = np.zeros_like(batch)
+    for i, r in enumerate(rows):
+        batch[i, :len(r)], mask[i, :len(r)] = r, 1
+    together = session.run(None, {"input_ids": batch, "attention_mask": mask})[0]
+    for i, r in enumerate(rows):
+        ids = np.array([r], np.int64)
+        alone = session.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids)})[0][0]
+        assert np.abs(together[i] - alone).max() < 1e-5

@@ -102,3 +102,36 @@ def test_no_alert_row_when_nobody_is_subscribed(client, engine):
     assert resp.status_code == 201
     with engine.connect() as conn:
         assert conn.execute(select(alert_outbox.c.id)).all() == []
+
+
+def test_anyone_to_alert_matches_only_active_confirmed_subscriptions_of_the_asked_pairs(engine):
+    from townsquare.store import subscriptions
+
+    from .conftest import add_site
+
+    site_id, other_id = add_site(engine, name="alerting"), add_site(engine, name="elsewhere")
+
+    def sub(on, kind, scope, target, confirmed=1.0):
+        with writing(engine) as conn:
+            return subscriptions.ensure(conn, site_id=on, kind=kind, channel="email", target=target, scope=scope,
+                                        delivery="instant", consent="test", now=1.0, confirmed=confirmed)
+
+    def anyone(*match, site_id=site_id):
+        with writing(engine) as conn:
+            return subscriptions.any_confirmed(conn, site_id=site_id, match=list(match))
+
+    sub(site_id, "thread", "thread:1", "unconfirmed@example.org", confirmed=None)
+    sub(other_id, "thread", "thread:1", "other-site@example.org")
+    ended = sub(site_id, "reply", "comment:7", "ended@example.org")
+    with writing(engine) as conn:
+        subscriptions.end(conn, ended.id, now=2.0)
+    assert not anyone(("reply", "comment:7"), ("thread", "thread:1"), ("thread", ""))
+    assert not anyone()
+
+    sub(site_id, "thread", "", "everything@example.org")
+    assert anyone(("thread", "thread:1"), ("thread", ""))  # the second of two pairs
+    assert anyone(("reply", "comment:7"), ("thread", "thread:1"), ("thread", ""))  # the third of three
+    assert not anyone(("thread", "thread:1"))
+    assert not anyone(("thread", ""), site_id=other_id)
+    sub(site_id, "moderator", "", "mod@example.org")
+    assert anyone(("a", "1"), ("b", "2"), ("c", "3"), ("moderator", ""))  # more pairs than the built statement

@@ -39,8 +39,7 @@ def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
 def _anyone(conn: Connection, site_id: int, match: list[list[str]]) -> bool:
     """Whether any confirmed subscription (or webhook) would receive the event. Most comments
     have none to alert, and an event with no one to tell is not worth a row and a worker's turn."""
-    return bool(subscription_rows.confirmed_recipients(conn, site_id=site_id, match=[tuple(m) for m in match],
-                                                       after_id=0, limit=1))
+    return subscription_rows.any_confirmed(conn, site_id=site_id, match=[(m[0], m[1]) for m in match])
 
 
 def _site(site: Any) -> dict[str, Any]:

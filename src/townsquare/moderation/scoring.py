@@ -1,13 +1,13 @@
 """The toxicity scorer the service uses: the offline model, loaded once per process and shared by
 every request thread (ONNX Runtime's run is thread-safe).
 
-Concurrent requests are not batched together: the encoder's int8 dynamic quantization scales
-activations over its whole input, so even texts of the same token length (no padding) score
-differently side by side than alone (embedding components moved by up to 0.11), and on 2 cores a
-batch of 8 equal-length texts saved only 15 % CPU per text. Each text runs alone through the one
-shared session with one intra-op thread: two threads per run took 2.4 times the CPU and ran
-slower. Gating the callers to one model run per core did not help either (more CPU per comment
-from 8 threads). Figures: bench/README.md, "Toxicity scoring per post".
+Concurrent requests are not batched together. The encoder computes in float32 from weights
+dequantized once, when the session starts, so a text's scores would not depend on its batch-mates
+(beyond rounding), but the run is matrix multiplication at about the processor's float32 rate:
+batches of 8 texts of similar length cost the same CPU per text as one at a time, and would only
+add waiting. Each text runs alone through the one shared session with one intra-op thread: two
+threads per run took more CPU and ran slower. Figures: bench/README.md, "Toxicity scoring per
+post" and "Posting against Isso: where the CPU goes".
 """
 
 from __future__ import annotations

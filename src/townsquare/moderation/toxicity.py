@@ -406,10 +406,11 @@ class Encoder:
         return "".join(out)
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        """Unit-length embeddings, one text per run. int8 dynamic quantization scales activations
-        over the whole input, so a text batched with others (and their padding) scores differently
-        than alone: insult moved by up to 0.68 on the bench file. One at a time, a comment gets the
-        same score when posted, checked, rescored or evaluated, and on 2 cores it is as fast."""
+        """Unit-length embeddings, one text per run. In float32 a text batched with others (padded,
+        masked) moves by rounding only (under 1e-6 per component), but batching saves nothing
+        worth its waiting: the run is matrix multiplication at the processor's float32 rate, so
+        the CPU per text is the same (bench/README.md, "Posting against Isso: where the CPU
+        goes"). One at a time, nothing waits for batch-mates."""
         out = np.zeros((len(texts), 384), dtype=np.float32)
         encs = self.tokenizer.encode_batch([self.readable(t) for t in texts]) if texts else []
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, and_, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -128,6 +128,32 @@ def belongs_to(conn: Connection, subscription_id: int, *, site_id: int, channel:
         select(s.c.id).where(and_(s.c.id == subscription_id, s.c.site_id == site_id,
                                   s.c.channel == channel, s.c.target == target))
     ).first() is not None
+
+
+# Built once, with bound parameters: every published comment asks it inside its write
+# transaction, and building the statement cost more than running it. Up to three (kind, scope)
+# pairs; fewer are padded by repeating the last.
+_ANY_PAIRS = 3
+_ANY_CONFIRMED = (
+    select(s.c.id)
+    .where(s.c.site_id == bindparam("site_id"),
+           or_(*(and_(s.c.kind == bindparam(f"kind{i}"), s.c.scope == bindparam(f"scope{i}")) for i in range(_ANY_PAIRS))),
+           s.c.confirmed.is_not(None), s.c.unsubscribed.is_(None))
+    .limit(1)
+)
+
+
+def any_confirmed(conn: Connection, *, site_id: int, match: Sequence[tuple[str, str]]) -> bool:
+    """Whether any active confirmed subscription matches one of the (kind, scope) pairs."""
+    if not match:
+        return False
+    if len(match) > _ANY_PAIRS:
+        return bool(confirmed_recipients(conn, site_id=site_id, match=match, after_id=0, limit=1))
+    padded = list(match) + [match[-1]] * (_ANY_PAIRS - len(match))
+    params = {"site_id": site_id}
+    for i, (kind, scope) in enumerate(padded):
+        params[f"kind{i}"], params[f"scope{i}"] = kind, scope
+    return conn.execute(_ANY_CONFIRMED, params).first() is not None
 
 
 def confirmed_recipients(conn: Connection, *, site_id: int, match: Sequence[tuple[str, str]], after_id: int,

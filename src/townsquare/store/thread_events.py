@@ -34,6 +34,9 @@ _CHANGED = (select(thread_events.c.id, thread_events.c.thread_id, thread_events.
             .where(thread_events.c.id > bindparam("after")).order_by(thread_events.c.id).limit(bindparam("limit")))
 
 
+# Built once: every visible change appends one inside its write transaction.
+_APPEND = insert(thread_events)
+
 CHANNEL = "townsquare_thread_events"
 _WOKEN = "townsquare_live_woken"  # in a connection's info: the wake-up keys of its uncommitted events
 _ANNOUNCING: weakref.WeakSet[Engine] = weakref.WeakSet()  # engines with an `on_commit` announcer
@@ -51,9 +54,9 @@ def append(conn: Connection, thread_id: int, kind: str, payload: dict) -> int:
         # wait for the KEY SHARE lock another writer's comment INSERT holds on the row (its foreign
         # key), while that writer waits for this one's UPDATE: a deadlock under concurrent posts.
         conn.execute(select(threads.c.id).where(threads.c.id == thread_id).with_for_update(key_share=True))
-    event_id = conn.execute(insert(thread_events).values(
-        thread_id=thread_id, kind=kind, comment_id=payload.get("id"), payload=orjson.dumps(payload).decode(),
-        created=now())).inserted_primary_key[0]
+    event_id = conn.execute(_APPEND, {
+        "thread_id": thread_id, "kind": kind, "comment_id": payload.get("id"), "payload": orjson.dumps(payload).decode(),
+        "created": now()}).inserted_primary_key[0]
     if postgres:  # delivered to every process's listener when this transaction commits
         conn.execute(_NOTIFY, {"channel": CHANNEL, "payload": str(thread_id)})
     if conn.engine in _ANNOUNCING:

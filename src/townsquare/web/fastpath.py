@@ -1,4 +1,4 @@
-"""The two hottest reads without the framework: thread pages and comment counts.
+"""The hottest requests without the framework: thread pages, comment counts and posting.
 
 Reading a thread is most of a comment server's traffic, and a cached page costs one indexed query.
 This ASGI layer answers plain `GET /api/v1/threads?site=…&uri=…[&sort&limit&reply_limit]` requests
@@ -6,6 +6,12 @@ This ASGI layer answers plain `GET /api/v1/threads?site=…&uri=…[&sort&limit&
 validation, and likewise well-formed `POST /api/v1/counts` bodies. Anything else — a cursor, a
 parent, a thread listing, a value out of range, malformed JSON, an unknown site — goes on to the app
 unchanged, so errors and the rest of the API are defined in one place.
+
+A `POST /api/v1/comments` with a JSON body that the API's own schema (`api.NewComment`) accepts is
+handed to the same service here; a body it refuses goes on to the app, whose answer (400 or 422
+with the fields) is the API's. The service's refusals (`Problem`) are answered as the app answers
+them. Everything outside this layer (CORS, body limit, metrics, security headers) applies as to any
+request.
 """
 
 from __future__ import annotations
@@ -14,12 +20,17 @@ from types import SimpleNamespace
 from urllib.parse import parse_qsl
 
 import orjson
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
 
 from townsquare.domain.tree import SORTS
 from townsquare.domain.validate import has_control_characters
-from townsquare.errors import NotFound
-from townsquare.services import Core, ThreadPage
+from townsquare.errors import NotFound, Problem
+from townsquare.services import Client, Core, ThreadPage
+from townsquare.web.api import NewComment, session_token  # the API's own schema: one definition
+from townsquare.web.client import client_address
+from townsquare.web.problems import problem_response
 
 PATH = "/api/v1/threads"
 COUNTS_PATH = "/api/v1/counts"
@@ -28,6 +39,8 @@ INTS = {"limit": (1, 5000), "reply_limit": (0, 5000)}
 HEADERS = [(b"content-type", b"application/json")]
 ROUTE = SimpleNamespace(path=PATH)
 COUNTS_ROUTE = SimpleNamespace(path=COUNTS_PATH)
+POST_PATH = "/api/v1/comments"
+POST_ROUTE = SimpleNamespace(path=POST_PATH)
 
 
 def _page(query: bytes) -> ThreadPage | None:
@@ -73,8 +86,8 @@ def _counts_query(body: bytes) -> tuple[str, list[str]] | None:
     return site, uris
 
 
-async def _send(send, body: bytes) -> None:
-    await send({"type": "http.response.start", "status": 200,
+async def _send(send, body: bytes, status: int = 200) -> None:
+    await send({"type": "http.response.start", "status": status,
                 "headers": HEADERS + [(b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
 
@@ -86,6 +99,8 @@ class CachedThreadReads:
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == COUNTS_PATH:
             return await self._counts(scope, receive, send)
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == POST_PATH:
+            return await self._post(scope, receive, send)
         if scope["type"] == "http" and scope["method"] == "GET" and scope["path"] == PATH:
             page = _page(scope["query_string"])
             body = None
@@ -122,6 +137,35 @@ class CachedThreadReads:
                 scope["route"] = COUNTS_ROUTE
                 return await _send(send, body)
         await self.app(scope, _replay(chunks, None, more, receive), send)
+
+
+    async def _post(self, scope, receive, send):
+        headers = Headers(scope=scope)
+        content_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        chunks, more = [], True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                return await self.app(scope, _replay(chunks, message, False, receive), send)
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        body = None
+        if content_type == "application/json":
+            try:
+                body = NewComment.model_validate(orjson.loads(b"".join(chunks))).model_dump()
+            except (orjson.JSONDecodeError, ValidationError):
+                body = None
+        if body is None:  # not JSON, or not a comment the schema accepts: the app explains why
+            return await self.app(scope, _replay(chunks, None, False, receive), send)
+        scope["route"] = POST_ROUTE
+        client = Client(ip=client_address(scope, self.core.settings), origin=headers.get("origin"),
+                        voter_token=headers.get("x-townsquare-voter"),
+                        session=session_token(SimpleNamespace(headers=headers)))
+        try:
+            result = await run_in_threadpool(self.core.post_comment, body, client)
+        except Problem as exc:
+            return await problem_response(exc.status, exc.title, exc.detail, **exc.extra)(scope, receive, send)
+        await _send(send, orjson.dumps(result), 201)
 
 
 def _replay(chunks: list[bytes], last: dict | None, more: bool, receive):
