@@ -551,7 +551,10 @@ def _plan_page(conn, page: ThreadPage, budget: int = tree.MAX_COMMENTS) -> tree.
     pin = comment_store.pinned(conn, thread_id, pin_id) if pin_id is not None and after is None else None
     top = [tree.Node(pin, descendants=pin.reply_count)] if pin is not None else []
     limit = max(1, min(page.limit, budget) - len(top))
-    rows = [r for r in siblings(after, limit + 2) if r.id != pin_id][:limit + 1]
+    # One row more than the page tells whether there is a next page; one more again when the pin,
+    # shown on top, may also be among the siblings read.
+    extra = 1 + (pin_id is not None)
+    rows = [r for r in siblings(after, limit + extra) if r.id != pin_id][:limit + 1]
     if not rows:  # replies: no more of them, or no such comment?
         _require_parent(conn, page)
     chosen = [tree.Node(r, descendants=r.reply_count) for r in rows[:limit]]

@@ -114,7 +114,6 @@ _VIEW = (comments.c.id, comments.c.parent_id, comments.c.author_name, comments.c
 _SHOWN = (select(*_VIEW, comments.c.identity_id, identities.c.badges, comments.c.featured)
           .outerjoin(identities, identities.c.id == comments.c.identity_id))
 _PAGE = _SHOWN.add_columns(comments.c.reply_count)
-_THREAD_VIEWS = _SHOWN.where(comments.c.thread_id == bindparam("thread_id"))
 _KEY = (comments.c.id, comments.c.parent_id, comments.c.status, comments.c.created, comments.c.likes,
         comments.c.dislikes, comments.c.reply_count, comments.c.featured)
 _THREAD_KEYS = select(*_KEY).where(comments.c.thread_id == bindparam("thread_id"))
@@ -125,13 +124,9 @@ _BY_ID = select(*COLUMNS).where(comments.c.id == bindparam("id"))
 _INSERT = insert(comments)
 
 
-def thread_views(conn: Connection, thread_id: int) -> list[CommentView]:
-    """Every comment of a thread in one query (the tree is shaped in townsquare.domain.tree)."""
-    return [CommentView(*r) for r in conn.execute(_THREAD_VIEWS, {"thread_id": thread_id})]
-
-
 def thread_keys(conn: Connection, thread_id: int) -> list[CommentKey]:
-    """The shape of a whole thread without its words: enough to sort, page and count it."""
+    """The shape of a whole thread without its words: what `domain.tree.build` and `plan` take, the
+    whole-thread statement of the paging rule that tests hold the keyset reads to."""
     return [CommentKey(*r) for r in conn.execute(_THREAD_KEYS, {"thread_id": thread_id})]
 
 
