@@ -6,7 +6,7 @@ import gzip
 
 from townsquare.web.paths import STATIC
 
-BUDGET = 18_400  # bytes, gzipped, script + styles (15 kB before reader sign-in and the plain-words nudge; 17 kB
+BUDGET = 18_700  # bytes, gzipped, script + styles (15 kB before reader sign-in and the plain-words nudge; 17 kB
 # before live votes, edits and removals in place, the polling fallback, editors' picks, the pinned comment,
 # readers' reports, buttons named with their comment and the skip link)
 

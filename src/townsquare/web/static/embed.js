@@ -846,8 +846,18 @@
       renderTree();
       topForm.firstChild || d.closed || topForm.append(composer({}));
     };
+    // One pinned comment: it moves to the top (of the whole thread's view); picks get their mark.
+    const livePin = (d, c) => {
+      for (const o of byId.values()) if (o.pinned && o !== c && o._li) redraw(Object.assign(o, { pinned: false }));
+      if (!c) return;
+      redraw(Object.assign(c, { pinned: d.pinned }));
+      const i = state.list.indexOf(c);
+      if (d.pinned && i > 0 && !state.focus) tree.prepend(state.list.splice(i, 1)[0]._li), state.list.unshift(c);
+    };
     const on = {
       status: liveStatus,
+      feature: (d, c) => c && redraw(Object.assign(c, { featured: d.featured })),
+      pin: livePin,
       delete: gone,
       edit: liveEdit,
       vote: liveVote,
@@ -855,7 +865,7 @@
     };
     // No stream: the newest page's new comments and replies, every 30 s.
     const liveWalk = (l) => l?.forEach((c) => (on.comment(c), liveWalk(c.replies)));
-    const livePoll = () => setInterval(() => api("GET", query({ sort: "newest" })).then((d) => liveWalk(d.comments), () => {}), 3e4);
+    const livePoll = () => setInterval(() => api("GET", query({ sort: "newest" })).then((d) => (liveWalk(d.comments), !d.thread.closed === !state.closed || liveStatus(d.thread)), () => {}), 3e4);
     const follow = () => {
       if (!self.EventSource) return livePoll();
       const es = new EventSource(API + query({}).replace("?", "/events?"));
