@@ -61,6 +61,15 @@ def test_pinned_first_picks_listed_and_a_report_reaches_the_reported_tab(new_pag
     expect(items.first.locator(".ts-meta")).to_contain_text("Pinned")
     expect(items.nth(2).locator(".ts-meta")).to_contain_text("Editor’s pick")
 
+    # The same in the plain page readers without JavaScript get: picks first, the pinned comment on top.
+    plain = new_page()
+    plain.goto(demo_server.url + "/t/gazette/story")
+    expect(plain.get_by_role("region", name="Editors' picks")).to_contain_text("Here is the budget document")
+    expect(plain.locator(f"#c{ids[2]}")).to_contain_text("Pinned")
+    expect(plain.locator(f"#c{ids[1]}")).to_contain_text("Editor's pick")
+    assert plain.locator(f"#c{ids[2]}").bounding_box()["y"] < plain.locator(f"#c{ids[0]}").bounding_box()["y"]
+    assert plain.errors == []
+
     page.locator("#ts-sort").select_option(label="Editors’ picks")
     expect(items).to_have_count(1)
     expect(items.first).to_contain_text("budget document")
