@@ -203,7 +203,7 @@ def sign_out(core, token: str | None, *, everywhere: bool = False) -> int:
 # every page, so signing out ends the link too) and the comments the tokens proved, for an hour.
 PROFILE_SECONDS = 3600
 PROFILE_PAGE = 20
-MAX_PROVEN = 100  # edit tokens looked at per request
+MAX_PROVEN = 100  # edit tokens looked at per request (the newest, which the widget sends last)
 OWN_TOKEN_SECONDS = 30 * 86400  # the widget keeps a comment's edit token this long
 
 
@@ -227,7 +227,7 @@ def profile_link(core, site_name: str, token: str | None, edit_tokens: list[str]
         if found.identity.site_id != site.id:
             raise Unauthorized("Your session is for another site; sign in on this one.")
         session_id = found.id
-    proven = {core.signer.edit_token_comment(t, OWN_TOKEN_SECONDS) for t in edit_tokens[:MAX_PROVEN]}
+    proven = {core.signer.edit_token_comment(t, OWN_TOKEN_SECONDS) for t in edit_tokens[-MAX_PROVEN:]}
     ids = sorted(i for i in proven if i is not None and 0 < i <= tree.INT_BOUND)
     if session_id is None and not ids:
         raise Unauthorized("Sign in, or post a comment from this browser, to see your comments.")
@@ -260,7 +260,6 @@ def profile(core, site_name: str, code: str, cursor: str | None) -> Profile:
     rows = rows[:PROFILE_PAGE]
     return Profile(site, identity.name if identity else None, identity.id if identity else None, rows,
                    tree.encode_cursor((rows[-1].created, rows[-1].id)) if more else None)
-
 
 
 def profile_identity(core, site_name: str, code: str) -> int | None:

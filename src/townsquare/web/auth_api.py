@@ -33,7 +33,7 @@ class EmailSignIn(Body):
 
 class ProfileLink(Body):
     site: Line = Field(max_length=64)
-    edit_tokens: list[Annotated[Line, Field(max_length=2000)]] = Field(default_factory=list, max_length=200)
+    edit_tokens: list[Annotated[Line, Field(max_length=2000)]] = Field(default_factory=list, max_length=100)
 
 
 class EmailRedeem(Body):

@@ -792,7 +792,7 @@
       signedIn(null);
     };
     // The reader's own comments (signed in, or proven by this browser's edit tokens) open on a page of the server's.
-    const mine = () => button(t("mine"), () => api("POST", "/auth/profile", { site, edit_tokens: Object.values(own).map((o) => o.token).slice(-200) })
+    const mine = () => button(t("mine"), () => api("POST", "/auth/profile", { site, edit_tokens: Object.values(own).map((o) => o.token).slice(-100) })
       .then((r) => window.open(r.url, "_blank", "noopener"), (e) => say(e.message)), "ts-link ts-mine");
     const showAccount = () => {
       if (session) {
