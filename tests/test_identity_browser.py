@@ -191,3 +191,43 @@ def _run(run, coroutine, failed: list) -> None:
         run(coroutine)
     except BaseException as e:  # noqa: BLE001 - handed to the test's thread
         failed.append(e)
+
+
+def test_forged_expired_and_other_site_tokens_leave_the_reader_a_guest(new_page, demo_server: DemoServer, publisher):
+    """A page whose `data-sso` token is forged, expired or made for another site: the widget says
+    the sign-in failed, stays a guest's, and nothing is stored."""
+    import re
+
+    from sqlalchemy import func, select
+
+    from townsquare.store.db import make_engine
+    from townsquare.store.tables import identities, reader_sessions, sites
+
+    now = int(time.time())
+    claims = {"sub": "intruder", "name": "Not Staff", "aud": "gate", "iat": now, "exp": now + 600, "badges": ["staff"]}
+    refused = {
+        "forged": jwt.encode(claims, "a-secret-the-site-does-not-have-0123456789", algorithm="HS256"),
+        "expired": jwt.encode({**claims, "iat": now - 900, "exp": now - 300}, SECRET, algorithm="HS256"),
+        "other site": jwt.encode({**claims, "aud": "paper"}, SECRET, algorithm="HS256"),
+    }
+    origins = {name: publisher(article(demo_server.url, tok, site="gate")) for name, tok in refused.items()}
+    demo_server.add_site("gate", list(origins.values()), {"sso_secret": SECRET, "moderation_rules": QUICK})
+    for name, origin in origins.items():
+        page = new_page()
+        with page.expect_response(lambda r: r.url.endswith("/api/v1/auth/sso")) as answered:
+            page.goto(origin + "/story")
+        assert answered.value.status == 401, name
+        root = page.locator("#townsquare")
+        expect(root.locator(".ts-sr[role=status]")).to_have_text(re.compile(r"\w"))  # the reason, read out
+        expect(root.get_by_role("button", name="Sign in by email")).to_be_visible()
+        expect(root.locator(".ts-account")).not_to_contain_text("Signed in")
+        expect(root.locator(".ts-top form").get_by_label("Name", exact=True)).to_be_visible()  # a guest's form
+        assert page.errors == [], name
+    engine = make_engine(demo_server.db_url)
+    with engine.connect() as conn:
+        gate = conn.execute(select(sites.c.id).where(sites.c.name == "gate")).scalar_one()
+        stored = conn.execute(select(func.count()).select_from(identities).where(identities.c.site_id == gate)).scalar()
+        sessions = conn.execute(select(func.count()).select_from(reader_sessions.join(identities))
+                                .where(identities.c.site_id == gate)).scalar()
+    engine.dispose()
+    assert stored == 0 and sessions == 0
