@@ -138,3 +138,24 @@ def test_the_privacy_link_it_mails_covers_what_the_reader_posted_signed_in(app, 
     refused = app.post("/profile/privacy", data={"site": "daily", "code": "forged", "email": "x@mail.example",
                                                  "action": "erase"})
     assert refused.status_code == 401
+
+
+def test_the_erasure_link_asked_from_the_page_erases_what_the_reader_posted_signed_in(app, engine):
+    session = session_of(app)
+    post(app, "Signed in, to be erased", session=session)
+    kept = post(app, "A guest's, kept", name="Bob")["comment"]["id"]
+    code = parse_qs(urlsplit(path_of(link(app, session=session))).query)["code"][0]
+    asked = app.post("/profile/privacy", data={"site": "daily", "code": code, "email": "mia@mail.example",
+                                               "action": "erase"})
+    assert asked.status_code == 202
+    with engine.connect() as conn:
+        mail = conn.execute(select(alert_outbox.c.payload).where(alert_outbox.c.kind == "privacy")).scalar_one()
+    token = parse_qs(urlsplit(orjson.loads(mail)["url"]).query)["token"][0]
+    assert "Erase my data" in app.get("/api/v1/privacy/erase", params={"token": token}).text  # asks first
+    erased = app.post("/api/v1/privacy/erase", data={"token": token})
+    assert erased.status_code == 200 and "1 comment(s) deleted" in erased.text
+    with engine.connect() as conn:
+        left = dict(conn.execute(select(comments.c.id, comments.c.status)).all())
+    assert left[kept] == "published" and sorted(left.values()) == ["deleted", "published"]
+    # The identity went with its sessions: the reader is signed out everywhere.
+    assert app.get("/api/v1/auth/session", headers={"X-Townsquare-Session": session}).status_code == 401
