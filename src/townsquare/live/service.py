@@ -25,12 +25,26 @@ def thread_id(engine: Engine, site: str, uri: str) -> int | None:
     return head.id
 
 
+def opening(engine: Engine, settings: Settings, site: str, uri: str) -> tuple[int | None, float | None]:
+    """A new stream's thread id (None while it has no comment yet; NotFound for an unknown site)
+    and when the clock closes it (see `closing`), from one read of the thread's head."""
+    with reader(engine) as conn:
+        head = thread_store.head(conn, site, uri)
+    if head is None:
+        raise NotFound(f"There is no site named '{site}'.", field="site")
+    return head.id, _closing(settings, head)[1]
+
+
 def closing(engine: Engine, settings: Settings, site: str, uri: str) -> tuple[bool, float | None]:
     """Whether the thread takes no comments now, and when the clock closes it (its own close time
     or the site's `close_after_days`; None: never, or closed already). Closing by the clock writes
     nothing, so a stream watches for that time itself."""
     with reader(engine) as conn:
         head = thread_store.head(conn, site, uri)
+    return _closing(settings, head)
+
+
+def _closing(settings: Settings, head) -> tuple[bool, float | None]:
     if head is None or head.id is None:
         return False, None
     after = sites.rules_of(settings, orjson.loads(head.site_settings)).close_after_days

@@ -48,23 +48,23 @@ async def thread_events(
         raise Invalid("Last-Event-ID must be an event id from this stream.", field="Last-Event-ID")
     engine = request.app.state.core.engine
     hub: Hub = request.app.state.hub
-    thread = await run_in_threadpool(service.thread_id, engine, site, uri)
+    settings = request.app.state.core.settings
+    # When the clock closes the thread (nothing is written then): the stream says so itself.
+    thread, closes = await run_in_threadpool(service.opening, engine, settings, site, uri)
     if not hub.admit():
         raise Unavailable("This server has as many live streams open as it may; try again shortly.",
                           retry_after=BUSY_RETRY_AFTER)
     resume = int(last_event_id) if last_event_id is not None else None
-    settings = request.app.state.core.settings
-    return StreamingResponse(_stream(engine, settings, hub, site, uri, thread, resume), media_type="text/event-stream",
+    return StreamingResponse(_stream(engine, settings, hub, site, uri, thread, closes, resume),
+                             media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
-async def _stream(engine, settings, hub: Hub, site: str, uri: str, thread: int | None,
+async def _stream(engine, settings, hub: Hub, site: str, uri: str, thread: int | None, closes: float | None,
                   resume: int | None) -> AsyncIterator[bytes]:
     try:
         last = resume if resume is not None else await run_in_threadpool(service.start, engine, thread)
         yield f"retry: {RETRY_MS}\nid: {last}\nevent: ready\ndata: {{\"last_event_id\":{last}}}\n\n".encode()
-        # When the clock closes the thread (nothing is written then): the stream says so itself.
-        closes = None if thread is None else (await run_in_threadpool(service.closing, engine, settings, site, uri))[1]
         while True:
             with hub.subscribe(thread) as wake:
                 while True:
