@@ -173,3 +173,17 @@ def test_export_of_an_unknown_site_is_refused(tmp_path):
 
     with pytest.raises(UnknownSite):
         jsonl_of(sqlite_database(tmp_path), "nope")
+
+
+@pytest.mark.parametrize("field, value", [("closes", "soon"), ("closes", True), ("closes", -5), ("pinned", 12)])
+def test_a_bad_close_time_or_pinned_ref_is_named_by_its_line(tmp_path, field, value):
+    from townsquare.importers.jsonl import jsonl_records
+    from townsquare.importers.records import ImportFormatError
+
+    lines = [{"type": "header", "format": "townsquare", "version": 1},
+             {"type": "thread", "site": "blog", "uri": "/a", "title": "A", "url": "", "closed": False,
+              "created": 1.0, field: value}]
+    path = tmp_path / "bad.jsonl"
+    path.write_bytes(b"\n".join(orjson.dumps(line) for line in lines))
+    with pytest.raises(ImportFormatError, match="line 2"):
+        list(jsonl_records(path, "blog"))

@@ -61,10 +61,9 @@ def _comment(line: dict[str, Any], where: str) -> CommentRecord:
 def _time(value: Any) -> float | None:
     if value is None:
         return None
-    at = float(value)
-    if not 0 < at < 2.0**40:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 2.0**40:
         raise ValueError(f"close time {value!r} is not in epoch seconds")
-    return at
+    return float(value)
 
 
 def _ref(value: Any) -> str | None:
