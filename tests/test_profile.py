@@ -43,7 +43,8 @@ def test_a_signed_in_reader_sees_their_comments_with_their_statuses(app, engine)
     post(app, "Held for a look", session=other, site="pre")  # another site: not listed here
     rejected = post(app, "Later declined", session=session)["comment"]["id"]
     gone = post(app, "Deleted by me", session=session)["comment"]["id"]
-    assert app.delete(f"/api/v1/comments/{gone}", headers={**ORIGIN, "X-Townsquare-Session": session}).status_code == 204
+    deleted = app.delete(f"/api/v1/comments/{gone}", headers={**ORIGIN, "X-Townsquare-Session": session})
+    assert deleted.status_code == 204
     post(app, "Someone else's", name="Bob")
     with engine.begin() as conn:
         conn.execute(update(comments).where(comments.c.id == rejected).values(status="rejected"))

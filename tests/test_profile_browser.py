@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 
 import jwt
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 from tests.browser_fixtures import *  # noqa: F403 - the fixtures
@@ -31,7 +32,10 @@ def test_a_signed_in_reader_opens_my_comments_and_sees_both_with_their_statuses(
     form = page.locator(".ts-top form")
     ids = []
     for text in ("The first of my two comments.", "The second, still <waiting>."):
-        with page.expect_response(lambda r: r.url.endswith("/api/v1/comments") and r.request.method == "POST") as posted:
+        def posting(r):
+            return r.url.endswith("/api/v1/comments") and r.request.method == "POST"
+
+        with page.expect_response(posting) as posted:
             form.get_by_label("Your comment").fill(text)
             form.get_by_role("button", name="Post comment").click()
         ids.append(posted.value.json()["comment"]["id"])
@@ -57,6 +61,8 @@ def test_a_signed_in_reader_opens_my_comments_and_sees_both_with_their_statuses(
     expect(items.nth(1).get_by_role("link", name="Story")).to_have_attribute("href", f"{page_url}/story#ts-c{ids[0]}")
     expect(mine.get_by_role("button", name="Send me an erasure link")).to_be_visible()
     expect(mine.get_by_label("Your e-mail address")).to_be_visible()
+    found = Axe().run(mine).response["violations"]
+    assert [f"{v['id']}: {v['help']}" for v in found] == []
     response = mine.request.get(mine.url)
     assert "default-src 'self'" in response.headers["content-security-policy"]
     assert response.headers["x-content-type-options"] == "nosniff"

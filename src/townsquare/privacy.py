@@ -209,7 +209,8 @@ def request_link(engine: Engine, settings: Settings, links: URLSafeTimedSerializ
         digest = hashlib.sha256(address.encode()).hexdigest()[:20]
         title = found.title or found.name
         outbox.enqueue(
-            conn, key=f"privacy:{found.id}:{action}:{digest}:{identity_id or ''}:{hour}", site_id=found.id, kind="privacy",
+            conn, key=f"privacy:{found.id}:{action}:{digest}:{identity_id or ''}:{hour}", site_id=found.id,
+            kind="privacy",
             channel="email", target=address, now=now(),
             payload={"subject": _subject(action, title), "url": url, "text": _mail_text(action, title, url)},
         )

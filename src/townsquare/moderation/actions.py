@@ -321,7 +321,8 @@ def close_at(engine: Engine, actor: Actor, thread_id: int, at: float | None, rea
         threads.set_closes(conn, thread_id, at)
         after_days = rules_of(settings, sites.by_id(conn, thread.site_id).settings).close_after_days \
             if settings else None
-        live_events.thread_closed(conn, thread_id, closing.is_closed(thread.closed, at, thread.created, after_days, now()))
+        closed_now = closing.is_closed(thread.closed, at, thread.created, after_days, now())
+        live_events.thread_closed(conn, thread_id, closed_now)
         audit.record(conn, site_id=thread.site_id, user_id=actor.user_id, actor=actor.email, action="close_at",
                      target=f"thread:{thread_id}", reason=reason, details={"at": at, "uri": thread.uri})
 
