@@ -22,6 +22,7 @@ from townsquare.importers.export import export_disqus, export_jsonl
 from townsquare.importers.run import ensure_sites, sites_in_file
 from townsquare.store import sites as site_store
 from townsquare.store import comments as comment_store
+from townsquare.store import threads as thread_store
 
 
 def populated(tmp_path):
@@ -39,7 +40,23 @@ def populated(tmp_path):
         comment_store.set_vote(conn, rows[0]["id"], voter="voter-b", address="voter-b-address", value=-1)
         comment_store.set_vote(conn, rows[3]["id"], voter="voter-a", address="voter-a-address", value=1)
         comment_store.update_comment(conn, rows[1]["id"], moderation=orjson.dumps({"decision": "hold", "reasons": [{"label": "x"}]}).decode())
+        # The newsroom's state: an editor's pick, a pinned comment and a thread's own close time.
+        top = [r for r in rows if r["status"] == "published" and r["parent_id"] is None]
+        comment_store.set_featured(conn, top[0]["id"], True)
+        thread_store.set_pinned(conn, top[1]["thread_id"], top[1]["id"])
+        thread_store.set_closes(conn, top[1]["thread_id"], 1_900_000_000.5)
     return engine
+
+
+def newsroom_state(engine) -> dict:
+    """Which comments are picks, which is pinned where, and close times, by thread URI and text."""
+    rows = stored(engine)
+    text = {r["id"]: r["text"] for r in rows}
+    return {
+        "featured": sorted((r["uri"], r["text"]) for r in rows if r["featured"]),
+        "pinned": sorted((t["uri"], text[t["pinned_id"]]) for t in all_threads(engine) if t["pinned_id"] is not None),
+        "closes": sorted((t["uri"], t["closes"]) for t in all_threads(engine) if t["closes"] is not None),
+    }
 
 
 def jsonl_of(engine, site=None) -> bytes:
@@ -64,26 +81,35 @@ def test_export_lines_hold_everything(tmp_path):
     assert any(c["edited"] for c in comments) and any(c["moderation"] for c in comments)
     assert len({c["ref"] for c in comments}) == len(comments)
     assert "id" not in comments[0] and "thread_id" not in comments[0]
+    assert sum(c["featured"] for c in comments) == 1
+    pinned = [t for t in lines if t["type"] == "thread" and t["pinned"]]
+    assert len(pinned) == 1 and pinned[0]["closes"] == 1_900_000_000.5
+    assert pinned[0]["pinned"] in {c["ref"] for c in comments if c["thread"] == pinned[0]["uri"]}
 
 
 def test_jsonl_round_trip_is_identical_on_sqlite(tmp_path):
-    first = jsonl_of(populated(tmp_path))
+    source = populated(tmp_path)
+    first = jsonl_of(source)
     (tmp_path / "export.jsonl").write_bytes(first)
     fresh = new_database(f"sqlite:///{tmp_path / 'fresh.db'}", site=None)
     load_jsonl(fresh, tmp_path / "export.jsonl")
     assert jsonl_of(fresh) == first
+    assert newsroom_state(fresh) == newsroom_state(source)
+    assert all(newsroom_state(fresh).values())
     # Importing the export again changes nothing either.
     load_jsonl(fresh, tmp_path / "export.jsonl")
     assert jsonl_of(fresh) == first
 
 
 def test_jsonl_round_trip_is_identical_on_postgresql(tmp_path, pg_url):
-    first = jsonl_of(populated(tmp_path))
+    source = populated(tmp_path)
+    first = jsonl_of(source)
     (tmp_path / "export.jsonl").write_bytes(first)
     engine = new_database(pg_url, site=None)
     try:
         load_jsonl(engine, tmp_path / "export.jsonl")
         assert jsonl_of(engine) == first
+        assert newsroom_state(engine) == newsroom_state(source) and all(newsroom_state(engine).values())
         counts = {t["uri"]: t["comment_count"] for t in all_threads(engine)}
         published = {}
         for r in stored(engine):
@@ -147,3 +173,17 @@ def test_export_of_an_unknown_site_is_refused(tmp_path):
 
     with pytest.raises(UnknownSite):
         jsonl_of(sqlite_database(tmp_path), "nope")
+
+
+@pytest.mark.parametrize("field, value", [("closes", "soon"), ("closes", True), ("closes", -5), ("pinned", 12)])
+def test_a_bad_close_time_or_pinned_ref_is_named_by_its_line(tmp_path, field, value):
+    from townsquare.importers.jsonl import jsonl_records
+    from townsquare.importers.records import ImportFormatError
+
+    lines = [{"type": "header", "format": "townsquare", "version": 1},
+             {"type": "thread", "site": "blog", "uri": "/a", "title": "A", "url": "", "closed": False,
+              "created": 1.0, field: value}]
+    path = tmp_path / "bad.jsonl"
+    path.write_bytes(b"\n".join(orjson.dumps(line) for line in lines))
+    with pytest.raises(ImportFormatError, match="line 2"):
+        list(jsonl_records(path, "blog"))

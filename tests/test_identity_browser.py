@@ -126,3 +126,108 @@ def test_an_e_mail_link_signs_the_reader_in_on_the_article_page(new_page, demo_s
     again.goto(origin + "/story#townsquare-sign-in=" + code)
     expect(again.locator("#townsquare").get_by_role("button", name="Sign in by email")).to_be_visible()
     expect(again.locator("#townsquare .ts-account")).not_to_contain_text("Signed in")
+
+
+def test_the_link_mailed_through_real_smtp_signs_the_reader_in_in_chromium(new_page, publisher, tmp_path):
+    """End to end: the widget's "Sign in by email" form, the mail through a real SMTP server
+    (aiosmtpd) with the link read from it, and that link opened in Chromium signs the reader in."""
+    import asyncio
+    import threading
+
+    from tests.test_alerts_support import SmtpSink, config, deliver_all
+    from tests.browser_fixtures import serving
+    from townsquare.app import create_app
+    from townsquare.config import load_settings
+    from townsquare.store import sites as site_store
+    from townsquare.store.db import make_engine, migrate
+
+    db_url = f"sqlite:///{tmp_path / 'mail.db'}"
+    engine = make_engine(db_url)
+    migrate(engine)
+    sink = SmtpSink().start()
+    app = create_app(load_settings(None, environ={}, db=db_url, rate_limits="off", alerts={"worker_in_serve": False}),
+                     engine)
+    try:
+        with serving(app) as ts:
+            origin = publisher(article(ts, None, site="inbox"))
+            with engine.begin() as conn:
+                site_store.create(conn, "inbox", "Inbox Daily", [origin], {"moderation_rules": QUICK})
+            page = new_page()
+            page.goto(origin + "/story")
+            page.locator("#townsquare").get_by_role("button", name="Sign in by email").click()
+            page.locator(".ts-signin").get_by_label("Name").fill("Ines Inbox")
+            page.locator(".ts-signin").get_by_label("Email").fill("ines@mail.example")
+            page.locator(".ts-signin").get_by_role("button", name="Send me a link").click()
+            expect(page.locator(".ts-signin [role=status]")).to_contain_text("Check your inbox")
+
+            # The outbox's worker delivers it (on its own event loop, beside playwright's).
+            failed: list[BaseException] = []
+            worker = threading.Thread(target=lambda: _run(asyncio.run, deliver_all(engine, config(sink.port)), failed))
+            worker.start()
+            worker.join(60)
+            assert not failed and not worker.is_alive()
+            [message] = sink.to("ines@mail.example")
+            text = message.get_body(("plain",)).get_content()
+            link = next(w for w in text.split() if "#townsquare-sign-in=" in w)
+            assert link.startswith(origin + "/story#townsquare-sign-in=")
+
+            reader = new_page()
+            reader.goto(link)
+            expect(reader.locator("#townsquare .ts-account")).to_contain_text("Signed in as Ines Inbox")
+            assert "townsquare-sign-in" not in reader.url
+            form = reader.locator(".ts-top form")
+            form.get_by_label("Your comment").fill("Signed in from the mail itself.")
+            form.get_by_role("button", name="Post comment").click()
+            posted = reader.locator("#townsquare [role=treeitem]", has_text="from the mail itself")
+            expect(posted.locator(".ts-verified")).to_contain_text("verified reader")
+            assert page.errors == [] and reader.errors == []
+    finally:
+        sink.stop()
+        engine.dispose()
+
+
+def _run(run, coroutine, failed: list) -> None:
+    try:
+        run(coroutine)
+    except BaseException as e:  # noqa: BLE001 - handed to the test's thread
+        failed.append(e)
+
+
+def test_forged_expired_and_other_site_tokens_leave_the_reader_a_guest(new_page, demo_server: DemoServer, publisher):
+    """A page whose `data-sso` token is forged, expired or made for another site: the widget says
+    the sign-in failed, stays a guest's, and nothing is stored."""
+    import re
+
+    from sqlalchemy import func, select
+
+    from townsquare.store.db import make_engine
+    from townsquare.store.tables import identities, reader_sessions, sites
+
+    now = int(time.time())
+    claims = {"sub": "intruder", "name": "Not Staff", "aud": "gate", "iat": now, "exp": now + 600, "badges": ["staff"]}
+    refused = {
+        "forged": jwt.encode(claims, "a-secret-the-site-does-not-have-0123456789", algorithm="HS256"),
+        "expired": jwt.encode({**claims, "iat": now - 900, "exp": now - 300}, SECRET, algorithm="HS256"),
+        "other site": jwt.encode({**claims, "aud": "paper"}, SECRET, algorithm="HS256"),
+    }
+    origins = {name: publisher(article(demo_server.url, tok, site="gate")) for name, tok in refused.items()}
+    demo_server.add_site("gate", list(origins.values()), {"sso_secret": SECRET, "moderation_rules": QUICK})
+    for name, origin in origins.items():
+        page = new_page()
+        with page.expect_response(lambda r: r.url.endswith("/api/v1/auth/sso")) as answered:
+            page.goto(origin + "/story")
+        assert answered.value.status == 401, name
+        root = page.locator("#townsquare")
+        expect(root.locator(".ts-sr[role=status]")).to_have_text(re.compile(r"\w"))  # the reason, read out
+        expect(root.get_by_role("button", name="Sign in by email")).to_be_visible()
+        expect(root.locator(".ts-account")).not_to_contain_text("Signed in")
+        expect(root.locator(".ts-top form").get_by_label("Name", exact=True)).to_be_visible()  # a guest's form
+        assert page.errors == [], name
+    engine = make_engine(demo_server.db_url)
+    with engine.connect() as conn:
+        gate = conn.execute(select(sites.c.id).where(sites.c.name == "gate")).scalar_one()
+        stored = conn.execute(select(func.count()).select_from(identities).where(identities.c.site_id == gate)).scalar()
+        sessions = conn.execute(select(func.count()).select_from(reader_sessions.join(identities))
+                                .where(identities.c.site_id == gate)).scalar()
+    engine.dispose()
+    assert stored == 0 and sessions == 0

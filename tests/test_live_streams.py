@@ -7,16 +7,19 @@ from __future__ import annotations
 import queue
 import subprocess
 import threading
+import time
 
 import httpx
 import orjson
 import pytest
+from sqlalchemy import update
 
 from tests.conftest import LENIENT, add_site
 from tests.moderation_support import PASSWORD, add_moderator, csrf_of
 from tests.test_alerts_support import free_port
 from tests.test_serve_cli import child_env, kill_all, stop, townsquare_cmd, wait_healthy
 from townsquare.store.db import make_engine, migrate
+from townsquare.store.tables import threads
 
 ORIGIN = {"Origin": "https://daily.example"}
 WAIT = 30  # seconds: a generous bound, never a measurement
@@ -299,3 +302,41 @@ def test_concurrent_posts_to_one_thread_all_commit_on_postgresql(pg_url):
                 range(48)))
     engine.dispose()
     assert answers == [201] * 48
+
+
+@pytest.mark.parametrize("db", ["sqlite", "postgresql"])
+def test_picks_pins_and_the_sites_close_after_days_reach_the_stream(tmp_path, request, db):
+    """A moderator's feature and pin are events; the site's `close_after_days` closes the thread
+    by the clock, which writes nothing: the stream sends `status {closed: true}` itself (no id)."""
+    db_url = f"sqlite:///{tmp_path}/live.db" if db == "sqlite" else request.getfixturevalue("pg_url")
+    engine = make_engine(db_url)
+    migrate(engine)
+    add_site(engine, posts_per_minute=10_000, moderation_rules=LENIENT, close_after_days=1)
+    key = {"Authorization": f"Bearer {moderator_key(db_url)}"}
+    [(base, server)] = start_servers(tmp_path, db_url, 1)
+    try:
+        first = post(base, "/clock", "Words before the close")["comment"]
+        # The thread began almost a day ago: the site's rule closes it a few seconds from now.
+        with engine.begin() as conn:
+            conn.execute(update(threads).values(created=time.time() - 86400 + 4))
+        stream = Stream(base, "/clock")
+        assert stream.next()[1] == "ready"
+        for action in ("feature", "pin"):
+            done = httpx.post(f"{base}/api/v1/moderation/comments/{first['id']}/{action}", json={}, headers=key,
+                              timeout=WAIT)
+            assert done.status_code == 200, done.text
+        got = {}
+        while len(got) < 3:
+            event_id, kind, data = stream.next()
+            got[kind] = (event_id, data)
+        assert got["feature"][1] == {"id": first["id"], "featured": True}
+        assert got["pin"][1] == {"id": first["id"], "pinned": True}
+        assert got["status"] == (None, {"closed": True})
+        late = httpx.post(base + "/api/v1/comments", headers=ORIGIN, timeout=WAIT, json={
+            "site": "daily", "uri": "/clock", "text": "Too late", "author": {"name": "Ann"}, "elapsed_ms": 60_000})
+        assert late.status_code == 403 and late.json()["closed"] is True
+        stream.close()
+    finally:
+        stop(server)
+        kill_all(server, [])
+        engine.dispose()

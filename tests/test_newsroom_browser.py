@@ -3,6 +3,8 @@ reader's report from the widget reaching the moderators' Reported tab."""
 
 from __future__ import annotations
 
+import time
+
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
@@ -59,6 +61,15 @@ def test_pinned_first_picks_listed_and_a_report_reaches_the_reported_tab(new_pag
     expect(items.first.locator(".ts-meta")).to_contain_text("Pinned")
     expect(items.nth(2).locator(".ts-meta")).to_contain_text("Editor’s pick")
 
+    # The same in the plain page readers without JavaScript get: picks first, the pinned comment on top.
+    plain = new_page()
+    plain.goto(demo_server.url + "/t/gazette/story")
+    expect(plain.get_by_role("region", name="Editors' picks")).to_contain_text("Here is the budget document")
+    expect(plain.locator(f"#c{ids[2]}")).to_contain_text("Pinned")
+    expect(plain.locator(f"#c{ids[1]}")).to_contain_text("Editor's pick")
+    assert plain.locator(f"#c{ids[2]}").bounding_box()["y"] < plain.locator(f"#c{ids[0]}").bounding_box()["y"]
+    assert plain.errors == []
+
     page.locator("#ts-sort").select_option(label="Editors’ picks")
     expect(items).to_have_count(1)
     expect(items.first).to_contain_text("budget document")
@@ -96,6 +107,9 @@ def test_a_thread_past_its_close_time_refuses_in_words_and_says_it_is_closed(new
     with demo_server.api() as api:
         post(api, "chronicle", "An early comment.")
     page = new_page()
+    # A page that does not follow the thread live (a proxy blocks the stream): its form stays
+    # open after the close, and the refusal says why in words.
+    page.route("**/threads/events*", lambda route: route.abort())
     page.goto(page_url + "/story")
     expect(page.locator(ITEMS)).to_have_count(1)
     form = page.locator(".ts-top form")
@@ -114,4 +128,46 @@ def test_a_thread_past_its_close_time_refuses_in_words_and_says_it_is_closed(new
     expect(page.locator("#townsquare .ts-note")).to_have_text("Comments are closed.")
     expect(page.locator("#townsquare textarea")).to_have_count(0)
     expect(page.locator(ITEMS).first.get_by_role("button", name="Reply")).to_have_count(0)
+    assert page.errors == []
+
+
+def test_picks_pins_and_a_close_time_reached_arrive_live(new_page, demo_server: DemoServer, publisher):
+    """A moderator's feature, pin and close time apply in an open widget without a reload: the
+    pick's mark, the pinned comment moved to the top (one at a time), and the forms gone when
+    the thread's close time comes (closing by the clock writes nothing: the stream notices)."""
+    page_url = publisher(article(demo_server.url, "herald"))
+    demo_server.add_site("herald", [page_url], {"moderation_rules": QUICK})
+    with demo_server.api() as api:
+        ids = [post(api, "herald", text) for text in (
+            "First: the bridge opens in May.", "Second: the tender documents are online.", "Third: good news.")]
+    page = new_page()
+    with page.expect_response(lambda r: "/threads/events" in r.url, timeout=30_000):
+        page.goto(page_url + "/story")
+    items = page.locator(ITEMS)
+    expect(items).to_have_count(3)
+    expect(page.locator(".ts-top form")).to_be_visible()
+
+    engine, actor, _ = editor(demo_server, "herald")
+    try:
+        actions.feature(engine, actor, ids[1], True, "sourced")
+        expect(page.locator(f"#ts-c{ids[1]} .ts-meta")).to_contain_text("Editor’s pick", timeout=30_000)
+        actions.pin(engine, actor, ids[2], True, "")
+        expect(items.first).to_contain_text("Third: good news.", timeout=30_000)
+        expect(items.first.locator(".ts-meta")).to_contain_text("Pinned")
+        # Pinning another replaces it: one pinned comment, at the top.
+        actions.pin(engine, actor, ids[1], True, "")
+        expect(items.first).to_contain_text("Second: the tender documents", timeout=30_000)
+        expect(page.locator("#townsquare .ts-meta", has_text="Pinned")).to_have_count(1)
+        actions.feature(engine, actor, ids[1], False, "")
+        expect(page.locator(f"#ts-c{ids[1]} .ts-meta")).not_to_contain_text("Editor’s pick", timeout=30_000)
+        expect(items).to_have_count(3)
+
+        # A close time a few seconds ahead: nothing is written when it comes; the open stream says so.
+        thread_id = actions.thread_at(engine, actor, "herald", "/story")
+        actions.close_at(engine, actor, thread_id, time.time() + 3, "")
+    finally:
+        engine.dispose()
+    expect(page.locator("#townsquare .ts-note")).to_have_text("Comments are closed.", timeout=30_000)
+    expect(page.locator("#townsquare .ts-top")).to_be_hidden()
+    expect(page.locator("#townsquare .ts-reply")).to_have_count(0)
     assert page.errors == []

@@ -25,7 +25,7 @@ from townsquare.store.db import Engine, make_engine, ping
 from townsquare.moderation import admin as moderation_admin
 from townsquare.moderation import api as moderation_api
 from townsquare.live.hub import Hub
-from townsquare.web import api, auth_api, middleware, pages, privacy_api, problems, stream
+from townsquare.web import api, auth_api, middleware, pages, privacy_api, problems, profile, stream
 from townsquare.web.assets import StaticAssets
 from townsquare.web.client import ForwardedScheme
 from townsquare.web.fastpath import CachedThreadReads
@@ -81,6 +81,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(alerts_api.router)
     app.include_router(privacy_api.router)
+    app.include_router(profile.router)
     if settings.demo:
         from townsquare.web import demo
 

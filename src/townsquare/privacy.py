@@ -55,10 +55,12 @@ def _exported_comment(found: stored.AuthorComment) -> dict[str, Any]:
             "created": c.created, "edited": c.edited, "likes": c.likes, "dislikes": c.dislikes}
 
 
-def export_author(conn: Connection, signer: Signer, email: str, site_id: int | None = None) -> dict[str, Any]:
-    """All data stored about the author with this address (on one site, or every site), as JSON."""
+def export_author(conn: Connection, signer: Signer, email: str, site_id: int | None = None,
+                  also: tuple[int, ...] = ()) -> dict[str, Any]:
+    """All data stored about the author with this address (on one site, or every site), as JSON;
+    `also`: identities the author proved are theirs besides (signed in by the publisher)."""
     address = _normalize(email)
-    identity_ids = _identities(conn, signer, address, site_id)
+    identity_ids = _identities(conn, signer, address, site_id, also)
     found = stored.author_comments(conn, signer.hash("email", address), address, site_id, identity_ids)
     subscriptions = stored.author_subscriptions(conn, address, site_id)
     account = stored.staff_account(conn, address)
@@ -71,16 +73,20 @@ def export_author(conn: Connection, signer: Signer, email: str, site_id: int | N
         ],
         "subscriptions": [asdict(s) for s in subscriptions],
         "account": asdict(account) if account else None,
-        # Signed in by a link to this address: the identity and its sessions (never their tokens).
+        # Signed in by a link to this address (or proven theirs): the identity and its sessions (never their tokens).
         "identities": [{"kind": i.kind, "name": i.name, "badges": list(i.badges), "created": i.created,
                         "sessions": [asdict(x) for x in readers.sessions_of(conn, i.id)]}
                        for i in identities if i is not None],
     }
 
 
-def _identities(conn: Connection, signer: Signer, address: str, site_id: int | None) -> tuple[int, ...]:
-    """The identities of readers signed in by e-mail links to this address."""
-    return tuple(readers.identity_ids_by_subject(conn, "email", signer.hash("email", address), site_id))
+def _identities(conn: Connection, signer: Signer, address: str, site_id: int | None,
+                also: tuple[int, ...] = ()) -> tuple[int, ...]:
+    """The identities of readers signed in by e-mail links to this address, and `also` (those of
+    the site that still exist)."""
+    found = readers.identity_ids_by_subject(conn, "email", signer.hash("email", address), site_id)
+    extra = [i for i in also if (x := readers.identity(conn, i)) is not None and site_id in (None, x.site_id)]
+    return tuple(dict.fromkeys([*found, *extra]))
 
 
 def erase_author(
@@ -91,6 +97,7 @@ def erase_author(
     mode: ErasureMode,
     site_id: int | None = None,
     voters: tuple[str, ...] = (),
+    also: tuple[int, ...] = (),
 ) -> dict[str, int]:
     """Erase the author with this address (in the caller's transaction); returns what was done.
 
@@ -98,7 +105,7 @@ def erase_author(
     only the author can show which are theirs.
     """
     address = _normalize(email)
-    identity_ids = _identities(conn, signer, address, site_id)
+    identity_ids = _identities(conn, signer, address, site_id, also)
     found = stored.authored(conn, signer.hash("email", address), address, site_id, identity_ids)
     ids = [c.id for c in found]
     at = now()
@@ -170,6 +177,7 @@ class LinkClaim:
     site_id: int
     email: str
     action: Action
+    identity_id: int | None = None  # asked from a signed-in reader's own page: their identity too
 
 
 def read_link(links: URLSafeTimedSerializer, token: str, action: Action) -> LinkClaim:
@@ -182,23 +190,27 @@ def read_link(links: URLSafeTimedSerializer, token: str, action: Action) -> Link
         raise Unauthorized("This link is not valid.") from None
     if claim.get("a") != action:
         raise Unauthorized("This link is for another request.")
-    return LinkClaim(site_id=claim["s"], email=claim["e"], action=action)
+    return LinkClaim(site_id=claim["s"], email=claim["e"], action=action, identity_id=claim.get("i"))
 
 
 def request_link(engine: Engine, settings: Settings, links: URLSafeTimedSerializer, *, site: str, email: str,
-                 action: Action, base_url: str) -> None:
-    """Mail the author a link to export or erase their data on the site (at most one an hour)."""
+                 action: Action, base_url: str, identity_id: int | None = None) -> None:
+    """Mail the author a link to export or erase their data on the site (at most one an hour).
+    `identity_id`: a signed-in reader asking from their own comments page, whose link also
+    covers what they posted signed in (a publisher's sign-on knows no address)."""
     address = _normalize(email)
     with writing(engine) as conn:
         found = by_name(conn, settings, site)
-        token = links.dumps({"s": found.id, "e": address, "a": action})
+        claim = {"s": found.id, "e": address, "a": action} | ({"i": identity_id} if identity_id is not None else {})
+        token = links.dumps(claim)
         path = "export" if action == "export" else "erase"
         url = f"{base_url}/api/v1/privacy/{path}?token={token}"
         hour = int(now() // 3600)
         digest = hashlib.sha256(address.encode()).hexdigest()[:20]
         title = found.title or found.name
         outbox.enqueue(
-            conn, key=f"privacy:{found.id}:{action}:{digest}:{hour}", site_id=found.id, kind="privacy",
+            conn, key=f"privacy:{found.id}:{action}:{digest}:{identity_id or ''}:{hour}", site_id=found.id,
+            kind="privacy",
             channel="email", target=address, now=now(),
             payload={"subject": _subject(action, title), "url": url, "text": _mail_text(action, title, url)},
         )
@@ -213,7 +225,7 @@ def check_link(engine: Engine, claim: LinkClaim) -> None:
 def export_by_link(engine: Engine, signer: Signer, claim: LinkClaim) -> dict[str, Any]:
     with reading(engine) as conn:
         _require_site(conn, claim)
-        return export_author(conn, signer, claim.email, site_id=claim.site_id)
+        return export_author(conn, signer, claim.email, site_id=claim.site_id, also=_also(claim))
 
 
 def erase_by_link(engine: Engine, settings: Settings, signer: Signer, claim: LinkClaim,
@@ -222,12 +234,17 @@ def erase_by_link(engine: Engine, settings: Settings, signer: Signer, claim: Lin
     with writing(engine) as conn:
         _require_site(conn, claim)
         mode = by_id(conn, settings, claim.site_id).rules.erasure
-        done = erase_author(conn, signer, claim.email, mode=mode, site_id=claim.site_id, voters=voters)
+        done = erase_author(conn, signer, claim.email, mode=mode, site_id=claim.site_id, voters=voters,
+                            also=_also(claim))
         # The author's own request changes comment statuses too: the log keeps it, by author key.
         audit.record(conn, site_id=claim.site_id, user_id=None, actor="author", action="privacy_erase",
                      target="author:" + signer.hash("email", _normalize(claim.email)),
                      reason="the author's own request (signed link)", details={"mode": mode, **done})
         return mode, done
+
+
+def _also(claim: LinkClaim) -> tuple[int, ...]:
+    return (claim.identity_id,) if isinstance(claim.identity_id, int) else ()
 
 
 def _require_site(conn: Connection, claim: LinkClaim) -> None:

@@ -19,9 +19,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 from townsquare import sites
 from townsquare.alerts import outbox
-from townsquare.domain import sso, validate
+from townsquare.domain import sso, tree, validate
 from townsquare.domain.tokens import TokenError, new_session_token, session_hash
-from townsquare.errors import Forbidden, Invalid, TooMany, Unauthorized
+from townsquare.errors import BadCursor, Forbidden, Invalid, TooMany, Unauthorized
 from townsquare.sites import Publication
 from townsquare.store import readers as stored
 from townsquare.store.db import Connection, now, reading, writing
@@ -195,3 +195,73 @@ def sign_out(core, token: str | None, *, everywhere: bool = False) -> int:
             return stored.revoke_all(conn, found.identity.id, at)
         stored.revoke(conn, found.id, at)
         return 1
+
+
+# -- the reader's own comments -------------------------------------------------------------------
+# The widget's "My comments" asks for a link (`profile_link`) with the reader's session and the
+# edit tokens this browser keeps; the link's code names the session (by its hash, checked live on
+# every page, so signing out ends the link too) and the comments the tokens proved, for an hour.
+PROFILE_SECONDS = 3600
+PROFILE_PAGE = 20
+MAX_PROVEN = 100  # edit tokens looked at per request (the newest, which the widget sends last)
+OWN_TOKEN_SECONDS = 30 * 86400  # the widget keeps a comment's edit token this long
+
+
+@dataclass(frozen=True)
+class Profile:
+    site: Publication
+    name: str | None  # the signed-in reader's, None for a guest
+    identity_id: int | None
+    comments: list[stored.OwnComment]
+    next_cursor: str | None
+
+
+def profile_link(core, site_name: str, token: str | None, edit_tokens: list[str]) -> str:
+    """The code of a link to the reader's own comments on the site; Unauthorized when neither a
+    live session of the site nor a genuine edit token shows who they are."""
+    site = sites.named(core.engine, core.settings, site_name)
+    session_id = None
+    if token:
+        with reading(core.engine) as conn:
+            found = session(conn, token)
+        if found.identity.site_id != site.id:
+            raise Unauthorized("Your session is for another site; sign in on this one.")
+        session_id = found.id
+    proven = {core.signer.edit_token_comment(t, OWN_TOKEN_SECONDS) for t in edit_tokens[-MAX_PROVEN:]}
+    ids = sorted(i for i in proven if i is not None and 0 < i <= tree.INT_BOUND)
+    if session_id is None and not ids:
+        raise Unauthorized("Sign in, or post a comment from this browser, to see your comments.")
+    return core.signer.profile_code(site.name, session_id, ids)
+
+
+def profile(core, site_name: str, code: str, cursor: str | None) -> Profile:
+    """A page of the reader's comments on the site, newest first (deleted ones left out)."""
+    try:
+        site_in_code, session_id, ids = core.signer.check_profile_code(code, PROFILE_SECONDS)
+    except TokenError as e:
+        raise Unauthorized(str(e)) from None
+    if site_in_code != site_name:
+        raise Unauthorized("This link to your comments is for another site.")
+    try:
+        before = tree.decode_cursor(cursor, 2) if cursor else None
+    except tree.CursorError as e:
+        raise BadCursor(str(e), field="cursor") from None
+    site = sites.named(core.engine, core.settings, site_name)
+    with reading(core.engine) as conn:
+        identity = None
+        if session_id is not None:
+            found = stored.live_session(conn, session_id, now())
+            if found is None:
+                raise Unauthorized("Your session has ended (signed out or expired): sign in again, then open "
+                                   "“My comments” from the comments.")
+            identity = found.identity
+        rows = stored.own_comments(conn, site.id, identity.id if identity else None, ids, PROFILE_PAGE + 1, before)
+    more = len(rows) > PROFILE_PAGE
+    rows = rows[:PROFILE_PAGE]
+    return Profile(site, identity.name if identity else None, identity.id if identity else None, rows,
+                   tree.encode_cursor((rows[-1].created, rows[-1].id)) if more else None)
+
+
+def profile_identity(core, site_name: str, code: str) -> int | None:
+    """The signed-in reader's identity behind a profile code (None for a guest's); refused like the page."""
+    return profile(core, site_name, code, None).identity_id

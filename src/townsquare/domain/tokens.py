@@ -22,6 +22,7 @@ class Signer:
         self._edit = URLSafeTimedSerializer(secret, salt="townsquare.edit")
         self._voter = URLSafeTimedSerializer(secret, salt="townsquare.voter")
         self._sign_in = URLSafeTimedSerializer(secret, salt="townsquare.sign-in")
+        self._profile = URLSafeTimedSerializer(secret, salt="townsquare.profile")
 
     # -- edit tokens -------------------------------------------------------------
     def edit_token(self, comment_id: int) -> str:
@@ -36,6 +37,30 @@ class Signer:
             raise TokenError("The edit token is not valid.") from None
         if data.get("c") != comment_id:
             raise TokenError("The edit token belongs to another comment.")
+
+    def edit_token_comment(self, token: str, max_age: int) -> int | None:
+        """The comment a genuine edit token younger than `max_age` was issued for, else None."""
+        try:
+            data = self._edit.loads(token, max_age=max_age)
+        except BadSignature:  # expired ones too
+            return None
+        comment = data.get("c") if isinstance(data, dict) else None
+        return comment if isinstance(comment, int) and not isinstance(comment, bool) else None
+
+    # -- a reader's profile page -------------------------------------------------------
+    def profile_code(self, site: str, session: str | None, comments: list[int]) -> str:
+        """The code of a link to a reader's own comments: the site, their session's hash (the
+        page checks it is still live) and the comments their edit tokens proved."""
+        return self._profile.dumps({"s": site, "h": session, "c": comments})
+
+    def check_profile_code(self, code: str, max_age: int) -> tuple[str, str | None, tuple[int, ...]]:
+        try:
+            data = self._profile.loads(code, max_age=max_age)
+        except SignatureExpired:
+            raise TokenError("This link to your comments has expired.") from None
+        except BadSignature:
+            raise TokenError("This link to your comments is not valid.") from None
+        return data["s"], data["h"], tuple(data["c"])
 
     # -- voter ids ---------------------------------------------------------------
     def new_voter(self) -> str:

@@ -1,7 +1,8 @@
 """Exports: lossless JSON lines (Townsquare's own format) and Disqus-compatible XML.
 
-JSON lines hold everything a discussion is made of (sites, threads, comments with their stored
-HTML, statuses, moderation decisions and votes), and nothing that depends on database ids:
+JSON lines hold everything a discussion is made of (sites, threads with their close time and
+pinned comment, comments with their stored HTML, statuses, moderation decisions, editors' picks and
+votes), and nothing that depends on database ids:
 a comment is known by `ref`, a hash of what it is. So export → import into a fresh database →
 export gives the very same bytes.
 
@@ -83,11 +84,15 @@ def export_jsonl(engine: Engine, out: IO[bytes], site: str | None = None, *, eve
             refs: dict[int, str] = {}
             for thread in stored.site_threads(conn, site_row.id, order_by_uri=True):
                 counts.threads += 1
+                thread_refs: dict[int, str] = {}
+                lines = list(_thread_comment_lines(conn, site_row.name, thread, wanted, refs, thread_refs))
+                # The newsroom's state of the thread: its own close time and its pinned comment (by ref).
                 _line(out, {
                     "type": "thread", "site": site_row.name, "uri": thread.uri, "title": thread.title,
-                    "url": thread.url, "closed": thread.closed, "created": thread.created,
+                    "url": thread.url, "closed": thread.closed, "created": thread.created, "closes": thread.closes,
+                    "pinned": thread_refs.get(thread.pinned_id) if thread.pinned_id is not None else None,
                 })
-                for line in _thread_comment_lines(conn, site_row.name, thread, wanted, refs):
+                for line in lines:
                     counts.comments += 1
                     _line(out, line)
             if everything:
@@ -97,10 +102,12 @@ def export_jsonl(engine: Engine, out: IO[bytes], site: str | None = None, *, eve
 
 
 def _thread_comment_lines(conn: Connection, site_name: str, thread: Thread, wanted: set[int] = frozenset(),
-                          found: dict[int, str] | None = None) -> Iterator[dict[str, Any]]:
-    """The thread's comment lines; the refs of the comments in `wanted` are put in `found`."""
+                          found: dict[int, str] | None = None,
+                          refs: dict[int, str] | None = None) -> Iterator[dict[str, Any]]:
+    """The thread's comment lines; the refs of the comments in `wanted` are put in `found`, and
+    every comment's in `refs` (once the first line is asked for)."""
     rows = stored.thread_comments(conn, thread.id)
-    refs: dict[int, str] = {}
+    refs = {} if refs is None else refs
     taken: set[str] = set()
     for row in sorted(rows, key=lambda r: (r.created, r.id)):
         ref = comment_ref(thread.uri, row)
@@ -125,6 +132,7 @@ def _thread_comment_lines(conn: Connection, site_name: str, thread: Thread, want
             "ip_hash": row.ip_hash, "text": row.text, "quote": row.quote, "html": row.html,
             "status": row.status, "created": row.created, "edited": row.edited,
             "likes": row.likes, "dislikes": row.dislikes, "moderation": row.decision() or None,
+            "featured": bool(row.featured),
             "votes": sorted(voted.get(row.id, []), key=lambda v: v["voter"]),
         }
 

@@ -27,7 +27,8 @@ def jsonl_records(source: Source, site: str) -> RecordStream:
         try:
             if line["type"] == "thread":
                 yield ThreadRecord(old_id=line["uri"], uri=line["uri"], title=line["title"], url=line["url"],
-                                   closed=bool(line["closed"]), created=float(line["created"]))
+                                   closed=bool(line["closed"]), created=float(line["created"]),
+                                   closes=_time(line.get("closes")), pinned_old_id=_ref(line.get("pinned")))
             elif line["type"] == "comment":
                 yield _comment(line, where)
         except (KeyError, TypeError, ValueError) as e:
@@ -53,7 +54,22 @@ def _comment(line: dict[str, Any], where: str) -> CommentRecord:
         created=float(line["created"]), edited=line["edited"], likes=int(line["likes"]), dislikes=int(line["dislikes"]),
         moderation=line["moderation"],
         votes=[Vote(v["voter"], int(v["value"]), float(v["created"])) for v in line["votes"]],
+        featured=bool(line.get("featured", False)),  # exports from before editors' picks have none
     )
+
+
+def _time(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 2.0**40:
+        raise ValueError(f"close time {value!r} is not in epoch seconds")
+    return float(value)
+
+
+def _ref(value: Any) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise ValueError(f"pinned {value!r} is not a comment ref")
+    return value
 
 
 def _lines(source: Source) -> Iterator[tuple[int, dict[str, Any]]]:

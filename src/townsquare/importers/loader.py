@@ -154,6 +154,8 @@ class Loader:
         # Replies whose parent is not stored yet: parent old id -> [(position in file, record)].
         self._waiting: dict[str, list[tuple[int, CommentRecord]]] = {}
         self._skipped_comments: set[str] = set()
+        # Pinned comments not stored yet: comment old id -> its new thread's id.
+        self._pins: dict[str, int] = {}
         # Threads changed in this batch other than by a new published comment (their version moves).
         self._touched: set[int] = set()
         self._rendered: dict[int, str] = {}  # position in file -> HTML, for comments of this batch
@@ -373,8 +375,10 @@ class Loader:
                 self.report.threads_created += 1
                 thread_id = importing.add_thread(
                     conn, site_id=self.site.id, uri=uri, title=record.title[:500], url=url,
-                    closed=record.closed, created=record.created or self.started,
+                    closed=record.closed, created=record.created or self.started, closes=record.closes,
                 )
+                if record.pinned_old_id:  # pinned once that comment is stored
+                    self._pins[record.pinned_old_id] = thread_id
                 at_uri[uri] = ThreadAtUri(id=thread_id, title=record.title[:500], url=url)
             mapped.append((record.old_id, thread_id))
             self._remember(record.old_id, thread_id)
@@ -407,6 +411,9 @@ class Loader:
             else:
                 self._touched.add(item.thread_id)
             placed.append((item.record.old_id, new_id, row.author_name, item.thread_id))
+            if self._pins.get(item.record.old_id) == item.thread_id:
+                importing.pin(conn, self._pins.pop(item.record.old_id), new_id)
+                self._touched.add(item.thread_id)
         self.report.comments_imported += len(rows)
         return placed
 
@@ -438,7 +445,8 @@ class Loader:
                               thread=threads.by_id(conn, item.thread_id), draft=draft)
             status, moderation = decision.status, orjson.dumps(decision.as_json()).decode()
         return CommentRow(item.thread_id, item.parent_id, name, email, website, author_key, ip_hash, r.text, r.quote,
-                          html, status, created, r.edited, r.likes, r.dislikes, moderation)
+                          html, status, created, r.edited, r.likes, r.dislikes, moderation,
+                          r.featured and status == "published")
 
     # -- import_map -------------------------------------------------------------------------------
     def _mapped(self, conn: Connection, kind: str, old_ids: list[str]) -> dict[str, int]:

@@ -21,6 +21,9 @@ class ThreadRecord:
     url: str = ""
     closed: bool = False
     created: float | None = None  # UTC epoch seconds; None when the source has no time
+    # Only a Townsquare export carries these: the thread's own close time and its pinned comment.
+    closes: float | None = None
+    pinned_old_id: str | None = None
 
 
 @dataclass(slots=True)
@@ -47,6 +50,7 @@ class CommentRecord:
     ip_hash: str | None = None
     moderation: dict | None = None
     votes: list[Vote] = field(default_factory=list)
+    featured: bool = False  # an editor's pick
 
 
 @dataclass(slots=True)

@@ -43,4 +43,16 @@ def votes(conn: Connection, thread_id: int, comment_id: int, likes: int, dislike
 
 
 def thread_closed(conn: Connection, thread_id: int, closed: bool) -> None:
+    """Closed or reopened by a moderator, or given a close time of its own (`closed` as of now;
+    a stream then watches the clock for that time: web/stream.py)."""
     thread_events.append(conn, thread_id, "status", {"closed": closed})
+
+
+def comment_featured(conn: Connection, thread_id: int, comment_id: int, featured: bool) -> None:
+    """A published comment became an editor's pick, or stopped being one."""
+    thread_events.append(conn, thread_id, "feature", {"id": comment_id, "featured": featured})
+
+
+def comment_pinned(conn: Connection, thread_id: int, comment_id: int, pinned: bool) -> None:
+    """A comment pinned to the top of its thread (in place of any other), or unpinned."""
+    thread_events.append(conn, thread_id, "pin", {"id": comment_id, "pinned": pinned})

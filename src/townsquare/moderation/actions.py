@@ -159,6 +159,8 @@ def feature(engine: Engine, actor: Actor, comment_id: int, featured: bool, reaso
         if comment.featured != featured:
             comments.set_featured(conn, comment_id, featured)
             threads.touch(conn, thread.id)
+            if comment.status == "published":
+                live_events.comment_featured(conn, thread.id, comment_id, featured)
             audit.record(conn, site_id=site.id, user_id=actor.user_id, actor=actor.email,
                          action="feature" if featured else "unfeature", target=f"comment:{comment_id}", reason=reason,
                          details={"uri": thread.uri})
@@ -176,11 +178,13 @@ def pin(engine: Engine, actor: Actor, comment_id: int, pinned: bool, reason: str
             raise Invalid("Only a top-level comment can be pinned, not a reply.", field="comment_id")
         if pinned and thread.pinned_id != comment_id:
             threads.set_pinned(conn, thread.id, comment_id)
+            live_events.comment_pinned(conn, thread.id, comment_id, True)
             audit.record(conn, site_id=site.id, user_id=actor.user_id, actor=actor.email, action="pin",
                          target=f"comment:{comment_id}", reason=reason,
                          details={"uri": thread.uri, "replaces": thread.pinned_id})
         elif not pinned and thread.pinned_id == comment_id:
             threads.set_pinned(conn, thread.id, None)
+            live_events.comment_pinned(conn, thread.id, comment_id, False)
             audit.record(conn, site_id=site.id, user_id=actor.user_id, actor=actor.email, action="unpin",
                          target=f"comment:{comment_id}", reason=reason, details={"uri": thread.uri})
         return comments.by_id(conn, comment_id)
@@ -305,14 +309,20 @@ def close_thread(engine: Engine, actor: Actor, thread_id: int, closed: bool, rea
                      details={"uri": thread.uri})
 
 
-def close_at(engine: Engine, actor: Actor, thread_id: int, at: float | None, reason: str = "") -> None:
+def close_at(engine: Engine, actor: Actor, thread_id: int, at: float | None, reason: str = "",
+             settings: Settings | None = None) -> None:
     """Set when the thread stops taking comments (None: no time of its own, the site's rule
-    applies). A time already past closes it at once."""
+    applies). A time already past closes it at once. Open streams are told whether it is closed
+    now, and watch the clock for the new time."""
     if at is not None and not 0 < at < 2.0**40:
         raise Invalid("A close time is in epoch seconds.", field="at")
     with writing(engine) as conn:
         thread = _thread(conn, actor, thread_id)
         threads.set_closes(conn, thread_id, at)
+        after_days = rules_of(settings, sites.by_id(conn, thread.site_id).settings).close_after_days \
+            if settings else None
+        closed_now = closing.is_closed(thread.closed, at, thread.created, after_days, now())
+        live_events.thread_closed(conn, thread_id, closed_now)
         audit.record(conn, site_id=thread.site_id, user_id=actor.user_id, actor=actor.email, action="close_at",
                      target=f"thread:{thread_id}", reason=reason, details={"at": at, "uri": thread.uri})
 

@@ -286,8 +286,9 @@ def close_at(thread_id: PathId, body: CloseAtBody, request: Request, authorizati
     """Close the thread automatically at `at` (epoch seconds), in place of the site's
     `close_after_days` (counted from the thread's first comment); `at: null` removes the thread's
     own time. Audit-logged (close_at)."""
+    the_core = core(request)
     return _act(request, authorization,
-                lambda a: actions.close_at(_engine(request), a, thread_id, body.at, body.reason))
+                lambda a: actions.close_at(the_core.engine, a, thread_id, body.at, body.reason, the_core.settings))
 
 
 @router.post("/moderation/threads/{thread_id}/slow-mode")

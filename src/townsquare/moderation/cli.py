@@ -148,13 +148,13 @@ def close_at_command(
             console.print(f"[red]Error:[/red] '{when}' is not a time like 2026-12-10T18:00, 'now' or 'none'.")
             raise typer.Exit(2) from None
         at = (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).timestamp()
-    _settings, engine = _engine(config, db)
+    settings, engine = _engine(config, db)
     actor = auth.email_actor(engine, by)
     if actor is None:
         console.print(f"[red]Error:[/red] there is no account {by}.")
         raise typer.Exit(1)
     try:
-        actions.close_at(engine, actor, actions.thread_at(engine, actor, site, uri), at, reason)
+        actions.close_at(engine, actor, actions.thread_at(engine, actor, site, uri), at, reason, settings)
     except Problem as e:
         console.print(f"[red]Error:[/red] {e.detail}")
         raise typer.Exit(1) from None

@@ -176,11 +176,17 @@ def fill_thread(conn: Connection, thread_id: int, *, title: str | None = None, u
         conn.execute(update(threads).where(threads.c.id == thread_id).values(**values))
 
 
-def add_thread(conn: Connection, *, site_id: int, uri: str, title: str, url: str, closed: bool, created: float) -> int:
+def add_thread(conn: Connection, *, site_id: int, uri: str, title: str, url: str, closed: bool, created: float,
+               closes: float | None = None) -> int:
     return conn.execute(
         insert(threads).values(site_id=site_id, uri=uri, title=title, url=url, closed=closed, created=created,
-                               comment_count=0, version=0)
+                               comment_count=0, version=0, closes=closes)
     ).inserted_primary_key[0]
+
+
+def pin(conn: Connection, thread_id: int, comment_id: int) -> None:
+    """The thread's pinned comment, once the import has stored it (its version is bumped with the batch's)."""
+    conn.execute(update(threads).where(threads.c.id == thread_id).values(pinned_id=comment_id))
 
 
 # -- comments ----------------------------------------------------------------------------------------
@@ -204,6 +210,7 @@ class CommentRow(NamedTuple):
     likes: int
     dislikes: int
     moderation: str | None  # JSON
+    featured: bool = False
 
 
 class VoteRow(NamedTuple):

@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import orjson
-from sqlalchemy import Connection, and_, select, update
+from sqlalchemy import Connection, and_, or_, select, tuple_, update
 
 from townsquare.store.dialect import upsert
-from townsquare.store.tables import identities, reader_sessions, sign_in_links_used
+from townsquare.store.tables import comments, identities, reader_sessions, sign_in_links_used, threads
 
 
 FORGET_AFTER = 30 * 86400  # seconds an expired session is kept (the reader's export lists it)
@@ -133,3 +133,37 @@ def identity_ids_by_subject(conn: Connection, kind: str, subject: str, site_id: 
     if site_id is not None:
         where = and_(where, identities.c.site_id == site_id)
     return [r[0] for r in conn.execute(select(identities.c.id).where(where))]
+
+
+# -- a reader's own comments (their profile page) -----------------------------------------------------
+@dataclass(frozen=True)
+class OwnComment:
+    id: int
+    text: str
+    status: str
+    created: float
+    thread_uri: str
+    thread_title: str
+    thread_url: str
+
+
+def own_comments(conn: Connection, site_id: int, identity_id: int | None, comment_ids: tuple[int, ...],
+                 limit: int, before: tuple[float, int] | None) -> list[OwnComment]:
+    """The site's comments posted by this identity or among these ids (the ones a guest's edit
+    tokens prove), deleted ones left out: newest first, a keyset page before `before`
+    (created, id)."""
+    mine = []
+    if identity_id is not None:
+        mine.append(comments.c.identity_id == identity_id)
+    if comment_ids:
+        mine.append(comments.c.id.in_(comment_ids))
+    if not mine:
+        return []
+    query = (select(comments.c.id, comments.c.text, comments.c.status, comments.c.created, threads.c.uri,
+                    threads.c.title, threads.c.url)
+             .join(threads, threads.c.id == comments.c.thread_id)
+             .where(or_(*mine), threads.c.site_id == site_id, comments.c.status != "deleted"))
+    if before is not None:
+        query = query.where(tuple_(comments.c.created, comments.c.id) < tuple_(*before))
+    query = query.order_by(comments.c.created.desc(), comments.c.id.desc()).limit(limit)
+    return [OwnComment(*r) for r in conn.execute(query)]

@@ -3,6 +3,8 @@ See docs/identity.md."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Request
 from pydantic import Field
 from starlette.responses import Response
@@ -12,6 +14,7 @@ from townsquare.domain import sso
 from townsquare.web.api import Body, _json, core, session_token
 from townsquare.web.client import client_address
 from townsquare.web.inputs import Line
+from townsquare.web.profile import profile_url
 
 router = APIRouter(prefix="/api/v1/auth", tags=["reader sign-in"])
 
@@ -26,6 +29,11 @@ class EmailSignIn(Body):
     email: Line = Field(max_length=320)
     name: Line = Field(max_length=1000)
     url: Line = Field(max_length=4000, description="The page the reader is on: the link in the mail leads back to it")
+
+
+class ProfileLink(Body):
+    site: Line = Field(max_length=64)
+    edit_tokens: list[Annotated[Line, Field(max_length=2000)]] = Field(default_factory=list, max_length=100)
 
 
 class EmailRedeem(Body):
@@ -59,6 +67,17 @@ def sign_in_email(body: EmailSignIn, request: Request) -> Response:
 def redeem_email(body: EmailRedeem, request: Request) -> Response:
     """Trade the code of a sign-in link (the `#townsquare-sign-in=` fragment) for a session, once."""
     return _json(readers.redeem_email_link(core(request), body.site, body.code).as_json())
+
+
+@router.post("/profile")
+def profile_link(body: ProfileLink, request: Request) -> Response:
+    """A link to the reader's own comments on the site (`{url}`, for an hour): the comments of
+    the signed-in reader (`X-Townsquare-Session`) and those the `edit_tokens` this browser keeps
+    prove. 401 when neither shows who the reader is."""
+    the_core = core(request)
+    code = readers.profile_link(the_core, body.site, session_token(request), body.edit_tokens)
+    base = (the_core.settings.public_url or str(request.base_url)).rstrip("/")
+    return _json({"url": base + profile_url(body.site, code)})
 
 
 @router.get("/session")

@@ -8,6 +8,7 @@ short hop to a worker thread, and between reads the stream awaits its process's 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
@@ -37,7 +38,9 @@ async def thread_events(
     `comment` (a newly published comment, in the thread API's shape; held comments only when
     approved), `edit` (the comment's new shape), `delete` (`{id}`), `vote` (`{id, likes,
     dislikes, votes}`, the newest totals), `status` (`{id, status: "removed"}` when a moderator
-    removes a comment, `{closed}` when the thread is closed or reopened), and `ready` first, with
+    removes a comment, `{closed}` when the thread is closed or reopened, given a close time, or
+    reaches its close time), `feature` (`{id, featured}`: an editor's pick, or no longer),
+    `pin` (`{id, pinned}`: pinned to the top in place of any other, or unpinned), and `ready` first, with
     the id to resume from. Reconnecting with `Last-Event-ID` delivers every event missed within
     the retention window (`live.retention`). `: ping` comments keep the stream alive. A server
     holding its most streams answers 503 with Retry-After."""
@@ -45,16 +48,19 @@ async def thread_events(
         raise Invalid("Last-Event-ID must be an event id from this stream.", field="Last-Event-ID")
     engine = request.app.state.core.engine
     hub: Hub = request.app.state.hub
-    thread = await run_in_threadpool(service.thread_id, engine, site, uri)
+    settings = request.app.state.core.settings
+    # When the clock closes the thread (nothing is written then): the stream says so itself.
+    thread, closes = await run_in_threadpool(service.opening, engine, settings, site, uri)
     if not hub.admit():
         raise Unavailable("This server has as many live streams open as it may; try again shortly.",
                           retry_after=BUSY_RETRY_AFTER)
     resume = int(last_event_id) if last_event_id is not None else None
-    return StreamingResponse(_stream(engine, hub, site, uri, thread, resume), media_type="text/event-stream",
+    return StreamingResponse(_stream(engine, settings, hub, site, uri, thread, closes, resume),
+                             media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
-async def _stream(engine, hub: Hub, site: str, uri: str, thread: int | None,
+async def _stream(engine, settings, hub: Hub, site: str, uri: str, thread: int | None, closes: float | None,
                   resume: int | None) -> AsyncIterator[bytes]:
     try:
         last = resume if resume is not None else await run_in_threadpool(service.start, engine, thread)
@@ -66,16 +72,26 @@ async def _stream(engine, hub: Hub, site: str, uri: str, thread: int | None,
                     if thread is None:
                         thread = await run_in_threadpool(service.thread_id, engine, site, uri)
                         if thread is not None:
+                            closes = (await run_in_threadpool(service.closing, engine, settings, site, uri))[1]
                             break  # the first comment created the thread: follow it instead
                     else:
                         events = await run_in_threadpool(service.after, engine, thread, last)
                         if events:
                             last = events[-1].id
                             yield b"".join(_format(e) for e in service.coalesce(events))
+                            if any(e.kind == "status" and '"closed"' in e.payload for e in events):
+                                closes = (await run_in_threadpool(service.closing, engine, settings, site, uri))[1]
                             continue  # there may be more than one batch
+                    wait = hub.settings.heartbeat if closes is None else min(hub.settings.heartbeat,
+                                                                             max(closes - time.time(), 0))
                     try:
-                        await asyncio.wait_for(wake.wait(), hub.settings.heartbeat)
+                        await asyncio.wait_for(wake.wait(), wait)
                     except TimeoutError:
+                        if closes is not None and time.time() >= closes:
+                            closed, closes = await run_in_threadpool(service.closing, engine, settings, site, uri)
+                            if closed:  # no id: nothing is stored to resume from
+                                yield b'event: status\ndata: {"closed":true}\n\n'
+                            continue
                         yield b": ping\n\n"
     finally:
         hub.release()

@@ -44,7 +44,7 @@
         threat: "may read as a threat", toxicity: "may come across as hostile", profanity: "uses strong language" },
       following: "Check your inbox: follow the link we sent to start following this thread.", nudgeDefault: "may break the house rules", followOff: "Following threads is not available on this site.",
       anon: "Anonymous", votedHere: "A vote from this connection already counts on this comment.",
-      verified: "verified reader", signedAs: "Signed in as {name}", signOut: "Sign out", signIn: "Sign in by email",
+      verified: "verified reader", signedAs: "Signed in as {name}", signOut: "Sign out", signIn: "Sign in by email", mine: "My comments",
       send: "Send me a link", sent: "Check your inbox: the link we sent signs you in on this page.",
       fresh: { one: "{n} new comment — show", other: "{n} new comments — show" },
       picks: "Editors’ picks", pick: "Editor’s pick", pinned: "Pinned",
@@ -76,7 +76,7 @@
         threat: "pourrait être lu comme une menace", toxicity: "pourrait paraître hostile", profanity: "contient des mots grossiers" },
       following: "Consultez votre boîte mail : suivez le lien envoyé pour confirmer le suivi de cette discussion.", nudgeDefault: "risque d’enfreindre les règles de la discussion", followOff: "Le suivi des discussions n’est pas disponible sur ce site.",
       anon: "Anonyme", votedHere: "Un vote depuis cette connexion compte déjà pour ce commentaire.",
-      verified: "lecteur vérifié", signedAs: "Connecté : {name}", signOut: "Se déconnecter", signIn: "Se connecter par e-mail",
+      verified: "lecteur vérifié", signedAs: "Connecté : {name}", signOut: "Se déconnecter", signIn: "Se connecter par e-mail", mine: "Mes commentaires",
       send: "Recevoir un lien", sent: "Consultez votre boîte mail : le lien envoyé vous connecte sur cette page.",
       fresh: "Nouveaux : {n} — afficher",
       picks: "Choix de la rédaction", pick: "Choix de la rédaction", pinned: "Épinglé",
@@ -108,7 +108,7 @@
         threat: "может быть воспринят как угроза", toxicity: "может показаться враждебным", profanity: "содержит грубые слова" },
       following: "Проверьте почту: перейдите по ссылке из письма, чтобы подписаться на обсуждение.", nudgeDefault: "может нарушать правила обсуждения", followOff: "Подписка на обсуждения на этом сайте недоступна.",
       anon: "Аноним", votedHere: "Голос с этого подключения за этот комментарий уже учтён.",
-      verified: "подтверждённый читатель", signedAs: "Вы вошли как {name}", signOut: "Выйти", signIn: "Войти по почте",
+      verified: "подтверждённый читатель", signedAs: "Вы вошли как {name}", signOut: "Выйти", signIn: "Войти по почте", mine: "Мои комментарии",
       send: "Прислать ссылку", sent: "Проверьте почту: ссылка из письма выполнит вход на этой странице.",
       fresh: "Новые: {n} — показать",
       picks: "Выбор редакции", pick: "Выбор редакции", pinned: "Закреплён",
@@ -791,9 +791,12 @@
       try { await api("POST", "/auth/signout"); } catch { /* already ended */ }
       signedIn(null);
     };
+    // The reader's own comments (signed in, or proven by this browser's edit tokens) open on a page of the server's.
+    const mine = () => button(t("mine"), () => api("POST", "/auth/profile", { site, edit_tokens: Object.values(own).map((o) => o.token).slice(-100) })
+      .then((r) => window.open(r.url, "_blank", "noopener"), (e) => say(e.message)), "ts-link ts-mine");
     const showAccount = () => {
       if (session) {
-        account.replaceChildren(h("span", null, t("signedAs", { name: session.user.name })), " ", button(t("signOut"), signOut, "ts-link ts-signout"));
+        account.replaceChildren(h("span", null, t("signedAs", { name: session.user.name })), " ", mine(), " ", button(t("signOut"), signOut, "ts-link ts-signout"));
         return;
       }
       const email = h("input", { type: "email", required: true, "aria-label": t("email").split(" (")[0], autocomplete: "email" });
@@ -807,7 +810,7 @@
         } catch (e) { say(e.message); }
       });
       const open = button(t("signIn"), () => { form.hidden = !form.hidden; open.setAttribute("aria-expanded", String(!form.hidden)); if (!form.hidden) name.focus(); }, "ts-link", { "aria-expanded": "false" });
-      account.replaceChildren(open, form);
+      account.replaceChildren(open, form, ...(Object.keys(own).length ? [" ", mine()] : []));
     };
     window.Townsquare = { signIn: (jwt) => signIn("sso", { token: jwt }), signOut };
     showAccount();
@@ -846,8 +849,18 @@
       renderTree();
       topForm.firstChild || d.closed || topForm.append(composer({}));
     };
+    // One pinned comment: it moves to the top (of the whole thread's view); picks get their mark.
+    const livePin = (d, c) => {
+      for (const o of byId.values()) if (o.pinned && o !== c && o._li) redraw(Object.assign(o, { pinned: false }));
+      if (!c) return;
+      redraw(Object.assign(c, { pinned: d.pinned }));
+      const i = state.list.indexOf(c);
+      if (d.pinned && i > 0 && !state.focus) tree.prepend(state.list.splice(i, 1)[0]._li), state.list.unshift(c);
+    };
     const on = {
       status: liveStatus,
+      feature: (d, c) => c && redraw(Object.assign(c, { featured: d.featured })),
+      pin: livePin,
       delete: gone,
       edit: liveEdit,
       vote: liveVote,
@@ -855,7 +868,7 @@
     };
     // No stream: the newest page's new comments and replies, every 30 s.
     const liveWalk = (l) => l?.forEach((c) => (on.comment(c), liveWalk(c.replies)));
-    const livePoll = () => setInterval(() => api("GET", query({ sort: "newest" })).then((d) => liveWalk(d.comments), () => {}), 3e4);
+    const livePoll = () => setInterval(() => api("GET", query({ sort: "newest" })).then((d) => (liveWalk(d.comments), !d.thread.closed === !state.closed || liveStatus(d.thread)), () => {}), 3e4);
     const follow = () => {
       if (!self.EventSource) return livePoll();
       const es = new EventSource(API + query({}).replace("?", "/events?"));
