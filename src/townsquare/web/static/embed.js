@@ -261,8 +261,7 @@
       else if (c.html == null) body.append(...c.text.split(/\n\s*\n/).map((p) => h("p", null, p)));
       else body.innerHTML = trusted(c.html); // sanitised by the server when the comment was written
       const held = c.status === "pending" || c.status === "rejected";
-      // The tree item takes its name from what it holds, each part named: this card by its author and the
-      // start of its words (the tree item is described by all of them when cut), its replies by their number.
+      // The tree item's name comes from its parts: this card (author, first words) and its replies' number.
       const words = ownWords(body) || body.textContent.replace(/\s+/g, " ").trim();
       const cut = words.length > 80;
       const end = words.lastIndexOf(" ", 80);
@@ -357,7 +356,7 @@
       return li;
     };
 
-    // An open reply form stays open when its comment is drawn again (a vote, replies shown or hidden).
+    // An open reply form stays open.
     const redraw = (c) => {
       const old = c._li.querySelector(".ts-c"), form = old.querySelector(":scope > .ts-reply-form"), art = card(c);
       old.replaceWith(art);
@@ -366,8 +365,7 @@
     const kidsOf = (c) => (c._group ? c._group.querySelectorAll(":scope > [role=treeitem]").length : 0);
     const markExpanded = (c) => {
       const n = kidsOf(c);
-      if (n) c._li.setAttribute("aria-expanded", String(!c._group.hidden));
-      else c._li.removeAttribute("aria-expanded");
+      n ? c._li.setAttribute("aria-expanded", !c._group.hidden) : c._li.removeAttribute("aria-expanded");
       n ? c._group.setAttribute("aria-label", t("replyCount", { n })) : c._group?.removeAttribute("aria-label");
     };
     const toggle = (c, open) => {
@@ -771,8 +769,7 @@
       }
     };
 
-    // ---- keyboard: arrow keys move between comments (ARIA tree pattern); Tab reaches the current
-    // comment's controls only (a roving tab index), so a long thread is not dozens of Tab stops ----
+    // ---- keyboard: arrow keys move between comments (ARIA tree pattern); Tab reaches the current one's controls ----
     const current = (li) => {
       const was = tree.querySelector("[role=treeitem][tabindex='0']");
       if (was === li) return;
@@ -786,7 +783,6 @@
       li.focus();
     };
     // A comment's own controls (not its replies') in or out of the Tab order.
-    // (A card not yet in the page has no tree item above it: all of it is its comment's.)
     const rove = (el, on) => {
       const li = el.closest("[role=treeitem]");
       el.querySelectorAll(on ? "[data-rove]" : "a[href],button,input,select,textarea").forEach((x) => {
