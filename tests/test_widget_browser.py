@@ -82,6 +82,9 @@ def test_front_page_lists_articles_with_counts(new_page):
     expect(alerts.get_by_label("Your email address")).to_be_visible()
     assert alerts.locator("select[name=channel]").count() == 0  # one channel: nothing to choose
     expect(alerts.get_by_role("heading")).to_have_text("Receive News Alerts by email")
+    # Search engines get a description of each page: the article's opening words.
+    described = page.locator("meta[name=description]").get_attribute("content")
+    assert described.startswith("Russian President Vladimir Putin") and len(described) <= 160
 
 
 def test_seed_article_shows_its_thread_with_nesting_and_quotes(new_page):
