@@ -113,6 +113,7 @@ def test_alert_pages_wear_the_sites_name_and_colours(with_content, chromium, vie
             if tag != "SELECT":
                 assert colour == rgb(accent), (name, tag, colour)
         assert violations(page) == [], name
+        assert page.evaluate("document.documentElement.scrollWidth <= innerWidth"), name  # nothing off the side
         page.screenshot(path=str(ARTIFACTS / f"alerts-{name}-{viewport['width']}-{scheme}.png"), full_page=True)
 
     for name, url in {"confirm": links.confirm_url(subscription),
