@@ -219,7 +219,6 @@
     const sortSelect = h("select", { id: "ts-sort", onchange: () => { state.sort = sortSelect.value; keep("sort", state.sort); refresh(); } },
       SORTS.map((v) => h("option", { value: v, selected: v === state.sort }, t(v))));
     const note = h("p", { class: "ts-note", hidden: true });
-    // The tree keys, told on request.
     const keysHelp = h("p", { class: "ts-hint", id: "ts-keys", hidden: true }, t("keysHelp"));
     const keysBtn = button(t("keys"), () => { keysHelp.hidden = !keysHelp.hidden; keysBtn.setAttribute("aria-expanded", !keysHelp.hidden); }, "ts-link", { "aria-expanded": "false", "aria-controls": "ts-keys" });
     const back = button(t("back"), () => { const c = state.focus; state.focus = null; renderTree(); moveTo(c._li); }, "ts-link", { hidden: true });
@@ -323,7 +322,6 @@
       why.focus();
     };
 
-    // A comment's words without the passages it quotes.
     const ownWords = (body) => {
       const copy = body.cloneNode(true);
       copy.querySelectorAll("blockquote").forEach((q) => q.remove());
@@ -653,7 +651,7 @@
         parent.replies = (parent.replies || []).concat(c);
         if (!parent._group) { focusOn(parent); } else {
           parent._group.hidden = false;
-          parent._group.append(item(c, parent._level + 1));
+          parent._group.insertBefore(item(c, parent._level + 1), parent._group.querySelector(":scope > [role=none]"));
           markExpanded(parent);
           redraw(parent);
         }
