@@ -116,21 +116,24 @@ def test_alert_pages_wear_the_sites_name_and_colours(with_content, chromium, vie
         assert page.evaluate("document.documentElement.scrollWidth <= innerWidth"), name  # nothing off the side
         page.screenshot(path=str(ARTIFACTS / f"alerts-{name}-{viewport['width']}-{scheme}.png"), full_page=True)
 
-    for name, url in {"confirm": links.confirm_url(subscription),
-                      "manage": links.manage_url(site.id, "email", f"{scheme}@readers.example"),
-                      "unsubscribe": links.unsubscribe_url(subscription)}.items():
-        page.goto(url.split("/alerts/", 1)[1].join(["/alerts/", ""]))
-        branded(name)
-        if name == "unsubscribe":
-            page.get_by_role("button", name="Unsubscribe").click()
-            expect(page.get_by_role("heading", name="Unsubscribed")).to_be_visible()
-            branded("unsubscribed")
-    # The colours' stylesheet takes colours only.
-    assert page.request.get("/alerts/theme.css?light=b00020&dark=ff8a80").headers["content-type"].startswith("text/css")
-    assert page.request.get("/alerts/theme.css?light=red;}body{&dark=000000").status == 422
-    context.close()
-    with writing(engine) as conn:  # the other tests see the default colours
-        site_store.update_site(conn, site.id, settings={k: v for k, v in site.settings.items() if k not in BRAND})
+    try:
+        for name, url in {"confirm": links.confirm_url(subscription),
+                          "manage": links.manage_url(site.id, "email", f"{scheme}@readers.example"),
+                          "unsubscribe": links.unsubscribe_url(subscription)}.items():
+            page.goto(url.split("/alerts/", 1)[1].join(["/alerts/", ""]))
+            branded(name)
+            if name == "unsubscribe":
+                page.get_by_role("button", name="Unsubscribe").click()
+                expect(page.get_by_role("heading", name="Unsubscribed")).to_be_visible()
+                branded("unsubscribed")
+        # The colours' stylesheet takes colours only.
+        assert page.request.get("/alerts/theme.css?light=b00020&dark=ff8a80").headers["content-type"].startswith(
+            "text/css")
+        assert page.request.get("/alerts/theme.css?light=red;}body{&dark=000000").status == 422
+    finally:
+        context.close()
+        with writing(engine) as conn:  # the other tests see the default colours
+            site_store.update_site(conn, site.id, settings={k: v for k, v in site.settings.items() if k not in BRAND})
 
 
 def rgb(colour: str) -> str:
