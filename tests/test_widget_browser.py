@@ -82,6 +82,9 @@ def test_front_page_lists_articles_with_counts(new_page):
     expect(alerts.get_by_label("Your email address")).to_be_visible()
     assert alerts.locator("select[name=channel]").count() == 0  # one channel: nothing to choose
     expect(alerts.get_by_role("heading")).to_have_text("Receive News Alerts by email")
+    # Search engines get a description of each page: the article's opening words.
+    described = page.locator("meta[name=description]").get_attribute("content")
+    assert described.startswith("Russian President Vladimir Putin") and len(described) <= 160
 
 
 def test_seed_article_shows_its_thread_with_nesting_and_quotes(new_page):
@@ -467,12 +470,14 @@ def test_language_from_data_attribute_or_browser(new_page, demo_server: DemoServ
     assert page.get_by_label("Сортировка").is_visible()
     assert own_article(item(page, "MirM")).get_by_role("button", name="Ответить").is_visible()
     assert page.locator("#townsquare").get_attribute("lang") == "ru"
+    assert page.get_by_role("button", name="Клавиатура").get_attribute("aria-expanded") == "false"
 
     page = new_page(locale="fr-FR")  # no data-lang: the browser's language
     open_seed(page)
     assert re.fullmatch(r"\d+ commentaires", page.locator("#townsquare h2").inner_text())
     assert page.locator(".ts-top form").get_by_label("Votre commentaire").is_visible()
     assert own_article(item(page, "MirM")).get_by_role("button", name="Citer").is_visible()
+    assert page.get_by_role("button", name="Aide clavier").is_visible()
 
 
 # -- alerts -------------------------------------------------------------------------------------------------
@@ -537,22 +542,108 @@ def test_reply_on_the_deepest_comment_within_ten_key_presses(new_page):
     page.wait_for_function("document.activeElement.matches('textarea')")
 
 
-@pytest.mark.parametrize("width, scheme", [(1280, "light"), (1280, "dark"), (360, "light")])
+@pytest.mark.parametrize("width, scheme", [(1280, "light"), (1280, "dark"), (360, "light"), (360, "dark")])
 def test_widget_has_no_axe_violations(new_page, width, scheme):
+    """axe with its experimental rules (label-content-name-mismatch among them): the thread, with the
+    keyboard help open, a reply form open and the nudge shown."""
     from tests.test_accessibility import violations
-
-    # axe's default rules: the experimental label-content-name-mismatch still finds comments
-    # named by their author alone.
-    def violations_now(page):
-        return violations(page, {"resultTypes": ["violations"]})
 
     page = new_page()
     page.set_viewport_size({"width": width, "height": 800})
     page.emulate_media(color_scheme=scheme)
     open_seed(page)
-    assert violations_now(page) == []
-    # With a reply form open as well.
+    found = {"thread": violations(page)}
+    page.screenshot(path=str(ARTIFACTS / f"widget-{width}-{scheme}.png"), full_page=True)
+    page.get_by_role("button", name="Keyboard help").click()
+    found["keyboard help"] = violations(page)
     own_article(item(page, "MirM")).get_by_role("button", name="Reply to MirM", exact=True).click()
     item(page, "MirM").get_by_role("form", name="Reply to MirM").wait_for()
-    assert violations_now(page) == []
+    found["reply form"] = violations(page)
     page.screenshot(path=str(ARTIFACTS / f"widget-axe-{width}-{scheme}.png"), full_page=True)
+    form = page.locator(".ts-top form")
+    form.get_by_label("Your comment").fill("You are a stupid worthless idiot and everyone hates you.")
+    form.get_by_label("Name", exact=True).fill("Hasty Reader")
+    form.get_by_role("button", name="Post comment").click()
+    expect(form.get_by_role("alert")).to_contain_text("Before you post")
+    found["nudge"] = violations(page)
+    form.screenshot(path=str(ARTIFACTS / f"widget-nudge-{width}-{scheme}.png"))
+    assert found == {k: [] for k in found}
+
+
+def accessible_tree(page) -> list[dict]:
+    """Chromium's own accessibility tree: each node's role, name and description."""
+    nodes = page.context.new_cdp_session(page).send("Accessibility.getFullAXTree")["nodes"]
+    return [{"role": n.get("role", {}).get("value"), "name": n.get("name", {}).get("value", ""),
+             "description": n.get("description", {}).get("value", "")} for n in nodes if not n.get("ignored")]
+
+
+def test_each_comment_is_named_by_its_author_and_its_first_words(new_page):
+    page = new_page()
+    open_seed(page)
+    named = [n for n in accessible_tree(page) if n["role"] == "treeitem"]
+    texts = page.eval_on_selector_all(ITEMS, """items => items.map(li => {
+        const body = li.querySelector(':scope > article .ts-body').cloneNode(true);
+        body.querySelectorAll('blockquote').forEach(q => q.remove());
+        return [li.querySelector(':scope > article .ts-name').textContent, body.textContent.replace(/\\s+/g, ' ').trim(),
+                li.querySelectorAll(':scope > ul > [role=treeitem]').length]; })""")
+    assert len(named) == len(texts) >= 12  # the seed thread, and what other tests posted
+
+    def fits(node, author: str, words: str, replies: int) -> bool:
+        name, description = node["name"], " ".join(node["description"].split())
+        own = name.split(": ", 1)[1] if ": " in name else ""
+        return (name.startswith(f"{author}: {' '.join(words.split()[:5])}")
+                and len(own) <= 81 + 12  # the start of the words, not all of them
+                and (not replies or name.endswith(f" {replies} repl{'y' if replies == 1 else 'ies'}"))
+                and (own.startswith(words) or words in description))  # cut short: the whole text describes it
+
+    # Chromium's nodes come in its own order: each comment has its node.
+    for author, words, replies in texts:
+        assert any(fits(node, author, words, replies) for node in named), (author, words, replies)
+    assert any(node["description"] for node in named)  # long comments are cut in the name
+
+
+def test_only_the_current_comments_controls_take_tab_stops(new_page):
+    page = new_page()
+    open_seed(page)
+    page.locator("body").focus()
+    stops = []
+    while len(stops) < 100:
+        page.keyboard.press("Tab")
+        here = page.evaluate("""(() => { const a = document.activeElement;
+            return a.closest('#townsquare') ? [a.closest('[role=treeitem]')?.id || '', a.tagName] : null; })()""")
+        if here is None and stops:
+            break
+        if here is not None:
+            stops.append(here)
+    # 12 comments used to take 74 Tab stops: now the form, the sort, the keyboard help, the skip link,
+    # one comment and its own controls.
+    assert len(stops) <= 20, stops
+    in_tree = {comment for comment, _ in stops if comment}
+    assert in_tree == {page.locator(ITEMS).first.get_attribute("id")}
+    # The arrow keys move the Tab stops along: the next comment's controls, no longer the first's.
+    page.locator(ITEMS).first.focus()
+    page.keyboard.press("ArrowDown")
+    second = page.locator(ITEMS).nth(1)
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.closest('[role=treeitem]').id") == second.get_attribute("id")
+    first_controls = own_article(page.locator(ITEMS).first).locator("button")
+    assert set(first_controls.evaluate_all("bs => bs.map(b => b.tabIndex)")) == {-1}
+    # A click makes a comment the current one too.
+    own_article(item(page, "ezimako")).get_by_role("button", name="Quote").click()
+    assert item(page, "ezimako").get_attribute("tabindex") == "0"
+    assert page.locator(f"{ITEMS}[tabindex='0']").count() == 1
+
+
+def test_keyboard_help_is_a_disclosure(new_page):
+    page = new_page()
+    open_seed(page)
+    toggle = page.get_by_role("button", name="Keyboard help")
+    assert toggle.get_attribute("aria-expanded") == "false"
+    help_text = page.locator("#" + toggle.get_attribute("aria-controls"))
+    assert help_text.is_hidden()
+    toggle.click()
+    assert toggle.get_attribute("aria-expanded") == "true"
+    expect(help_text).to_be_visible()
+    assert all(key in help_text.inner_text() for key in ("↑", "↓", "←", "→", "Home", "End", "Tab"))
+    toggle.click()
+    assert toggle.get_attribute("aria-expanded") == "false" and help_text.is_hidden()

@@ -19,6 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from townsquare.alerts.settings import AlertSettings, EmailSettings, WhatsAppSettings
+from townsquare.domain import colours
 from townsquare.live.settings import LiveSettings
 from townsquare.moderation.settings import ModerationRules
 
@@ -74,6 +75,22 @@ class SiteSettings(Strict):
     staff_skip_moderation: bool = Field(False, description="Readers whose sign-on token carries the `staff` badge "
                                         "skip the checks `moderation_rules.staff_skip` lists, like moderators")
     email_sign_in: bool = Field(True, description="Readers may sign in with a link sent to their e-mail address")
+    # The site's colours on its own alert pages (the widget takes the publisher page's --ts-accent).
+    accent: str | None = Field(None, description="The site's accent colour (`#rrggbb`: buttons, links, focus rings) on "
+                               "its alert confirmation, unsubscribe and subscription pages; it must contrast 4.5:1 "
+                               "with white. Unset: Townsquare's blue")
+    accent_dark: str | None = Field(None, description="The accent colour on those pages in dark mode; it must contrast "
+                                    "4.5:1 with #17181c. Unset: `accent` if it does, else Townsquare's light blue")
+
+    @field_validator("accent")
+    @classmethod
+    def _light_accent(cls, value: str | None) -> str | None:
+        return None if value is None else colours.check_accent(value, colours.LIGHT_BG, "light")
+
+    @field_validator("accent_dark")
+    @classmethod
+    def _dark_accent(cls, value: str | None) -> str | None:
+        return None if value is None else colours.check_accent(value, colours.DARK_BG, "dark")
 
     @field_validator("sso_public_key")
     @classmethod

@@ -21,6 +21,8 @@ from townsquare.alerts.links import InvalidLink
 from townsquare.alerts.runtime import AlertsConfig, config_from
 from townsquare.alerts.subscriptions import SubscriptionError
 from townsquare.alerts.templating import render
+from townsquare.config import ConfigError, site_settings
+from townsquare.domain import colours
 from townsquare.domain.validate import http_url
 from townsquare.errors import Invalid
 from townsquare.services import Core
@@ -93,6 +95,20 @@ def _page(name: str, code: int = 200, **context: Any) -> HTMLResponse:
     return HTMLResponse(render(name, **context), status_code=code, headers={"Cache-Control": "no-store"})
 
 
+def _site_page(request: Request, name: str, site: Site | None, code: int = 200, **context: Any) -> HTMLResponse:
+    """A page in the site's name and, when it has set `accent`, its colours."""
+    theme = None
+    if site is not None:
+        try:
+            chosen = site_settings(core(request).settings.site_defaults, site.settings)
+        except ConfigError:  # settings stored before a rule tightened: the default colours
+            chosen = None
+        if chosen is not None and (chosen.accent or chosen.accent_dark):
+            light, dark = colours.accents(chosen.accent, chosen.accent_dark)
+            theme = f"/alerts/theme.css?light={light[1:]}&dark={dark[1:]}"
+    return _page(name, code, site=site, theme=theme, **context)
+
+
 def _api_key(authorization: str | None) -> str:
     """The key of `Authorization: Bearer <key>`, or "" without one."""
     return authorization[7:].strip() if authorization and authorization.lower().startswith("bearer ") else ""
@@ -144,7 +160,8 @@ def confirm_page(request: Request, token: str = Query(max_length=2000)) -> HTMLR
         subscription_id = alerts_config(request).links.read_confirm(token)
     except InvalidLink as exc:
         return _bad_link(exc)
-    return _page("confirm.html", token=token, site=service.subscription_site(core(request).engine, subscription_id))
+    return _site_page(request, "confirm.html", service.subscription_site(core(request).engine, subscription_id),
+                      token=token)
 
 
 @router.post("/alerts/confirm", include_in_schema=False)
@@ -154,13 +171,14 @@ def confirm(request: Request, token: Annotated[Line, Form(max_length=2000)]) -> 
         subscription_id = links.read_confirm(token)
     except InvalidLink as exc:
         return _bad_link(exc)
+    site = service.subscription_site(core(request).engine, subscription_id)
     sub = service.confirm(core(request).engine, subscription_id)
     if sub is None:
-        return _page("message.html", 404, title="Subscription not found",
-                     text="This subscription was cancelled. Sign up again to receive alerts.")
-    return _page("message.html", title="Your alerts are on",
-                 text="Thank you: you will receive the alerts you asked for.",
-                 link=links.manage_url(sub.site_id, sub.channel, sub.target), link_text="Manage your alerts")
+        return _site_page(request, "message.html", site, 404, title="Subscription not found",
+                          text="This subscription was cancelled. Sign up again to receive alerts.")
+    return _site_page(request, "message.html", site, title="Your alerts are on",
+                      text="Thank you: you will receive the alerts you asked for.",
+                      link=links.manage_url(sub.site_id, sub.channel, sub.target), link_text="Manage your alerts")
 
 
 @router.get("/alerts/unsubscribe", include_in_schema=False)
@@ -169,8 +187,8 @@ def unsubscribe_page(request: Request, token: str = Query(max_length=2000)) -> H
         subscription_id = alerts_config(request).links.read_unsubscribe(token)
     except InvalidLink as exc:
         return _bad_link(exc)
-    return _page("unsubscribe.html", token=token,
-                 site=service.subscription_site(core(request).engine, subscription_id))
+    return _site_page(request, "unsubscribe.html", service.subscription_site(core(request).engine, subscription_id),
+                      token=token)
 
 
 @router.post("/alerts/unsubscribe", include_in_schema=False)
@@ -181,11 +199,22 @@ def unsubscribe(request: Request, token: str = Query(max_length=2000)) -> HTMLRe
         subscription_id = links.read_unsubscribe(token)
     except InvalidLink as exc:
         return _bad_link(exc)
+    site = service.subscription_site(core(request).engine, subscription_id)
     sub = service.unsubscribe(core(request).engine, subscription_id)
     if sub is None:
-        return _page("message.html", title="Unsubscribed", text="You will receive no more of these alerts.")
-    return _page("message.html", title="Unsubscribed", text="You will receive no more of these alerts.",
-                 link=links.manage_url(sub.site_id, sub.channel, sub.target), link_text="See your other alerts")
+        return _site_page(request, "message.html", site, title="Unsubscribed",
+                          text="You will receive no more of these alerts.")
+    return _site_page(request, "message.html", site, title="Unsubscribed",
+                      text="You will receive no more of these alerts.",
+                      link=links.manage_url(sub.site_id, sub.channel, sub.target), link_text="See your other alerts")
+
+
+@router.get("/alerts/theme.css", include_in_schema=False)
+def theme(light: str = Query(pattern="^[0-9a-fA-F]{6}$"), dark: str = Query(pattern="^[0-9a-fA-F]{6}$")) -> Response:
+    """A site's accent colours for its alert pages (named in the address, so it may be kept for good); it
+    outranks page.css's defaults (`html:root`), light and dark."""
+    css = f"html:root {{ --accent: #{light}; }}\n@media (prefers-color-scheme: dark) {{ html:root {{ --accent: #{dark}; }} }}\n"
+    return Response(css, media_type="text/css", headers={"Cache-Control": "public, max-age=31536000, immutable"})
 
 
 def _manage_target(request: Request, token: str) -> tuple[int, str, str]:
@@ -199,8 +228,8 @@ def manage_page(request: Request, token: str = Query(max_length=2000)) -> HTMLRe
     except InvalidLink as exc:
         return _bad_link(exc)
     site, subs = service.address_page(core(request).engine, site_id=site_id, channel=channel, target=target)
-    return _page("manage.html", token=token, site=site, channel=channel, target=target, subs=subs,
-                 deliveries=subscriptions.DELIVERIES)
+    return _site_page(request, "manage.html", site, token=token, channel=channel, target=target, subs=subs,
+                      deliveries=subscriptions.DELIVERIES)
 
 
 @router.post("/alerts/manage", include_in_schema=False)

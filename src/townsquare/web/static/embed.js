@@ -33,7 +33,7 @@
       deleted: "This comment was deleted.", edited: "edited", up: "Like", down: "Dislike", score: "Score",
       more: "Load more comments", moreReplies: { one: "Load {n} more reply", other: "Load {n} more replies" },
       moreRepliesAny: "Load more replies", continue: "Continue this thread", back: "Back to the full thread",
-      hide: "Hide replies", show: { one: "Show {n} reply", other: "Show {n} replies" },
+      hide: "Hide replies", show: { one: "Show {n} reply", other: "Show {n} replies" }, replyCount: { one: "{n} reply", other: "{n} replies" },
       posted: "Your comment was posted.", postedPending: "Your comment was sent and awaits moderation.",
       saved: "Your changes were saved.", removed: "Your comment was deleted.",
       loaded: { one: "{n} more comment loaded.", other: "{n} more comments loaded." },
@@ -50,6 +50,7 @@
       picks: "Editors’ picks", pick: "Editor’s pick", pinned: "Pinned",
       report: "Report", reportWhy: "Why?", reasons: "Spam|Abuse|Hate|Harassment|Personal data|Off topic|Other",
       sendReport: "Send report", reported: "Thank you: the moderators will look at this comment.",
+      keys: "Keyboard help", keysHelp: "↑ ↓ next and previous comment, → show replies, ← hide them or go to the parent, Home and End first and last comment, Tab the comment’s buttons.",
     },
     fr: {
       comments: "Commentaires", count: { one: "{n} commentaire", other: "{n} commentaires" },
@@ -65,7 +66,7 @@
       deleted: "Ce commentaire a été supprimé.", edited: "modifié", up: "J’aime", down: "Je n’aime pas", score: "Score",
       more: "Afficher plus de commentaires", moreReplies: { one: "Afficher {n} autre réponse", other: "Afficher {n} autres réponses" },
       moreRepliesAny: "Afficher plus de réponses", continue: "Continuer cette discussion", back: "Revenir à toute la discussion",
-      hide: "Masquer les réponses", show: { one: "Afficher {n} réponse", other: "Afficher {n} réponses" },
+      hide: "Masquer les réponses", show: { one: "Afficher {n} réponse", other: "Afficher {n} réponses" }, replyCount: { one: "{n} réponse", other: "{n} réponses" },
       posted: "Votre commentaire a été publié.", postedPending: "Votre commentaire a été envoyé et attend la modération.",
       saved: "Vos modifications ont été enregistrées.", removed: "Votre commentaire a été supprimé.",
       loaded: { one: "{n} commentaire de plus affiché.", other: "{n} commentaires de plus affichés." },
@@ -82,6 +83,7 @@
       picks: "Choix de la rédaction", pick: "Choix de la rédaction", pinned: "Épinglé",
       report: "Signaler", reportWhy: "Pourquoi ?", reasons: "Spam|Injure|Haine|Harcèlement|Données personnelles|Hors sujet|Autre",
       sendReport: "Envoyer", reported: "Merci : les modérateurs examineront ce commentaire.",
+      keys: "Aide clavier", keysHelp: "↑ ↓ commentaire suivant et précédent, → afficher les réponses, ← les masquer ou aller au parent, Début et Fin premier et dernier commentaire, Tab boutons du commentaire.",
     },
     ru: {
       comments: "Комментарии", count: { one: "{n} комментарий", few: "{n} комментария", other: "{n} комментариев" },
@@ -97,7 +99,7 @@
       deleted: "Комментарий удалён.", edited: "изменён", up: "Нравится", down: "Не нравится", score: "Рейтинг",
       more: "Показать ещё комментарии", moreReplies: { one: "Показать ещё {n} ответ", few: "Показать ещё {n} ответа", other: "Показать ещё {n} ответов" },
       moreRepliesAny: "Показать ещё ответы", continue: "Продолжить ветку", back: "Вернуться ко всему обсуждению",
-      hide: "Скрыть ответы", show: { one: "Показать {n} ответ", few: "Показать {n} ответа", other: "Показать {n} ответов" },
+      hide: "Скрыть ответы", show: { one: "Показать {n} ответ", few: "Показать {n} ответа", other: "Показать {n} ответов" }, replyCount: { one: "{n} ответ", few: "{n} ответа", other: "{n} ответов" },
       posted: "Комментарий опубликован.", postedPending: "Комментарий отправлен и ожидает модерации.",
       saved: "Изменения сохранены.", removed: "Комментарий удалён.",
       loaded: { one: "Загружен ещё {n} комментарий.", few: "Загружено ещё {n} комментария.", other: "Загружено ещё {n} комментариев." },
@@ -114,6 +116,7 @@
       picks: "Выбор редакции", pick: "Выбор редакции", pinned: "Закреплён",
       report: "Пожаловаться", reportWhy: "Причина?", reasons: "Спам|Оскорбление|Ненависть|Травля|Личные данные|Не по теме|Другое",
       sendReport: "Отправить", reported: "Спасибо: модераторы рассмотрят этот комментарий.",
+      keys: "Клавиатура", keysHelp: "↑ ↓ — следующий и предыдущий комментарий, → — показать ответы, ← — скрыть их или перейти к родительскому, Home и End — первый и последний, Tab — кнопки комментария.",
     },
   };
 
@@ -216,6 +219,8 @@
     const sortSelect = h("select", { id: "ts-sort", onchange: () => { state.sort = sortSelect.value; keep("sort", state.sort); refresh(); } },
       SORTS.map((v) => h("option", { value: v, selected: v === state.sort }, t(v))));
     const note = h("p", { class: "ts-note", hidden: true });
+    const keysHelp = h("p", { class: "ts-hint", id: "ts-keys", hidden: true }, t("keysHelp"));
+    const keysBtn = button(t("keys"), () => { keysHelp.hidden = !keysHelp.hidden; keysBtn.setAttribute("aria-expanded", !keysHelp.hidden); }, "ts-link", { "aria-expanded": "false", "aria-controls": "ts-keys" });
     const back = button(t("back"), () => { const c = state.focus; state.focus = null; renderTree(); moveTo(c._li); }, "ts-link", { hidden: true });
     const tree = h("ul", { class: "ts-tree", role: "tree", "aria-labelledby": "ts-heading" });
     const end = h("span", { tabindex: -1 });
@@ -229,7 +234,7 @@
     root.setAttribute("lang", lang);
     root.replaceChildren(h("section", { "aria-labelledby": "ts-heading" },
       heading, account, topForm,
-      h("div", { class: "ts-bar" }, h("label", { for: "ts-sort" }, t("sort")), sortSelect),
+      h("div", { class: "ts-bar" }, h("label", { for: "ts-sort" }, t("sort")), sortSelect, keysBtn), keysHelp,
       note, back, h("div", { "aria-live": "polite" }, freshBtn), skip, tree, moreTop, end, live));
 
     const isOwn = (c) => (own[c.id] && own[c.id].until > nowS()) || (session && c.author && c.author.verified && c.author.id === session.user.id);
@@ -255,7 +260,15 @@
       else if (c.html == null) body.append(...c.text.split(/\n\s*\n/).map((p) => h("p", null, p)));
       else body.innerHTML = trusted(c.html); // sanitised by the server when the comment was written
       const held = c.status === "pending" || c.status === "rejected";
-      return h("article", { class: "ts-c" + (held ? " ts-pending" : "") }, meta, body, actions(c));
+      // The tree item's name comes from its parts: this card (author, first words) and its replies' number.
+      const words = ownWords(body) || body.textContent.replace(/\s+/g, " ").trim();
+      const cut = words.length > 80;
+      const end = words.lastIndexOf(" ", 80);
+      body.id = "ts-b" + c.id;
+      cut ? c._li.setAttribute("aria-describedby", body.id) : c._li.removeAttribute("aria-describedby");
+      const art = h("article", { class: "ts-c" + (held ? " ts-pending" : ""), "aria-label": `${name.textContent}: ${cut ? words.slice(0, end > 0 ? end : 80) + "…" : words}` }, meta, body, actions(c));
+      if (c._li.tabIndex) rove(art, false);
+      return art;
     };
 
     // Pinned and editors' picks say so in words.
@@ -280,7 +293,8 @@
         if (c.status !== "rejected") bar.append(button(t("edit"), () => openEdit(c), "ts-btn ts-edit"));
         bar.append(button(t("del"), () => confirmDelete(c, bar), "ts-btn ts-delete"));
       }
-      const kids = c._group && c._group.children.length;
+      if (c._level >= MAX_LEVEL && ((c.replies || []).length || c.more_replies)) bar.append(button(t("continue") + " →", () => focusOn(c), "ts-link ts-continue"));
+      const kids = kidsOf(c);
       if (kids) {
         const open = !c._group.hidden;
         bar.append(button(open ? t("hide") : t("show", { n: kids }), () => toggle(c, !open), "ts-link", { "aria-expanded": String(open) }));
@@ -308,39 +322,49 @@
       why.focus();
     };
 
+    const ownWords = (body) => {
+      const copy = body.cloneNode(true);
+      copy.querySelectorAll("blockquote").forEach((q) => q.remove());
+      return copy.textContent.replace(/\s+/g, " ").trim();
+    };
     // The selected passage if the reader selected text inside this comment, else its opening.
     const quoteOf = (c) => {
       const body = c._li.querySelector(".ts-body");
       const sel = getSelection();
       if (sel && !sel.isCollapsed && body.contains(sel.anchorNode) && body.contains(sel.focusNode)) return sel.toString().trim();
-      const copy = body.cloneNode(true);
-      copy.querySelectorAll("blockquote").forEach((q) => q.remove());
-      const text = copy.textContent.replace(/\s+/g, " ").trim();
+      const text = ownWords(body);
       return text.length > QUOTE_MAX ? text.slice(0, text.lastIndexOf(" ", QUOTE_MAX) + 1 || QUOTE_MAX).trim() + "…" : text;
     };
 
     const item = (c, level) => {
       byId.set(c.id, c);
       c._level = level;
-      const li = h("li", { class: "ts-item", role: "treeitem", "aria-level": level, "aria-labelledby": "ts-n" + c.id, id: "ts-c" + c.id, tabindex: -1 });
+      const li = h("li", { class: "ts-item", role: "treeitem", "aria-level": level, id: "ts-c" + c.id, tabindex: -1 });
       c._li = li;
       c._group = null;
       const kids = c.replies || [];
       if (level >= MAX_LEVEL && (kids.length || c.more_replies)) {
-        li.append(card(c), button(t("continue") + " →", () => focusOn(c), "ts-link ts-continue"));
+        li.append(card(c));
         return li;
       }
       c._group = h("ul", { class: "ts-group", role: "group" }, kids.map((k) => item(k, level + 1)));
       li.append(card(c), c._group);
-      if (c.more_replies && c.replies_cursor) li.append(moreRepliesButton(c));
+      if (c.more_replies && c.replies_cursor) c._group.append(h("li", { role: "none" }, moreRepliesButton(c)));
       markExpanded(c);
       return li;
     };
 
-    const redraw = (c) => { c._li.querySelector(".ts-c").replaceWith(card(c)); };
+    // An open reply form stays open.
+    const redraw = (c) => {
+      const old = c._li.querySelector(".ts-c"), form = old.querySelector(":scope > .ts-reply-form"), art = card(c);
+      old.replaceWith(art);
+      if (form) art.append(form);
+    };
+    const kidsOf = (c) => (c._group ? c._group.querySelectorAll(":scope > [role=treeitem]").length : 0);
     const markExpanded = (c) => {
-      if (c._group && c._group.children.length) c._li.setAttribute("aria-expanded", String(!c._group.hidden));
-      else c._li.removeAttribute("aria-expanded");
+      const n = kidsOf(c);
+      n ? c._li.setAttribute("aria-expanded", !c._group.hidden) : c._li.removeAttribute("aria-expanded");
+      n ? c._group.setAttribute("aria-label", t("replyCount", { n })) : c._group?.removeAttribute("aria-label");
     };
     const toggle = (c, open) => {
       c._group.hidden = !open;
@@ -359,7 +383,7 @@
       note.textContent = state.closed ? t("closed") : t("empty");
       topForm.hidden = state.closed;
       const first = tree.querySelector("[role=treeitem]");
-      if (first) first.tabIndex = 0;
+      if (first) current(first);
     };
     const focusOn = (c) => { state.focus = c; renderTree(); moveTo(c._li); };
 
@@ -468,9 +492,9 @@
           c.more_replies = c.replies_cursor ? Math.max(0, (c.more_replies || 0) - fresh.length) : 0;
           index(fresh);
           const items = fresh.map((k) => item(k, c._level + 1));
-          c._group.append(...items);
+          b.parentElement.before(...items);
           markExpanded(c);
-          b.replaceWith(...(c.replies_cursor ? [moreRepliesButton(c)] : []));
+          c.replies_cursor ? b.replaceWith(moreRepliesButton(c)) : b.parentElement.remove();
           say(t("loaded", { n: fresh.length }));
           if (items[0]) moveTo(items[0]);
         } catch (e) {
@@ -509,7 +533,7 @@
       const alert = h("div", { class: "ts-alert", role: "alert" });
       const submit = h("button", { type: "submit", class: "ts-btn ts-primary" }, parent ? t("postReply") : t("post"));
       const label = parent ? t("replyTo", { name: (parent.author && parent.author.name) || t("anon") }) : t("write");
-      const form = h("form", { class: "ts-form", "aria-label": label },
+      const form = h("form", { class: parent ? "ts-form ts-reply-form" : "ts-form", "aria-label": label },
         parent ? h("p", { class: "ts-replying" }, label) : null,
         quoteBox && field(id("quote"), t("quoted"), quoteBox),
         field(id("text"), t("text"), text, h("small", { id: id("hint"), class: "ts-hint" }, t("hint"))),
@@ -627,7 +651,7 @@
         parent.replies = (parent.replies || []).concat(c);
         if (!parent._group) { focusOn(parent); } else {
           parent._group.hidden = false;
-          parent._group.append(item(c, parent._level + 1));
+          parent._group.insertBefore(item(c, parent._level + 1), parent._group.querySelector(":scope > [role=none]"));
           markExpanded(parent);
           redraw(parent);
         }
@@ -637,15 +661,15 @@
     };
 
     const openReply = (c, quote) => {
-      let form = c._li.querySelector(":scope > .ts-form");
+      let form = c._li.querySelector(":scope > .ts-c > .ts-reply-form");
       if (!form) {
         form = composer({ parent: c, quote });
-        c._li.querySelector(":scope > .ts-c").after(form);
+        c._li.querySelector(":scope > .ts-c").append(form);
       } else if (quote != null && form._quote) form._quote.value = quote;
       form._text.focus();
     };
     const closeReply = (c) => {
-      const form = c._li.querySelector(":scope > .ts-form");
+      const form = c._li.querySelector(":scope > .ts-c > .ts-reply-form");
       if (form) form.remove();
       c._li.querySelector(":scope > .ts-c .ts-reply")?.focus();
     };
@@ -709,7 +733,7 @@
       if (c.status === "published") state.total -= 1;
       heading.textContent = t("count", { n: state.total });
       const next = c._li.nextElementSibling || c._li.parentElement.closest("[role=treeitem]");
-      if (c._group && c._group.children.length) {
+      if (kidsOf(c)) {
         c.status = "deleted";
         redraw(c);
         c._li.focus();
@@ -743,13 +767,28 @@
       }
     };
 
-    // ---- keyboard: arrow keys move between comments (ARIA tree pattern); Tab reaches every control ----
+    // ---- keyboard: arrow keys move between comments (ARIA tree pattern); Tab reaches the current one's controls ----
+    const current = (li) => {
+      const was = tree.querySelector("[role=treeitem][tabindex='0']");
+      if (was === li) return;
+      if (was) { was.tabIndex = -1; rove(was, false); }
+      li.tabIndex = 0;
+      rove(li, true);
+    };
     const moveTo = (li) => {
       if (!li) return;
-      tree.querySelectorAll("[role=treeitem][tabindex='0']").forEach((x) => { x.tabIndex = -1; });
-      li.tabIndex = 0;
+      current(li);
       li.focus();
     };
+    // A comment's own controls (not its replies') in or out of the Tab order.
+    const rove = (el, on) => {
+      const li = el.closest("[role=treeitem]");
+      el.querySelectorAll(on ? "[data-rove]" : "a[href],button,input,select,textarea").forEach((x) => {
+        if (x.closest("[role=treeitem]") !== li || (!on && x.hasAttribute("tabindex"))) return;
+        on ? (x.removeAttribute("tabindex"), x.removeAttribute("data-rove")) : ((x.tabIndex = -1), x.setAttribute("data-rove", ""));
+      });
+    };
+    tree.addEventListener("focusin", (e) => { const li = e.target.closest("[role=treeitem]"); if (li) current(li); });
     tree.addEventListener("keydown", (e) => {
       const li = e.target;
       if (li.getAttribute("role") !== "treeitem") return;
@@ -838,11 +877,11 @@
       freshBtn.hidden = true;
     };
     // Removed as on a reload: a placeholder if it has replies.
-    const gone = (d, c) => c && !blank(c) && ((c.status = "deleted"), c._group?.children.length ? redraw(c) : c._li.remove(), (heading.textContent = t("count", { n: --state.total })));
+    const gone = (d, c) => c && !blank(c) && ((c.status = "deleted"), kidsOf(c) ? redraw(c) : c._li.remove(), (heading.textContent = t("count", { n: --state.total })));
     // The score alone: focus stays put.
     const liveVote = (d, c) => c && !blank(c) && (Object.assign(c, d), (c._li.querySelector(":scope>.ts-c .ts-score").textContent = d.votes));
     // Not while the reader edits it.
-    const liveEdit = (d, c) => c && !c._li.querySelector(":scope>.ts-c .ts-form") && redraw(Object.assign(c, { html: d.html, edited: d.edited }));
+    const liveEdit = (d, c) => c && !c._li.querySelector(":scope>.ts-c .ts-form:not(.ts-reply-form)") && redraw(Object.assign(c, { html: d.html, edited: d.edited }));
     const liveStatus = (d, c) => {
       if (!("closed" in d)) return gone(d, c);
       state.closed = d.closed;
