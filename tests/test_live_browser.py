@@ -80,6 +80,9 @@ def test_votes_edits_and_removals_made_elsewhere_apply_in_place(new_page, demo_s
         assert voted.status_code == 200 and voted.json()["counted"], voted.text
         expect(mine.locator(":scope > .ts-c .ts-score")).to_have_text("1", timeout=30_000)
         assert up.evaluate("b => b === document.activeElement")
+        # A screen reader hears the new score in the buttons' names too.
+        expect(up).to_have_attribute("aria-label", re.compile(r"Score 1$"))
+        expect(mine.locator(":scope > .ts-c .ts-v-1")).to_have_attribute("aria-label", re.compile(r"Score 1$"))
 
     # A moderator's edit shows its words; a moderator's removal takes the comment away, as a reload would.
     demo_server.moderate(comment_id, edit="A calm and measured first take, fixed by a moderator")

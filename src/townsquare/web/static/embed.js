@@ -878,8 +878,13 @@
     };
     // Removed as on a reload: a placeholder if it has replies.
     const gone = (d, c) => c && !blank(c) && ((c.status = "deleted"), kidsOf(c) ? redraw(c) : c._li.remove(), (heading.textContent = t("count", { n: --state.total })));
-    // The score alone: focus stays put.
-    const liveVote = (d, c) => c && !blank(c) && (Object.assign(c, d), (c._li.querySelector(":scope>.ts-c .ts-score").textContent = d.votes));
+    // The score alone, in the text and in the vote buttons' names: focus stays put.
+    const liveVote = (d, c) => {
+      if (!c || blank(c)) return;
+      const k = Object.assign(c, d)._li.querySelector(":scope>.ts-c");
+      k.querySelector(".ts-score").textContent = d.votes;
+      for (const b of k.querySelectorAll(".ts-vote")) b.ariaLabel = b.ariaLabel.replace(/-?\d+$/, d.votes);
+    };
     // Not while the reader edits it.
     const liveEdit = (d, c) => c && !c._li.querySelector(":scope>.ts-c .ts-form:not(.ts-reply-form)") && redraw(Object.assign(c, { html: d.html, edited: d.edited }));
     const liveStatus = (d, c) => {
