@@ -170,8 +170,13 @@ def _dashboard_site(request: Request, actor: Actor, site: str) -> tuple[dict[int
     return names, site or min(names.values(), default="")
 
 
+ThreadUri = Annotated[Line, Query(max_length=2000)]
+
+
 @router.get("/dashboard")
-def dashboard_page(request: Request, site: Annotated[str, Query(max_length=64)] = "", days: DashboardDays = 30) -> Response:
+def dashboard_page(request: Request, site: Annotated[str, Query(max_length=64)] = "", days: DashboardDays = 30,
+                   thread: ThreadUri = "") -> Response:
+    """The site's dashboard, or with `thread=<uri>` the same figures for that thread of the site."""
     actor, token = _signed_in(request)
     names, site = _dashboard_site(request, actor, site)
     if not site:
@@ -179,41 +184,51 @@ def dashboard_page(request: Request, site: Annotated[str, Query(max_length=64)] 
                      detail="You moderate no site yet.")
     the_core = core(request)
     try:
-        figures = dashboard_stats.for_site(the_core.engine, the_core.settings, actor, site, days)
+        figures = dashboard_stats.for_site(the_core.engine, the_core.settings, actor, site, days,
+                                           thread_uri=thread or None)
     except (NotFound, Forbidden) as e:
         return _page(request, "message.html", e.status, actor=actor, csrf=_csrf_for(request, token), title=e.title,
-                     detail=e.detail)
+                     detail=e.detail, back=("/admin/dashboard?" + urlencode({"site": site, "days": days}), "the site's dashboard"))
+    shown = dashboard.THREAD_CHARTS if thread else dashboard.CHARTS
     return _page(request, "dashboard.html", actor=actor, csrf=_csrf_for(request, token), sites=sorted(names.values()),
-                 site=site, days=days, periods=sorted({*dashboard.PERIODS, days}), stats=figures,
-                 charts={name: dashboard.chart(figures, name) for name in dashboard.CHARTS},
-                 tables={name: dashboard.table(figures, name) for name in dashboard.CHARTS},
+                 site=site, days=days, periods=sorted({*dashboard.PERIODS, days}), stats=figures, thread=thread,
+                 charts={name: dashboard.chart(figures, name) for name in shown},
+                 tables={name: dashboard.table(figures, name) for name in shown},
                  oldest=dashboard.age_words(figures.queue.oldest_age_s), dashboard=True)
 
 
 @router.get("/dashboard.csv")
 def dashboard_csv(request: Request, chart: Annotated[Literal[dashboard.CHARTS], Query()],  # type: ignore[valid-type]
-                  site: Annotated[str, Query(max_length=64)] = "", days: DashboardDays = 30) -> Response:
+                  site: Annotated[str, Query(max_length=64)] = "", days: DashboardDays = 30,
+                  thread: ThreadUri = "") -> Response:
     actor, _ = _signed_in(request)
     _, site = _dashboard_site(request, actor, site)
     if not site:
         raise NotFound("You moderate no site yet.")
     the_core = core(request)
-    figures = dashboard_stats.for_site(the_core.engine, the_core.settings, actor, site, days)
-    name = f"townsquare-{figures.site}-{chart}-{figures.since}-{days}d.csv"
+    figures = dashboard_stats.for_site(the_core.engine, the_core.settings, actor, site, days, thread_uri=thread or None)
+    # A thread's file is named by a short hash of its address (an address may hold any character).
+    scope = f"{figures.site}-thread-{hashlib.sha256(thread.encode()).hexdigest()[:8]}" if thread else figures.site
+    name = f"townsquare-{scope}-{chart}-{figures.since}-{days}d.csv"
     return Response(dashboard.to_csv(dashboard.table(figures, chart)), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
 
 
 @router.get("/queue/{tab}")
 def queue_page(request: Request, tab: str, site: str = "", before: QueryId | None = None, done: str = "",
-               undo: str = "") -> Response:
+               undo: str = "", thread: ThreadUri = "") -> Response:
     if tab not in queue.TABS:
         raise NotFound(f"There is no tab '{tab}'.")
     actor, token = _signed_in(request)
-    desk = queue.desk(core(request).engine, actor, tab, site_name=site, before=before)
+    try:
+        desk = queue.desk(core(request).engine, actor, tab, site_name=site, before=before, thread_uri=thread)
+    except NotFound as e:
+        return _page(request, "message.html", e.status, actor=actor, csrf=_csrf_for(request, token), title=e.title,
+                     detail=e.detail)
     return _page(request, "queue.html", actor=actor, csrf=_csrf_for(request, token), tab=tab, tabs=queue.TABS,
                  items=desk.page.items, next_before=desk.page.next_before, sites=sorted(desk.site_names.values()),
-                 site=site, waiting=desk.waiting, done=done, undo=_undoable(undo), durations=BAN_DURATIONS)
+                 site=site, thread=desk.thread, waiting=desk.waiting, done=done, undo=_undoable(undo),
+                 durations=BAN_DURATIONS)
 
 
 @router.get("/queue-events")
@@ -317,7 +332,7 @@ def _undoable(undo: str) -> list[int]:
 
 
 Csrf = Annotated[Line, Form(max_length=500)]
-Back = Annotated[Line, Form(max_length=500)]
+Back = Annotated[Line, Form(max_length=2600)]  # an admin path with a thread's address in its query
 Why = Annotated[Text, Form(max_length=2000)]
 
 

@@ -535,3 +535,69 @@ def top_threads(conn: Connection, site_id: int, first_day: int, limit: int) -> l
          .select_from(busiest.join(threads, threads.c.id == busiest.c.thread_id))
          .order_by(busiest.c.n.desc(), threads.c.id))
     return [ThreadComments(*row) for row in conn.execute(q)]
+
+
+# --- one thread's figures ----------------------------------------------------------------------
+# A thread's figures are read from its own rows rather than from rollups: every query below is
+# bounded by the thread (`ix_comments_thread_created`, then the votes' and reports' keys, which
+# start with `comment_id`), so it reads that thread's comments and nothing else, however big the
+# site. Rollups per thread would add some eight statements to every write's triggers for a page
+# editors open now and then; bench/README.md has what a big thread costs to read.
+
+def _thread_rows(since: str) -> str:
+    return f"comments c WHERE c.thread_id = :thread AND c.created >= {since}"
+
+
+def thread_days(conn: Connection, thread_id: int, first_day: int) -> list[DayFigures]:
+    """The thread's days from `first_day` on that have any figure (as `days` gives a site's)."""
+    dialect = conn.dialect.name
+    since = {"thread": thread_id, "since": first_day * DAY}
+    day = _day(dialect, "c.created")
+    per_status = ", ".join(f"sum(CASE WHEN c.status = '{s}' THEN 1 ELSE 0 END)" for s in STATUSES)
+    figures: dict[int, list[int]] = {}
+    q = (f"SELECT {day} AS day, {per_status}, count(DISTINCT coalesce(c.author_key, c.ip_hash)) "
+         f"FROM {_thread_rows(':since')} GROUP BY {day}")
+    for row in conn.execute(text(q), since):
+        figures[row[0]] = [*row[1:], 0, 0]
+    # Votes and reports of the period on any of the thread's comments, older ones too.
+    for column, (table, pos) in {"votes": ("votes", 5), "reports": ("moderation_reports", 6)}.items():
+        r_day = _day(dialect, "r.created")
+        q = (f"SELECT {r_day}, count(*) FROM comments c JOIN {table} r ON r.comment_id = c.id "
+             f"WHERE c.thread_id = :thread AND r.created >= :since GROUP BY {r_day}")
+        for d, n in conn.execute(text(q), since):
+            figures.setdefault(d, [0] * 7)[pos] = n
+    return [DayFigures(d, *f[:4], f[4], f[5], f[6]) for d, f in sorted(figures.items())]
+
+
+def thread_queue(conn: Connection, thread_id: int) -> Queue:
+    """The thread's comments waiting for review, whenever posted, and the oldest one's time."""
+    n, oldest = conn.execute(
+        select(func.count(), func.min(comments.c.created))
+        .where(comments.c.thread_id == thread_id, comments.c.status == "pending")).one()
+    return Queue(n, oldest)
+
+
+def thread_held_reasons(conn: Connection, thread_id: int, first_day: int) -> list[Counted]:
+    """The thread's held comments of the period per phase their decision names, most first."""
+    dialect = conn.dialect.name
+    params = {"thread": thread_id, "since": first_day * DAY}
+    held = f"{_thread_rows(':since')} AND c.status = 'pending'"
+    if dialect == "postgresql":
+        qs = [f"SELECT p.phase, count(*) FROM comments c CROSS JOIN LATERAL stats_held_phases(c.moderation) AS p(phase) "
+              f"WHERE c.thread_id = :thread AND c.created >= :since AND c.status = 'pending' GROUP BY p.phase"]
+    else:
+        each = f"json_each({_json('c')}, '$.reasons') AS e"
+        phase = "json_extract(e.value, '$.phase')"
+        qs = [f"SELECT {phase}, count(DISTINCT c.id) FROM comments c JOIN {each} WHERE c.thread_id = :thread "
+              f"AND c.created >= :since AND c.status = 'pending' AND {_sqlite_reason('c')} GROUP BY {phase}",
+              f"SELECT 'none', count(*) FROM {held} AND NOT EXISTS (SELECT 1 FROM {each} WHERE {_sqlite_reason('c')}) "
+              f"HAVING count(*) > 0"]
+    counted = [Counted(str(p), n) for q in qs for p, n in conn.execute(text(q), params) if n]
+    return sorted(counted, key=lambda c: (-c.count, c.key))
+
+
+def thread_toxicity(conn: Connection, thread_id: int, first_day: int) -> list[Counted]:
+    """The thread's comments of the period (deleted ones aside) per toxicity bucket (0-9)."""
+    q = (f"SELECT bucket, count(*) FROM (SELECT {_bucket(conn.dialect.name, 'c')} AS bucket "
+         f"FROM {_thread_rows(':since')} AND c.status <> 'deleted') AS s WHERE bucket IS NOT NULL GROUP BY bucket")
+    return [Counted(b, n) for b, n in conn.execute(text(q), {"thread": thread_id, "since": first_day * DAY})]
