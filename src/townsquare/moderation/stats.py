@@ -1,7 +1,7 @@
 """The newsroom dashboard's figures for one site over the last N days (UTC days, today included):
 comments per day by status, reports, votes and distinct commenters per day; the queue now; why the
 period's held comments were held; the toxicity scores of its comments; its busiest threads. The same
-figures for one thread of the site (no busiest threads then), read from that thread's rows.
+figures for one thread of the site (no busiest threads then), from the thread's own rollups.
 
 Figures are kept for a few seconds per process: a dashboard reloaded by several editors reads the
 database once, and every process reads the same database, so none is ever more than that behind.
@@ -97,23 +97,17 @@ def _date(day: int) -> str:
 
 def compute(engine: Engine, site_id: int, site_name: str, days: int, now: float,
             thread: stored_threads.Thread | None = None) -> Stats:
-    """The figures, read in one snapshot: a site's from the per-day rollups (store/stats.py), a
-    thread's from its own rows."""
+    """The figures, read in one snapshot from the per-day rollups (store/stats.py): the site's, or
+    one thread's."""
     today = int(now // stored.DAY)
     first = today - days + 1
+    thread_id = None if thread is None else thread.id
     with reading(engine) as conn:
-        if thread is None:
-            rows = stored.days(conn, site_id, first)
-            waiting = stored.queue(conn, site_id)
-            reasons = stored.held_reasons(conn, site_id, first)
-            scores = {b.key: b.count for b in stored.toxicity(conn, site_id, first)}
-            top = stored.top_threads(conn, site_id, first, TOP_THREADS)
-        else:
-            rows = stored.thread_days(conn, thread.id, first)
-            waiting = stored.thread_queue(conn, thread.id)
-            reasons = stored.thread_held_reasons(conn, thread.id, first)
-            scores = {b.key: b.count for b in stored.thread_toxicity(conn, thread.id, first)}
-            top = []
+        rows = stored.days(conn, site_id, first, thread_id)
+        waiting = stored.queue(conn, site_id, thread_id)
+        reasons = stored.held_reasons(conn, site_id, first, thread_id)
+        scores = {b.key: b.count for b in stored.toxicity(conn, site_id, first, thread_id)}
+        top = stored.top_threads(conn, site_id, first, TOP_THREADS) if thread is None else []
     by_day = {d.day: d for d in rows}
     per_day = []
     for day in range(first, today + 1):
