@@ -617,14 +617,14 @@ def save_words(request: Request, site: SiteName = "", banned_words: WordsText = 
 
 
 # -- site settings (admins) ----------------------------------------------------------------------------
-SettingValue = Annotated[Line | None, Form(max_length=20)]
-
-
 def _settings_page(request: Request, actor: Actor, token: str, site: str, values: dict[str, Any],
                    status: int = 200, **context: Any) -> HTMLResponse:
     names = sorted(auth.site_names(core(request).engine, actor).values())
+    fields = site_config.form_fields()
+    groups = {f.group: [g for g in fields if g.group == f.group] for f in fields}
     return _page(request, "settings.html", status, actor=actor, csrf=_csrf_for(request, token), sites=names,
-                 site=site, fields=site_config.form_fields(), values=values, settings_page=True, **context)
+                 site=site, groups=groups, values=values, flags_shown=site_config.FLAGS_SHOWN, settings_page=True,
+                 **context)
 
 
 def _admin_only(request: Request, actor: Actor, token: str) -> Response | None:
@@ -650,17 +650,18 @@ def settings_page(request: Request, site: Annotated[str, Query(max_length=64)] =
 
 
 @router.post("/settings")
-def save_settings(request: Request, site: SiteName, csrf: Csrf = "",
-                  moderation: SettingValue = None, require_identity: SettingValue = None,
-                  email_sign_in: SettingValue = None, staff_skip_moderation: SettingValue = None,
-                  require_email: SettingValue = None, tell_authors_why: SettingValue = None, erasure: SettingValue = None,
-                  edit_window: SettingValue = None, min_length: SettingValue = None, max_length: SettingValue = None,
-                  max_name_length: SettingValue = None, posts_per_minute: SettingValue = None,
-                  votes_per_minute: SettingValue = None, reports_to_hold: SettingValue = None) -> Response:
-    """Change the site's plain settings; each wrong value comes back next to its field, and nothing
-    is stored. Every change is in the audit log (`site_settings`)."""
-    form = {k: v for k, v in locals().items() if k in site_config.FORM_FIELDS}
-    session = _form_session(request, csrf)
+async def save_settings(request: Request) -> Response:
+    """Change the site's settings: every field of the form at once (a field left out of the post
+    stays as it is). Each wrong value comes back next to its field, as typed, and nothing is
+    stored. Every change is in the audit log (`site_settings`)."""
+    submitted = await request.form()  # bounded by max_body_bytes before it is read
+    form = {key: [v for v in submitted.getlist(key) if isinstance(v, str)] for key in submitted.keys()}
+    return await run_in_threadpool(_save_settings, request, form)
+
+
+def _save_settings(request: Request, form: dict[str, list[str]]) -> Response:
+    site = (form.pop("site", None) or [""])[0]
+    session = _form_session(request, (form.pop("csrf", None) or [""])[0])
     if isinstance(session, Response):
         return session
     actor, token = session
@@ -668,13 +669,12 @@ def save_settings(request: Request, site: SiteName, csrf: Csrf = "",
         return refused
     the_core = core(request)
     try:
-        changed, errors = site_config.save_form(the_core.engine, the_core.settings.site_defaults, site, form,
+        changed, errors = site_config.save_form(the_core.engine, the_core.settings.site_defaults, site[:64], form,
                                                 actor=actor.email)
     except NotFound as e:
         return _page(request, "message.html", e.status, title=e.title, detail=e.detail)
     if errors:
-        shown = {k: ("on" if v is not None else None) if k in site_config.FLAGS else v for k, v in form.items()}
-        return _settings_page(request, actor, token, site, shown, 422, errors=errors,
+        return _settings_page(request, actor, token, site, site_config.typed_back(form), 422, errors=errors,
                               error="Nothing was saved: correct the fields marked below.")
     notice = f"Saved {len(changed)} setting{'s' if len(changed) != 1 else ''} of {site}." if changed else "Nothing changed."
     return RedirectResponse("/admin/settings?" + urlencode({"site": site, "done": notice}), status_code=303)
