@@ -13,7 +13,7 @@ from townsquare.store import sites as site_store
 from townsquare.store.db import make_engine, migrate
 from townsquare.store.moderation import audit_log
 
-from .moderation_support import PASSWORD, add_moderator, add_site, csrf_of, moderation_app
+from .moderation_support import PASSWORD, add_moderator, add_site, csrf_of, moderation_app, page_form
 
 FORM = {"moderation": "post", "require_identity": "none", "email_sign_in": "on", "tell_authors_why": "on",
         "erasure": "delete", "edit_window": "900", "min_length": "1", "max_length": "10000", "max_name_length": "100",
@@ -91,33 +91,6 @@ def test_needs_a_session(web):
     assert web.get("/admin/settings").headers["location"] == "/admin/login?next=%2Fadmin%2Fsettings"
     assert web.post("/admin/settings", data={**FORM, "site": "daily", "moderation": "pre"}).status_code == 303
     assert stored(web) == {}
-
-
-def page_form(html: str) -> dict[str, list[str]]:
-    """The form as a browser would send it untouched: every field's value, ticked boxes only."""
-    from html import unescape
-    import re
-
-    form: dict[str, list[str]] = {}
-    body = html[html.index('<form method="post" action="/admin/settings"'):]
-    for tag in re.findall(r"<(?:input|select|textarea)[^>]*>", body):
-        name = re.search(r'name="([^"]+)"', tag)
-        if not name:
-            continue
-        name = unescape(name.group(1))
-        if tag.startswith("<input") and 'type="checkbox"' in tag and " checked" not in tag:
-            continue
-        if tag.startswith("<select"):
-            rest = body[body.index(tag):]
-            value = re.search(r"<option selected>([^<]*)</option>", rest[:rest.index("</select>")]).group(1)
-        elif tag.startswith("<textarea"):
-            rest = body[body.index(tag) + len(tag):]
-            value = rest[:rest.index("</textarea>")]
-        else:
-            found = re.search(r'value="([^"]*)"', tag)
-            value = found.group(1) if found else ""
-        form.setdefault(name, []).append(unescape(value))
-    return form
 
 
 def post_form(web, form: dict[str, list[str]], **changes):
