@@ -103,6 +103,7 @@ def test_site_settings_page_shows_errors_accessibly(server, chromium):
     assert page.locator("#err-max_length").inner_text() == "Type a whole number."
     assert page.locator("#err-edit_window").is_visible()
     assert page.get_attribute('input[name="edit_window"]', "aria-invalid") == "true"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360  # every field fits a phone
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "site-settings-errors-360.png"), full_page=True)
     found = Axe().run(page).response["violations"]
