@@ -12,7 +12,12 @@ The rollups (all days are UTC days since the epoch):
   days before the first of them, so a year is about 11 rows per thread rather than 365;
 - `stats_toxicity` (site, day, bucket): comments not deleted by tenth of their stored toxicity score;
 - `stats_held_reasons` (site, day, phase): held comments by each moderation phase their stored
-  decision names (a comment once per phase; "none" when it names none).
+  decision names (a comment once per phase; "none" when it names none);
+- the same figures per thread, for the dashboard's view of one thread: `stats_thread_days` also
+  has `stats_days`' columns, and `stats_thread_commenters`, `stats_thread_toxicity` and
+  `stats_thread_held_reasons` are keyed by thread where their site tables are keyed by site.
+  Reading a big thread's own rows took over half a second; these take milliseconds, for some
+  seven more small statements per write (bench/README.md).
 
 Triggers on `comments`, `votes` and `moderation_reports` keep them, in the transaction of the
 change, whichever code writes the row: posts, moderators' decisions and undos, authors' deletes,
