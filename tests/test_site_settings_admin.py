@@ -190,3 +190,20 @@ def test_the_sign_on_secret_is_never_shown_and_stays_unless_replaced_or_removed(
     assert stored(web)["sso_secret"] == secret
     assert post_form(web, page_form(web.get("/admin/settings").text), **{"sso_secret.remove": "on"}).status_code == 303
     assert "sso_secret" not in stored(web)
+
+
+def test_odd_posts_are_a_clear_answer_never_a_5xx(web):
+    sign_in(web)
+    csrf = csrf_of(web.get("/admin/settings").text)
+    base = {"site": "daily", "csrf": csrf}
+    files = {"moderation_rules.hold_thresholds.insult": ("x.txt", b"0.5"), "max_length": ("y.txt", b"9")}
+    assert web.post("/admin/settings", data=base, files=files).status_code == 303  # files are no values: nothing sent
+    assert web.post("/admin/settings", data={**base, "moderation_rules.auto_hold_score": "0.123456789"}).status_code == 303
+    assert stored(web) == {"moderation_rules": {"auto_hold_score": 0.123456789}}
+    assert 'name="moderation_rules.auto_hold_score" value="0.123456789"' in web.get("/admin/settings").text
+    for bad in ({"moderation_rules.auto_hold_score": "inf"}, {"moderation_rules.hold_thresholds.insult": "x"},
+                {"max_length": "9" * 30}, {"moderation_rules.trusted_skip": "sleeping"}, {"site": "nowhere"},
+                {"close_after_days": "1.5"}, {"moderation_rules.phone_region": "U\x00S"}):
+        resp = web.post("/admin/settings", data={**base, **bad})
+        assert resp.status_code in (404, 422), (bad, resp.status_code)
+    assert stored(web) == {"moderation_rules": {"auto_hold_score": 0.123456789}}

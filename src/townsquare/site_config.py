@@ -190,10 +190,10 @@ def _shown(field: FormField, value: Any) -> Any:
         return "\n".join(value)
     if field.kind == "options":
         return set(value)
-    if field.kind == "thresholds":
-        return {label: f"{v:g}" for label, v in value.items()}
-    if field.kind in ("decimal",):
-        return f"{value:g}"
+    if field.kind == "thresholds":  # str, not a rounding format: an untouched form sends back the same number
+        return {label: str(v) for label, v in value.items()}
+    if field.kind == "decimal":
+        return str(value)
     return "" if value is None else value
 
 
@@ -270,6 +270,7 @@ def from_form(defaults: SiteSettings, stored_settings: dict[str, Any], form: dic
     so a site keeps following the instance default for the others; an emptied optional field drops
     the site's own value) and the errors by field."""
     in_force = check(defaults, stored_settings)
+    form = {k: v for k, v in form.items() if v}  # a key sent with no text value (a file) is not sent
     changes: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for field in FIELDS:
@@ -301,6 +302,7 @@ def from_form(defaults: SiteSettings, stored_settings: dict[str, Any], form: dic
 
 def typed_back(form: dict[str, list[str]]) -> dict[str, Any]:
     """The form's values as typed, to show again beside the errors (never a secret)."""
+    form = {k: v for k, v in form.items() if v}
     values: dict[str, Any] = {}
     for field in FIELDS:
         raw = form.get(field.name)
