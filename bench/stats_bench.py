@@ -116,7 +116,7 @@ def main() -> None:
         if engine.dialect.name == "postgresql":  # planner statistics, as autovacuum would gather soon
             with engine.begin() as conn:
                 conn.exec_driver_sql("ANALYZE")
-        print(f"inserted {args.comments:,} comments in {time.perf_counter() - started:.1f} s "
+        print(f"inserted {args.comments + args.big_thread:,} comments in {time.perf_counter() - started:.1f} s "
               f"({args.url and engine.url.render_as_string(hide_password=True) or path})")
     else:
         site_id = existing.id
