@@ -134,6 +134,7 @@ def test_a_threads_view_is_reached_from_the_dashboard_and_the_queue(web):
     shown = re.findall(r'<span class="where">#\d+ · daily · <a href="([^"]+)"', queue.text)
     assert shown and {unescape(h) for h in shown} == {"/admin/dashboard?" + urlencode({"site": "daily", "thread": uri})}
     assert f'href="/admin/queue/pending?{scope}"' in queue.text  # the tabs stay on the thread
+    assert f'name="back" value="/admin/queue/all?{scope}"' in queue.text  # and so do its actions
 
     # CSV of the thread's figures
     resp = web.get("/admin/dashboard.csv", params={"site": "daily", "days": 30, "chart": "days", "thread": uri})
