@@ -21,8 +21,8 @@ from .store_support import insert_comment
 
 
 @pytest.fixture
-def web(tmp_path):
-    url = f"sqlite:///{tmp_path}/dash.db"
+def web(db_url):  # SQLite and PostgreSQL
+    url = db_url
     engine = make_engine(url)
     migrate(engine)
     site_id = add_site(engine)

@@ -21,8 +21,8 @@ FORM = {"moderation": "post", "require_identity": "none", "email_sign_in": "on",
 
 
 @pytest.fixture
-def web(tmp_path):
-    url = f"sqlite:///{tmp_path}/settings.db"
+def web(db_url):  # SQLite and PostgreSQL
+    url = db_url
     engine = make_engine(url)
     migrate(engine)
     add_site(engine)
