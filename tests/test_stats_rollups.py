@@ -104,13 +104,13 @@ def assert_threads_add_up_to_their_site(kept: dict) -> None:
         assert {k: n for k, n in summed.items() if n} == {(day, key): n for _site, day, key, n in kept[site_table] if n}
 
 
-def test_migrating_counts_the_thread_rollups_of_existing_comments(tmp_path):
+def test_migrating_counts_the_thread_rollups_of_existing_comments(db_url):
     """A database with comments from before per-thread rollups gets them counted by the migration
     (0012), and the triggers keep them from there."""
     from townsquare.store import threads as thread_store
     from townsquare.store.db import make_engine, migrate
 
-    engine = make_engine(f"sqlite:///{tmp_path}/before.db")
+    engine = make_engine(db_url)
     migrate(engine, "0011_thread_keyset")
     site_id = add_site(engine)
     with engine.begin() as conn:
