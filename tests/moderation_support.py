@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from html import unescape
 
 from starlette.routing import NoMatchFound
 from starlette.testclient import TestClient
@@ -61,3 +62,27 @@ def post(client: TestClient, text: str, *, uri="/a", parent_id=None, name="Ann",
     resp = client.post("/api/v1/comments", json=body, headers=ORIGIN)
     assert resp.status_code == 201, resp.text
     return resp.json()
+
+
+def page_form(html: str) -> dict[str, list[str]]:
+    """The form as a browser would send it untouched: every field's value, ticked boxes only."""
+    form: dict[str, list[str]] = {}
+    body = html[html.index('<form method="post" action="/admin/settings"'):]
+    for tag in re.findall(r"<(?:input|select|textarea)[^>]*>", body):
+        name = re.search(r'name="([^"]+)"', tag)
+        if not name:
+            continue
+        name = unescape(name.group(1))
+        if tag.startswith("<input") and 'type="checkbox"' in tag and " checked" not in tag:
+            continue
+        if tag.startswith("<select"):
+            rest = body[body.index(tag):]
+            value = re.search(r"<option selected>([^<]*)</option>", rest[:rest.index("</select>")]).group(1)
+        elif tag.startswith("<textarea"):
+            rest = body[body.index(tag) + len(tag):]
+            value = rest[:rest.index("</textarea>")]
+        else:
+            found = re.search(r'value="([^"]*)"', tag)
+            value = found.group(1) if found else ""
+        form.setdefault(name, []).append(unescape(value))
+    return form

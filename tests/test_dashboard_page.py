@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+from html import unescape
+from urllib.parse import urlencode
 
 import pytest
 from starlette.testclient import TestClient
@@ -18,8 +21,8 @@ from .store_support import insert_comment
 
 
 @pytest.fixture
-def web(tmp_path):
-    url = f"sqlite:///{tmp_path}/dash.db"
+def web(db_url):  # SQLite and PostgreSQL
+    url = db_url
     engine = make_engine(url)
     migrate(engine)
     site_id = add_site(engine)
@@ -105,3 +108,48 @@ def test_another_site_is_refused(web):
     sign_in(web)
     assert web.get("/admin/dashboard?site=weekly").status_code == 403
     assert web.get("/admin/dashboard?site=nowhere").status_code == 404
+
+
+def test_a_threads_view_is_reached_from_the_dashboard_and_the_queue(web):
+    expected = generate(web.engine, web.site_id, days=30)
+    sign_in(web)
+    uri = max(expected["top_threads"], key=expected["top_threads"].get)
+    thread_link = "/admin/dashboard?" + urlencode({"site": "daily", "thread": uri})
+    assert thread_link.replace("&", "&amp;") in web.get("/admin/queue/all?site=daily").text  # each item's thread title
+    assert ("/admin/dashboard?" + urlencode({"site": "daily", "days": 30, "thread": uri})).replace("&", "&amp;") \
+        in web.get("/admin/dashboard").text  # the busiest threads' titles
+    page = web.get(thread_link)
+    assert page.status_code == 200
+    html = page.text
+    assert "<h1>Thread · Story " in html and html.count('<svg class="chart') == 3  # no busiest threads
+    want = expected["threads"][uri]
+    scope = urlencode({"site": "daily", "thread": uri}).replace("&", "&amp;")
+    assert f'id="queue-pending"><a href="/admin/queue/pending?{scope}">{want["pending"]}</a>' in html
+    assert f'href="/admin/queue/all?{scope}"' in html  # the per-day chart's comments in the queue
+    assert f'href="/admin/dashboard.csv?{scope}&amp;days=30&amp;chart=days"' in html
+
+    # The chart's link goes to the queue filtered to the thread: only its comments, links kept.
+    queue = web.get(f"/admin/queue/all?{urlencode({'site': 'daily', 'thread': uri})}")
+    assert queue.status_code == 200
+    shown = re.findall(r'<span class="where">#\d+ · daily · <a href="([^"]+)"', queue.text)
+    assert shown and {unescape(h) for h in shown} == {"/admin/dashboard?" + urlencode({"site": "daily", "thread": uri})}
+    assert f'href="/admin/queue/pending?{scope}"' in queue.text  # the tabs stay on the thread
+    assert f'name="back" value="/admin/queue/all?{scope}"' in queue.text  # and so do its actions
+
+    # CSV of the thread's figures
+    resp = web.get("/admin/dashboard.csv", params={"site": "daily", "days": 30, "chart": "days", "thread": uri})
+    assert resp.status_code == 200 and "-thread-" in resp.headers["content-disposition"]
+    assert rows_of(resp.text)[1:] == [[str(v) for v in d.values()] for d in want["per_day"]]
+    reasons = rows_of(web.get("/admin/dashboard.csv", params={"chart": "reasons", "thread": uri}).text)
+    assert {r[0]: int(r[1]) for r in reasons[1:]} == want["held_reasons"]
+
+
+def test_an_unknown_thread_is_a_404_page(web):
+    generate(web.engine, web.site_id, days=3)
+    sign_in(web)
+    for path in ("/admin/dashboard?thread=/nowhere", "/admin/queue/pending?site=daily&thread=/nowhere"):
+        resp = web.get(path)
+        assert resp.status_code == 404 and "There is no thread" in resp.text, path
+    csv_resp = web.get("/admin/dashboard.csv?chart=days&thread=/nowhere")
+    assert csv_resp.status_code == 404 and csv_resp.headers["content-type"].startswith("application/problem+json")
+    assert web.get("/admin/dashboard?thread=" + "x" * 2001).status_code == 422

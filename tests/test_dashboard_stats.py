@@ -46,6 +46,48 @@ def test_figures_equal_the_generated_activity(app_client):
     assert counts == sorted(counts, reverse=True)
 
 
+def test_a_threads_figures_equal_its_own_activity(app_client):
+    client, engine, site_id, other_id = app_client
+    expected = generate(engine, site_id, days=10, other_site_id=other_id)
+    _, key = add_moderator(engine)
+    seen = 0
+    for uri, want in expected["threads"].items():
+        resp = client.get("/api/v1/moderation/stats", params={"site": "daily", "days": 10, "thread": uri},
+                          headers=auth(key))
+        assert resp.status_code == 200, resp.text
+        got = resp.json()
+        assert got["thread"] == {"uri": uri, "title": f"Story {uri[-1]}"}
+        assert got["per_day"] == want["per_day"], uri
+        assert got["queue"]["pending"] == want["pending"]
+        if want["oldest"] is not None:
+            assert abs(got["queue"]["oldest_age_s"] - (expected["now"] - want["oldest"])) < 120
+        assert {r["phase"]: r["comments"] for r in got["held_reasons"]} == want["held_reasons"]
+        counts = [r["comments"] for r in got["held_reasons"]]
+        assert counts == sorted(counts, reverse=True)
+        assert [b["comments"] for b in got["toxicity"]] == want["toxicity"]
+        assert got["top_threads"] == []
+        seen += sum(d["published"] + d["held"] + d["rejected"] + d["deleted"] for d in got["per_day"])
+    site = client.get("/api/v1/moderation/stats", params={"site": "daily", "days": 10}, headers=auth(key)).json()
+    # The threads' figures add up to the site's.
+    assert seen == sum(d["published"] + d["held"] + d["rejected"] + d["deleted"] for d in site["per_day"])
+    for column in ("votes", "reports"):
+        assert sum(d[column] for d in site["per_day"]) == sum(
+            d[column] for w in expected["threads"].values() for d in w["per_day"])
+
+
+def test_an_unknown_thread_is_a_404_problem(app_client):
+    client, engine, site_id, other_id = app_client
+    generate(engine, site_id, days=3, other_site_id=other_id)
+    _, key = add_moderator(engine)
+    for uri in ("/no-such-story", "/elsewhere"):  # "/elsewhere" is the other site's
+        resp = client.get("/api/v1/moderation/stats", params={"site": "daily", "thread": uri}, headers=auth(key))
+        assert resp.status_code == 404 and resp.headers["content-type"].startswith("application/problem+json")
+        assert uri in resp.json()["detail"]
+    for bad in ("", "x" * 2001, "/a\x01b"):
+        resp = client.get("/api/v1/moderation/stats", params={"site": "daily", "thread": bad}, headers=auth(key))
+        assert resp.status_code == 422, bad
+
+
 def test_an_empty_site_has_a_row_of_zeros_per_day(app_client):
     client, engine, _, _ = app_client
     _, key = add_moderator(engine)
@@ -78,7 +120,10 @@ def test_documented_with_a_response_model(app_client):
     spec = client.app.openapi()
     answer = spec["paths"]["/api/v1/moderation/stats"]["get"]["responses"]["200"]["content"]["application/json"]
     assert answer["schema"]["$ref"].endswith("/Stats")
-    assert {"per_day", "queue", "held_reasons", "toxicity", "top_threads"} <= set(spec["components"]["schemas"]["Stats"]["properties"])
+    assert {"per_day", "queue", "held_reasons", "toxicity", "top_threads", "thread"} <= set(
+        spec["components"]["schemas"]["Stats"]["properties"])
+    params = {p["name"]: p for p in spec["paths"]["/api/v1/moderation/stats"]["get"]["parameters"]}
+    assert {"site", "days", "thread"} <= set(params)
 
 
 def test_the_service_refuses_a_period_out_of_range(engine, settings):

@@ -80,9 +80,56 @@ def test_rollups_agree_with_a_recount_after_every_kind_of_change(engine, setting
         assert privacy.erase_author(conn, SIGNER, "reader1@readers.example", mode="anonymise")["comments"] >= 1
     kept, counted = recounted(engine)
     assert kept == counted
+    assert_threads_add_up_to_their_site(kept)
 
     figures = stats_service.compute(engine, site_id, "daily", 365, __import__("time").time())
     assert sum(d.held for d in figures.per_day) == figures.held_read
+
+
+def assert_threads_add_up_to_their_site(kept: dict) -> None:
+    """Every per-thread rollup, added up over a site's threads, gives the site's (one site here)."""
+    site_days: dict = {}
+    for r in kept["stats_days"]:  # site, day, published, pending, rejected, deleted, commenters, votes, reports
+        site_days[r[1]] = (*r[2:6], r[7], r[8])
+    thread_days: dict = {}
+    for r in kept["stats_thread_days"]:  # thread, day, site, comments, statuses…, commenters, votes, reports
+        old = thread_days.get(r[1], (0,) * 6)
+        thread_days[r[1]] = tuple(a + b for a, b in zip(old, (*r[4:8], r[9], r[10])))
+    assert {d: v for d, v in thread_days.items() if any(v)} == {d: v for d, v in site_days.items() if any(v)}
+    for site_table, thread_table in (("stats_toxicity", "stats_thread_toxicity"),
+                                     ("stats_held_reasons", "stats_thread_held_reasons")):
+        summed: dict = {}
+        for _thread, day, key, n in kept[thread_table]:
+            summed[(day, key)] = summed.get((day, key), 0) + n
+        assert {k: n for k, n in summed.items() if n} == {(day, key): n for _site, day, key, n in kept[site_table] if n}
+
+
+def test_migrating_counts_the_thread_rollups_of_existing_comments(db_url):
+    """A database with comments from before per-thread rollups gets them counted by the migration
+    (0012), and the triggers keep them from there."""
+    from townsquare.store import threads as thread_store
+    from townsquare.store.db import make_engine, migrate
+
+    engine = make_engine(db_url)
+    migrate(engine, "0011_thread_keyset")
+    site_id = add_site(engine)
+    with engine.begin() as conn:
+        thread = thread_store.get_or_create(conn, site_id, "/a", "A", "").id
+        for n, status in enumerate(("published", "pending", "deleted", "published")):
+            insert_comment(conn, {"thread_id": thread, "author_name": "A", "author_key": f"k{n % 2}", "text": "t",
+                                  "status": status,
+                                  "moderation": orjson.dumps({"scores": {"toxicity": 0.25}, "reasons": []}).decode()})
+    migrate(engine)
+    with engine.begin() as conn:
+        counted_then = rollups.snapshot(conn)
+        insert_comment(conn, {"thread_id": thread, "author_name": "B", "author_key": "k9", "text": "t"})
+    (row,) = counted_then["stats_thread_days"]
+    assert row[4:11] == (2, 1, 0, 1, 2, 0, 0)  # published, pending, rejected, deleted, commenters, votes, reports
+    assert [(r[2], r[3]) for r in counted_then["stats_thread_toxicity"]] == [(2, 3)]
+    assert [(r[2], r[3]) for r in counted_then["stats_thread_held_reasons"]] == [("none", 1)]
+    kept, counted = recounted(engine)
+    assert kept == counted and kept["stats_thread_days"][0][4] == 3
+    engine.dispose()
 
 
 @pytest.mark.parametrize("path", ["row by row", "bulk"])

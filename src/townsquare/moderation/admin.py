@@ -170,8 +170,13 @@ def _dashboard_site(request: Request, actor: Actor, site: str) -> tuple[dict[int
     return names, site or min(names.values(), default="")
 
 
+ThreadUri = Annotated[Line, Query(max_length=2000)]
+
+
 @router.get("/dashboard")
-def dashboard_page(request: Request, site: Annotated[str, Query(max_length=64)] = "", days: DashboardDays = 30) -> Response:
+def dashboard_page(request: Request, site: Annotated[str, Query(max_length=64)] = "", days: DashboardDays = 30,
+                   thread: ThreadUri = "") -> Response:
+    """The site's dashboard, or with `thread=<uri>` the same figures for that thread of the site."""
     actor, token = _signed_in(request)
     names, site = _dashboard_site(request, actor, site)
     if not site:
@@ -179,41 +184,51 @@ def dashboard_page(request: Request, site: Annotated[str, Query(max_length=64)] 
                      detail="You moderate no site yet.")
     the_core = core(request)
     try:
-        figures = dashboard_stats.for_site(the_core.engine, the_core.settings, actor, site, days)
+        figures = dashboard_stats.for_site(the_core.engine, the_core.settings, actor, site, days,
+                                           thread_uri=thread or None)
     except (NotFound, Forbidden) as e:
         return _page(request, "message.html", e.status, actor=actor, csrf=_csrf_for(request, token), title=e.title,
-                     detail=e.detail)
+                     detail=e.detail, back=("/admin/dashboard?" + urlencode({"site": site, "days": days}), "the site's dashboard"))
+    shown = dashboard.THREAD_CHARTS if thread else dashboard.CHARTS
     return _page(request, "dashboard.html", actor=actor, csrf=_csrf_for(request, token), sites=sorted(names.values()),
-                 site=site, days=days, periods=sorted({*dashboard.PERIODS, days}), stats=figures,
-                 charts={name: dashboard.chart(figures, name) for name in dashboard.CHARTS},
-                 tables={name: dashboard.table(figures, name) for name in dashboard.CHARTS},
+                 site=site, days=days, periods=sorted({*dashboard.PERIODS, days}), stats=figures, thread=thread,
+                 charts={name: dashboard.chart(figures, name) for name in shown},
+                 tables={name: dashboard.table(figures, name) for name in shown},
                  oldest=dashboard.age_words(figures.queue.oldest_age_s), dashboard=True)
 
 
 @router.get("/dashboard.csv")
 def dashboard_csv(request: Request, chart: Annotated[Literal[dashboard.CHARTS], Query()],  # type: ignore[valid-type]
-                  site: Annotated[str, Query(max_length=64)] = "", days: DashboardDays = 30) -> Response:
+                  site: Annotated[str, Query(max_length=64)] = "", days: DashboardDays = 30,
+                  thread: ThreadUri = "") -> Response:
     actor, _ = _signed_in(request)
     _, site = _dashboard_site(request, actor, site)
     if not site:
         raise NotFound("You moderate no site yet.")
     the_core = core(request)
-    figures = dashboard_stats.for_site(the_core.engine, the_core.settings, actor, site, days)
-    name = f"townsquare-{figures.site}-{chart}-{figures.since}-{days}d.csv"
+    figures = dashboard_stats.for_site(the_core.engine, the_core.settings, actor, site, days, thread_uri=thread or None)
+    # A thread's file is named by a short hash of its address (an address may hold any character).
+    scope = f"{figures.site}-thread-{hashlib.sha256(thread.encode()).hexdigest()[:8]}" if thread else figures.site
+    name = f"townsquare-{scope}-{chart}-{figures.since}-{days}d.csv"
     return Response(dashboard.to_csv(dashboard.table(figures, chart)), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
 
 
 @router.get("/queue/{tab}")
 def queue_page(request: Request, tab: str, site: str = "", before: QueryId | None = None, done: str = "",
-               undo: str = "") -> Response:
+               undo: str = "", thread: ThreadUri = "") -> Response:
     if tab not in queue.TABS:
         raise NotFound(f"There is no tab '{tab}'.")
     actor, token = _signed_in(request)
-    desk = queue.desk(core(request).engine, actor, tab, site_name=site, before=before)
+    try:
+        desk = queue.desk(core(request).engine, actor, tab, site_name=site, before=before, thread_uri=thread)
+    except NotFound as e:
+        return _page(request, "message.html", e.status, actor=actor, csrf=_csrf_for(request, token), title=e.title,
+                     detail=e.detail)
     return _page(request, "queue.html", actor=actor, csrf=_csrf_for(request, token), tab=tab, tabs=queue.TABS,
                  items=desk.page.items, next_before=desk.page.next_before, sites=sorted(desk.site_names.values()),
-                 site=site, waiting=desk.waiting, done=done, undo=_undoable(undo), durations=BAN_DURATIONS)
+                 site=site, thread=desk.thread, waiting=desk.waiting, done=done, undo=_undoable(undo),
+                 durations=BAN_DURATIONS)
 
 
 @router.get("/queue-events")
@@ -317,7 +332,7 @@ def _undoable(undo: str) -> list[int]:
 
 
 Csrf = Annotated[Line, Form(max_length=500)]
-Back = Annotated[Line, Form(max_length=500)]
+Back = Annotated[Line, Form(max_length=2600)]  # an admin path with a thread's address in its query
 Why = Annotated[Text, Form(max_length=2000)]
 
 
@@ -602,14 +617,14 @@ def save_words(request: Request, site: SiteName = "", banned_words: WordsText = 
 
 
 # -- site settings (admins) ----------------------------------------------------------------------------
-SettingValue = Annotated[Line | None, Form(max_length=20)]
-
-
 def _settings_page(request: Request, actor: Actor, token: str, site: str, values: dict[str, Any],
                    status: int = 200, **context: Any) -> HTMLResponse:
     names = sorted(auth.site_names(core(request).engine, actor).values())
+    fields = site_config.form_fields()
+    groups = {f.group: [g for g in fields if g.group == f.group] for f in fields}
     return _page(request, "settings.html", status, actor=actor, csrf=_csrf_for(request, token), sites=names,
-                 site=site, fields=site_config.form_fields(), values=values, settings_page=True, **context)
+                 site=site, groups=groups, values=values, flags_shown=site_config.FLAGS_SHOWN, settings_page=True,
+                 **context)
 
 
 def _admin_only(request: Request, actor: Actor, token: str) -> Response | None:
@@ -635,17 +650,18 @@ def settings_page(request: Request, site: Annotated[str, Query(max_length=64)] =
 
 
 @router.post("/settings")
-def save_settings(request: Request, site: SiteName, csrf: Csrf = "",
-                  moderation: SettingValue = None, require_identity: SettingValue = None,
-                  email_sign_in: SettingValue = None, staff_skip_moderation: SettingValue = None,
-                  require_email: SettingValue = None, tell_authors_why: SettingValue = None, erasure: SettingValue = None,
-                  edit_window: SettingValue = None, min_length: SettingValue = None, max_length: SettingValue = None,
-                  max_name_length: SettingValue = None, posts_per_minute: SettingValue = None,
-                  votes_per_minute: SettingValue = None, reports_to_hold: SettingValue = None) -> Response:
-    """Change the site's plain settings; each wrong value comes back next to its field, and nothing
-    is stored. Every change is in the audit log (`site_settings`)."""
-    form = {k: v for k, v in locals().items() if k in site_config.FORM_FIELDS}
-    session = _form_session(request, csrf)
+async def save_settings(request: Request) -> Response:
+    """Change the site's settings: every field of the form at once (a field left out of the post
+    stays as it is). Each wrong value comes back next to its field, as typed, and nothing is
+    stored. Every change is in the audit log (`site_settings`)."""
+    submitted = await request.form()  # bounded by max_body_bytes before it is read
+    form = {key: [v for v in submitted.getlist(key) if isinstance(v, str)] for key in submitted.keys()}
+    return await run_in_threadpool(_save_settings, request, form)
+
+
+def _save_settings(request: Request, form: dict[str, list[str]]) -> Response:
+    site = (form.pop("site", None) or [""])[0]
+    session = _form_session(request, (form.pop("csrf", None) or [""])[0])
     if isinstance(session, Response):
         return session
     actor, token = session
@@ -653,13 +669,12 @@ def save_settings(request: Request, site: SiteName, csrf: Csrf = "",
         return refused
     the_core = core(request)
     try:
-        changed, errors = site_config.save_form(the_core.engine, the_core.settings.site_defaults, site, form,
+        changed, errors = site_config.save_form(the_core.engine, the_core.settings.site_defaults, site[:64], form,
                                                 actor=actor.email)
     except NotFound as e:
         return _page(request, "message.html", e.status, title=e.title, detail=e.detail)
     if errors:
-        shown = {k: ("on" if v is not None else None) if k in site_config.FLAGS else v for k, v in form.items()}
-        return _settings_page(request, actor, token, site, shown, 422, errors=errors,
+        return _settings_page(request, actor, token, site, site_config.typed_back(form), 422, errors=errors,
                               error="Nothing was saved: correct the fields marked below.")
     notice = f"Saved {len(changed)} setting{'s' if len(changed) != 1 else ''} of {site}." if changed else "Nothing changed."
     return RedirectResponse("/admin/settings?" + urlencode({"site": site, "done": notice}), status_code=303)

@@ -158,15 +158,18 @@ def list_queue(request: Request, authorization: Auth = None,
 
 @router.get("/moderation/stats", response_model=dashboard_stats.Stats)
 def stats(request: Request, site: Annotated[str, Query(min_length=1, max_length=64)], authorization: Auth = None,
-          days: Annotated[int, Query(ge=1, le=dashboard_stats.MAX_DAYS)] = 30) -> dashboard_stats.Stats:
+          days: Annotated[int, Query(ge=1, le=dashboard_stats.MAX_DAYS)] = 30,
+          thread: Annotated[Line | None, Query(min_length=1, max_length=2000)] = None) -> dashboard_stats.Stats:
     """The dashboard's figures for a site over the last `days` UTC days (today included): per day
     the comments posted by their status now (`held` = pending), reader reports, votes and distinct
     commenters; the queue now (`pending`, `oldest_age_s`); the phases that held the period's
     pending comments; a ten-bucket histogram of the stored toxicity scores; the ten threads with
-    the most comments in the period. Figures may be up to five seconds old."""
+    the most comments in the period. With `thread=<uri>`, the same figures for that thread of the
+    site only (`thread` names it; `top_threads` is empty; an unknown thread is a 404). Figures may
+    be up to five seconds old."""
     the_core = core(request)
     actor = _actor(request, authorization)
-    return dashboard_stats.for_site(the_core.engine, the_core.settings, actor, site, days)
+    return dashboard_stats.for_site(the_core.engine, the_core.settings, actor, site, days, thread_uri=thread)
 
 
 def _item(item: dict) -> dict:

@@ -11,6 +11,7 @@ from townsquare.moderation import charts
 from townsquare.moderation.stats import Stats
 
 CHARTS = ("days", "reasons", "toxicity", "threads")
+THREAD_CHARTS = CHARTS[:-1]  # a thread's view: no busiest threads
 PERIODS = (7, 30, 90, 365)
 STATUSES = ("published", "held", "rejected", "deleted")
 

@@ -8,12 +8,14 @@ from typing import Any
 
 from townsquare import sites
 from townsquare.config import Settings
+from townsquare.errors import NotFound
 from townsquare.moderation.auth import Actor
 from townsquare.store import accounts
 from townsquare.store import queue as stored
 from townsquare.store import reports as stored_reports
-from townsquare.store import thread_state, trusted
+from townsquare.store import thread_state, threads, trusted
 from townsquare.store.comments import Comment
+from townsquare.store.threads import Thread
 from townsquare.store.db import Connection, Engine, reading
 
 TABS = stored.TABS
@@ -32,10 +34,11 @@ def counts(conn: Connection, site_ids: frozenset[int]) -> dict[str, int]:
 
 
 def page(conn: Connection, site_ids: frozenset[int], tab: str, *, before: int | None = None, limit: int = 25,
-         comment_ids: list[int] | None = None) -> Page:
+         comment_ids: list[int] | None = None, thread_id: int | None = None) -> Page:
     """The tab's comments, newest first: each the comment's row with its thread and site, plus
     `decision`, `parent`, `history`, `reports`, `heated`, `slow_mode` and `trusted`."""
-    rows = stored.rows(conn, site_ids, tab, before=before, limit=limit + 1, comment_ids=comment_ids)
+    rows = stored.rows(conn, site_ids, tab, before=before, limit=limit + 1, comment_ids=comment_ids,
+                       thread_id=thread_id)
     more = len(rows) > limit
     rows = rows[:limit]
     if not rows:
@@ -83,14 +86,23 @@ class Desk:
     page: Page
     waiting: dict[str, int]
     site_names: dict[int, str]
+    thread: Thread | None = None  # the one thread shown, if the tab is filtered to one
 
 
-def desk(engine: Engine, actor: Actor, tab: str, *, site_name: str = "", before: int | None = None) -> Desk:
-    """A tab for the admin UI, for every site of the actor or only the named one."""
+def desk(engine: Engine, actor: Actor, tab: str, *, site_name: str = "", before: int | None = None,
+         thread_uri: str = "") -> Desk:
+    """A tab for the admin UI, for every site of the actor or only the named one, or one thread of
+    it (NotFound for a thread the named site does not have)."""
     with reading(engine) as conn:
         names = accounts.site_names(conn, actor.site_ids)
         site_ids = frozenset(i for i, n in names.items() if n == site_name) if site_name else actor.site_ids
-        return Desk(page(conn, site_ids, tab, before=before), counts(conn, actor.site_ids), names)
+        thread = None
+        if thread_uri:
+            thread = threads.by_uri(conn, next(iter(site_ids)), thread_uri) if len(site_ids) == 1 else None
+            if thread is None:
+                raise NotFound(f"There is no thread '{thread_uri}' on {site_name or 'these sites'}.", field="thread")
+        return Desk(page(conn, site_ids, tab, before=before, thread_id=thread and thread.id),
+                    counts(conn, actor.site_ids), names, thread)
 
 
 def for_actor(engine: Engine, settings: Settings, actor: Actor, tab: str, *, site_name: str | None = None,

@@ -63,8 +63,9 @@ def count(conn: Connection, site_ids: frozenset[int], tab: str) -> int:
 
 
 def rows(conn: Connection, site_ids: frozenset[int], tab: str, *, before: int | None, limit: int,
-         comment_ids: list[int] | None = None) -> list[QueueRow]:
-    """Up to `limit` comments of the tab, newest first, older than `before` if given."""
+         comment_ids: list[int] | None = None, thread_id: int | None = None) -> list[QueueRow]:
+    """Up to `limit` comments of the tab, newest first, older than `before` if given, of one
+    thread if given."""
     if tab not in TABS:
         raise ValueError(tab)
     q = (
@@ -79,6 +80,8 @@ def rows(conn: Connection, site_ids: frozenset[int], tab: str, *, before: int | 
         q = q.where(comments.c.id < before)
     if comment_ids is not None:
         q = q.where(comments.c.id.in_(comment_ids))
+    if thread_id is not None:
+        q = q.where(comments.c.thread_id == thread_id)
     n = len(COLUMNS)
     return [QueueRow(Comment(*r[:n]), *r[n:]) for r in conn.execute(q)]
 

@@ -12,7 +12,12 @@ The rollups (all days are UTC days since the epoch):
   days before the first of them, so a year is about 11 rows per thread rather than 365;
 - `stats_toxicity` (site, day, bucket): comments not deleted by tenth of their stored toxicity score;
 - `stats_held_reasons` (site, day, phase): held comments by each moderation phase their stored
-  decision names (a comment once per phase; "none" when it names none).
+  decision names (a comment once per phase; "none" when it names none);
+- the same figures per thread, for the dashboard's view of one thread: `stats_thread_days` also
+  has `stats_days`' columns, and `stats_thread_commenters`, `stats_thread_toxicity` and
+  `stats_thread_held_reasons` are keyed by thread where their site tables are keyed by site.
+  Reading a big thread's own rows took over half a second; these take milliseconds, for some
+  seven more small statements per write (bench/README.md).
 
 Triggers on `comments`, `votes` and `moderation_reports` keep them, in the transaction of the
 change, whichever code writes the row: posts, moderators' decisions and undos, authors' deletes,
@@ -77,9 +82,22 @@ stats_thread_days = Table(
     Column("thread_id", Integer, ForeignKey("threads.id", ondelete="CASCADE"), primary_key=True),
     Column("day", Integer, primary_key=True),
     Column("site_id", Integer, nullable=False),
-    _count("comments"),
+    _count("comments"),  # not deleted: what the busiest threads count
+    *(_count(s) for s in STATUSES),
+    _count("commenters"),
+    _count("votes"),
+    _count("reports"),
     # the busiest threads of a site's period, read from the index alone
     Index("ix_stats_thread_days_site_day", "site_id", "day", "thread_id", "comments"),
+)
+
+stats_thread_commenters = Table(
+    "stats_thread_commenters",
+    metadata,
+    Column("thread_id", Integer, ForeignKey("threads.id", ondelete="CASCADE"), primary_key=True),
+    Column("day", Integer, primary_key=True),
+    Column("who", Text, primary_key=True),
+    _count("comments"),
 )
 
 stats_thread_blocks = Table(
@@ -110,10 +128,46 @@ stats_held_reasons = Table(
     _count("comments"),
 )
 
+stats_thread_toxicity = Table(
+    "stats_thread_toxicity",
+    metadata,
+    Column("thread_id", Integer, ForeignKey("threads.id", ondelete="CASCADE"), primary_key=True),
+    Column("day", Integer, primary_key=True),
+    Column("bucket", Integer, primary_key=True),
+    _count("comments"),
+)
+
+stats_thread_held_reasons = Table(
+    "stats_thread_held_reasons",
+    metadata,
+    Column("thread_id", Integer, ForeignKey("threads.id", ondelete="CASCADE"), primary_key=True),
+    Column("day", Integer, primary_key=True),
+    Column("phase", Text, primary_key=True),
+    _count("comments"),
+)
+
 # Present only inside a bulk load's own transaction (`bulk`): the triggers then leave the rows to it.
 stats_paused = Table("stats_paused", metadata, Column("token", Text, primary_key=True))
 
-ROLLUPS = (stats_days, stats_commenters, stats_thread_days, stats_thread_blocks, stats_toxicity, stats_held_reasons)
+ROLLUPS = (stats_days, stats_commenters, stats_thread_days, stats_thread_blocks, stats_toxicity, stats_held_reasons,
+           stats_thread_commenters, stats_thread_toxicity, stats_thread_held_reasons)
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """The rollups of one scope: a site's, or a thread's (the same figures, keyed by thread)."""
+
+    key: str  # the key column
+    value: str  # its value on `threads t` (the comment's thread)
+    days: str
+    commenters: str
+    toxicity: str
+    held_reasons: str
+
+
+SITE = _Scope("site_id", "t.site_id", "stats_days", "stats_commenters", "stats_toxicity", "stats_held_reasons")
+THREAD = _Scope("thread_id", "t.id", "stats_thread_days", "stats_thread_commenters", "stats_thread_toxicity",
+                "stats_thread_held_reasons")
 
 
 # --- the SQL both the triggers and the rebuild use -------------------------------------------
@@ -161,55 +215,71 @@ def _phases(dialect: str, r: str) -> str:
 def _comment_share(dialect: str, r: str, sign: int) -> list[str]:
     """Statements that add (sign 1) or remove (sign -1) comment row `r`'s share of every rollup."""
     day = _day(dialect, f"{r}.created")
-    site = f"(SELECT site_id FROM threads WHERE id = {r}.thread_id)"
-    who = f"coalesce({r}.author_key, {r}.ip_hash)"
-    same_commenter = f"site_id = {site} AND day = {day} AND who = {who}"
-    per_status = ", ".join(f"CASE WHEN {r}.status = '{s}' THEN {sign} ELSE 0 END" for s in STATUSES)
-    added = ", ".join(f"{s} = stats_days.{s} + excluded.{s}" for s in STATUSES)
     kept = f"{r}.status <> 'deleted'"
     statements = [
-        f"INSERT INTO stats_days (site_id, day, {', '.join(STATUSES)}) "
-        f"SELECT t.site_id, {day}, {per_status} FROM threads t WHERE t.id = {r}.thread_id "
-        f"ON CONFLICT (site_id, day) DO UPDATE SET {added}",
-        *(f"INSERT INTO {table} (thread_id, {key}, site_id, comments) "
-          f"SELECT t.id, {value}, t.site_id, {sign} FROM threads t WHERE t.id = {r}.thread_id AND {kept} "
-          f"ON CONFLICT (thread_id, {key}) DO UPDATE SET comments = {table}.comments + excluded.comments"
-          for table, key, value in (("stats_thread_days", "day", day),
-                                    ("stats_thread_blocks", "block", f"{day} / {BLOCK}"))),
-        f"INSERT INTO stats_toxicity (site_id, day, bucket, comments) "
-        f"SELECT t.site_id, {day}, b.bucket, {sign} FROM threads t, (SELECT {_bucket(dialect, r)} AS bucket) AS b "
+        f"INSERT INTO stats_thread_blocks (thread_id, block, site_id, comments) "
+        f"SELECT t.id, {day} / {BLOCK}, t.site_id, {sign} FROM threads t WHERE t.id = {r}.thread_id AND {kept} "
+        f"ON CONFLICT (thread_id, block) DO UPDATE SET comments = stats_thread_blocks.comments + excluded.comments"]
+    for scope in (SITE, THREAD):
+        statements += _scope_share(dialect, scope, r, sign)
+    return statements
+
+
+def _scope_share(dialect: str, scope: _Scope, r: str, sign: int) -> list[str]:
+    """Comment row `r`'s share of one scope's rollups."""
+    day = _day(dialect, f"{r}.created")
+    key = scope.key
+    of_row = f"FROM threads t WHERE t.id = {r}.thread_id"
+    value = f"(SELECT site_id FROM threads WHERE id = {r}.thread_id)" if scope is SITE else f"{r}.thread_id"
+    who = f"coalesce({r}.author_key, {r}.ip_hash)"
+    same_commenter = f"{key} = {value} AND day = {day} AND who = {who}"
+    kept = f"{r}.status <> 'deleted'"
+    columns = list(STATUSES)
+    values = [f"CASE WHEN {r}.status = '{s}' THEN {sign} ELSE 0 END" for s in STATUSES]
+    if scope is THREAD:  # the thread's site, and its comments not deleted (the busiest threads)
+        columns += ["site_id", "comments"]
+        values += ["t.site_id", f"CASE WHEN {kept} THEN {sign} ELSE 0 END"]
+    added = ", ".join(f"{c} = {scope.days}.{c} + excluded.{c}" for c in columns if c != "site_id")
+    statements = [
+        f"INSERT INTO {scope.days} ({key}, day, {', '.join(columns)}) "
+        f"SELECT {scope.value}, {day}, {', '.join(values)} {of_row} "
+        f"ON CONFLICT ({key}, day) DO UPDATE SET {added}",
+        f"INSERT INTO {scope.toxicity} ({key}, day, bucket, comments) "
+        f"SELECT {scope.value}, {day}, b.bucket, {sign} FROM threads t, (SELECT {_bucket(dialect, r)} AS bucket) AS b "
         f"WHERE t.id = {r}.thread_id AND {kept} AND b.bucket IS NOT NULL "
-        f"ON CONFLICT (site_id, day, bucket) DO UPDATE SET comments = stats_toxicity.comments + excluded.comments",
-        f"INSERT INTO stats_held_reasons (site_id, day, phase, comments) "
-        f"SELECT t.site_id, {day}, p.phase, {sign} FROM threads t, {_phases(dialect, r)} AS p "
+        f"ON CONFLICT ({key}, day, bucket) DO UPDATE SET comments = {scope.toxicity}.comments + excluded.comments",
+        f"INSERT INTO {scope.held_reasons} ({key}, day, phase, comments) "
+        f"SELECT {scope.value}, {day}, p.phase, {sign} FROM threads t, {_phases(dialect, r)} AS p "
         f"WHERE t.id = {r}.thread_id AND {r}.status = 'pending' "
-        f"ON CONFLICT (site_id, day, phase) DO UPDATE SET comments = stats_held_reasons.comments + excluded.comments",
+        f"ON CONFLICT ({key}, day, phase) DO UPDATE SET comments = {scope.held_reasons}.comments + excluded.comments",
     ]
     if sign > 0:  # a commenter counts for the day with their first comment of it
         statements += [
-            f"UPDATE stats_days SET commenters = commenters + 1 WHERE site_id = {site} AND day = {day} "
-            f"AND {who} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM stats_commenters WHERE {same_commenter})",
-            f"INSERT INTO stats_commenters (site_id, day, who, comments) "
-            f"SELECT t.site_id, {day}, {who}, 1 FROM threads t WHERE t.id = {r}.thread_id AND {who} IS NOT NULL "
-            f"ON CONFLICT (site_id, day, who) DO UPDATE SET comments = stats_commenters.comments + 1",
+            f"UPDATE {scope.days} SET commenters = commenters + 1 WHERE {key} = {value} AND day = {day} "
+            f"AND {who} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {scope.commenters} WHERE {same_commenter})",
+            f"INSERT INTO {scope.commenters} ({key}, day, who, comments) "
+            f"SELECT {scope.value}, {day}, {who}, 1 {of_row} AND {who} IS NOT NULL "
+            f"ON CONFLICT ({key}, day, who) DO UPDATE SET comments = {scope.commenters}.comments + 1",
         ]
     else:  # ... and stops counting when their last one of it goes
         statements += [
-            f"UPDATE stats_commenters SET comments = comments - 1 WHERE {same_commenter}",
-            f"UPDATE stats_days SET commenters = commenters - 1 WHERE site_id = {site} AND day = {day} "
-            f"AND EXISTS (SELECT 1 FROM stats_commenters WHERE {same_commenter} AND comments <= 0)",
-            f"DELETE FROM stats_commenters WHERE {same_commenter} AND comments <= 0",
+            f"UPDATE {scope.commenters} SET comments = comments - 1 WHERE {same_commenter}",
+            f"UPDATE {scope.days} SET commenters = commenters - 1 WHERE {key} = {value} AND day = {day} "
+            f"AND EXISTS (SELECT 1 FROM {scope.commenters} WHERE {same_commenter} AND comments <= 0)",
+            f"DELETE FROM {scope.commenters} WHERE {same_commenter} AND comments <= 0",
         ]
     return statements
 
 
 def _counted_share(dialect: str, column: str, r: str, sign: int) -> list[str]:
-    """A vote's or report's share: one on its comment's site on the day it was made."""
+    """A vote's or report's share: one on its comment's site and thread on the day it was made."""
+    day = _day(dialect, f"{r}.created")
+    rows = f"FROM comments c JOIN threads t ON t.id = c.thread_id WHERE c.id = {r}.comment_id"
     return [
-        f"INSERT INTO stats_days (site_id, day, {column}) "
-        f"SELECT t.site_id, {_day(dialect, f'{r}.created')}, {sign} FROM comments c JOIN threads t ON t.id = c.thread_id "
-        f"WHERE c.id = {r}.comment_id "
-        f"ON CONFLICT (site_id, day) DO UPDATE SET {column} = stats_days.{column} + excluded.{column}"
+        f"INSERT INTO stats_days (site_id, day, {column}) SELECT t.site_id, {day}, {sign} {rows} "
+        f"ON CONFLICT (site_id, day) DO UPDATE SET {column} = stats_days.{column} + excluded.{column}",
+        f"INSERT INTO stats_thread_days (thread_id, day, site_id, {column}) SELECT t.id, {day}, t.site_id, {sign} {rows} "
+        f"ON CONFLICT (thread_id, day) DO UPDATE SET {column} = stats_thread_days.{column} + excluded.{column}",
     ]
 
 
@@ -330,59 +400,76 @@ def _rows_share(dialect: str, where: str) -> list[str]:
     statements (the rebuild, and bulk loads)."""
     day = _day(dialect, "c.created")
     rows = f"comments c JOIN threads t ON t.id = c.thread_id WHERE ({where})"
-    who = "coalesce(c.author_key, c.ip_hash)"
-    per_status = ", ".join(f"sum(CASE WHEN c.status = '{s}' THEN 1 ELSE 0 END)" for s in STATUSES)
-
-    def add(table: str, key: str, columns: tuple[str, ...]) -> str:
-        sets = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in columns)
-        return f"ON CONFLICT ({key}) DO UPDATE SET {sets}"
-
     statements = [
-        f"INSERT INTO stats_days (site_id, day, {', '.join(STATUSES)}) SELECT t.site_id, {day}, {per_status} "
-        f"FROM {rows} GROUP BY t.site_id, {day} {add('stats_days', 'site_id, day', STATUSES)}",
+        f"INSERT INTO stats_thread_blocks (thread_id, block, site_id, comments) "
+        f"SELECT c.thread_id, {day} / {BLOCK}, t.site_id, count(*) FROM {rows} AND c.status <> 'deleted' "
+        f"GROUP BY c.thread_id, {day} / {BLOCK}, t.site_id {_add('stats_thread_blocks', 'thread_id, block', ('comments',))}"]
+    for scope in (SITE, THREAD):
+        statements += _rows_scope_share(dialect, scope, where)
+    return statements
+
+
+def _add(table: str, key: str, columns: tuple[str, ...]) -> str:
+    sets = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in columns)
+    return f"ON CONFLICT ({key}) DO UPDATE SET {sets}"
+
+
+def _rows_scope_share(dialect: str, scope: _Scope, where: str) -> list[str]:
+    """`_rows_share` for one scope's rollups."""
+    day = _day(dialect, "c.created")
+    rows = f"comments c JOIN threads t ON t.id = c.thread_id WHERE ({where})"
+    who = "coalesce(c.author_key, c.ip_hash)"
+    key, value = scope.key, scope.value
+    columns = list(STATUSES)
+    values = [f"sum(CASE WHEN c.status = '{s}' THEN 1 ELSE 0 END)" for s in STATUSES]
+    group = f"{value}, {day}"
+    if scope is THREAD:
+        columns += ["site_id", "comments"]
+        values += ["t.site_id", "sum(CASE WHEN c.status <> 'deleted' THEN 1 ELSE 0 END)"]
+        group += ", t.site_id"
+    counted = tuple(c for c in columns if c != "site_id")
+    statements = [
+        f"INSERT INTO {scope.days} ({key}, day, {', '.join(columns)}) SELECT {value}, {day}, {', '.join(values)} "
+        f"FROM {rows} GROUP BY {group} {_add(scope.days, f'{key}, day', counted)}",
         # commenters not yet counted on their day, then their comments of the day
-        f"UPDATE stats_days SET commenters = stats_days.commenters + g.n FROM "
-        f"(SELECT w.site_id, w.day, count(*) AS n FROM (SELECT DISTINCT t.site_id, {day} AS day, {who} AS who "
-        f"FROM {rows} AND {who} IS NOT NULL) AS w WHERE NOT EXISTS (SELECT 1 FROM stats_commenters sc "
-        f"WHERE sc.site_id = w.site_id AND sc.day = w.day AND sc.who = w.who) GROUP BY w.site_id, w.day) AS g "
-        f"WHERE stats_days.site_id = g.site_id AND stats_days.day = g.day",
-        f"INSERT INTO stats_commenters (site_id, day, who, comments) SELECT t.site_id, {day}, {who}, count(*) "
-        f"FROM {rows} AND {who} IS NOT NULL GROUP BY t.site_id, {day}, {who} "
-        f"{add('stats_commenters', 'site_id, day, who', ('comments',))}",
-        *(f"INSERT INTO {table} (thread_id, {key}, site_id, comments) SELECT c.thread_id, {value}, t.site_id, count(*) "
-          f"FROM {rows} AND c.status <> 'deleted' GROUP BY c.thread_id, {value}, t.site_id "
-          f"{add(table, f'thread_id, {key}', ('comments',))}"
-          for table, key, value in (("stats_thread_days", "day", day),
-                                    ("stats_thread_blocks", "block", f"{day} / {BLOCK}"))),
-        f"INSERT INTO stats_toxicity (site_id, day, bucket, comments) SELECT site_id, day, bucket, count(*) "
-        f"FROM (SELECT t.site_id, {day} AS day, {_bucket(dialect, 'c')} AS bucket FROM {rows} "
-        f"AND c.status <> 'deleted') AS s WHERE bucket IS NOT NULL GROUP BY site_id, day, bucket "
-        f"{add('stats_toxicity', 'site_id, day, bucket', ('comments',))}",
+        f"UPDATE {scope.days} SET commenters = {scope.days}.commenters + g.n FROM "
+        f"(SELECT w.k, w.day, count(*) AS n FROM (SELECT DISTINCT {value} AS k, {day} AS day, {who} AS who "
+        f"FROM {rows} AND {who} IS NOT NULL) AS w WHERE NOT EXISTS (SELECT 1 FROM {scope.commenters} sc "
+        f"WHERE sc.{key} = w.k AND sc.day = w.day AND sc.who = w.who) GROUP BY w.k, w.day) AS g "
+        f"WHERE {scope.days}.{key} = g.k AND {scope.days}.day = g.day",
+        f"INSERT INTO {scope.commenters} ({key}, day, who, comments) SELECT {value}, {day}, {who}, count(*) "
+        f"FROM {rows} AND {who} IS NOT NULL GROUP BY {value}, {day}, {who} "
+        f"{_add(scope.commenters, f'{key}, day, who', ('comments',))}",
+        f"INSERT INTO {scope.toxicity} ({key}, day, bucket, comments) SELECT k, day, bucket, count(*) "
+        f"FROM (SELECT {value} AS k, {day} AS day, {_bucket(dialect, 'c')} AS bucket FROM {rows} "
+        f"AND c.status <> 'deleted') AS s WHERE bucket IS NOT NULL GROUP BY k, day, bucket "
+        f"{_add(scope.toxicity, f'{key}, day, bucket', ('comments',))}",
     ]
-    held = add("stats_held_reasons", "site_id, day, phase", ("comments",))
+    held = _add(scope.held_reasons, f"{key}, day, phase", ("comments",))
     if dialect == "postgresql":
         statements.append(
-            f"INSERT INTO stats_held_reasons (site_id, day, phase, comments) SELECT t.site_id, {day}, p.phase, count(*) "
+            f"INSERT INTO {scope.held_reasons} ({key}, day, phase, comments) SELECT {value}, {day}, p.phase, count(*) "
             f"FROM comments c JOIN threads t ON t.id = c.thread_id CROSS JOIN LATERAL stats_held_phases(c.moderation) "
-            f"AS p(phase) WHERE ({where}) AND c.status = 'pending' GROUP BY t.site_id, {day}, p.phase {held}")
+            f"AS p(phase) WHERE ({where}) AND c.status = 'pending' GROUP BY {value}, {day}, p.phase {held}")
     else:  # no LATERAL: the phases named, then 'none' for the comments that name none
         each = f"json_each({_json('c')}, '$.reasons') AS e"
         phase = "json_extract(e.value, '$.phase')"
         statements += [
-            f"INSERT INTO stats_held_reasons (site_id, day, phase, comments) "
-            f"SELECT t.site_id, {day}, {phase}, count(DISTINCT c.id) FROM comments c JOIN threads t ON t.id = c.thread_id "
+            f"INSERT INTO {scope.held_reasons} ({key}, day, phase, comments) "
+            f"SELECT {value}, {day}, {phase}, count(DISTINCT c.id) FROM comments c JOIN threads t ON t.id = c.thread_id "
             f"JOIN {each} WHERE ({where}) AND c.status = 'pending' AND {_sqlite_reason('c')} "
-            f"GROUP BY t.site_id, {day}, {phase} {held}",
-            f"INSERT INTO stats_held_reasons (site_id, day, phase, comments) SELECT t.site_id, {day}, 'none', count(*) "
+            f"GROUP BY {value}, {day}, {phase} {held}",
+            f"INSERT INTO {scope.held_reasons} ({key}, day, phase, comments) SELECT {value}, {day}, 'none', count(*) "
             f"FROM {rows} AND c.status = 'pending' AND NOT EXISTS (SELECT 1 FROM {each} WHERE {_sqlite_reason('c')}) "
-            f"GROUP BY t.site_id, {day} {held}",
+            f"GROUP BY {value}, {day} {held}",
         ]
     for column, table in (("votes", "votes"), ("reports", "moderation_reports")):
         r_day = _day(dialect, "r.created")
+        extra = ("", "") if scope is SITE else (", site_id", ", t.site_id")
         statements.append(
-            f"INSERT INTO stats_days (site_id, day, {column}) SELECT t.site_id, {r_day}, count(*) FROM {table} r "
-            f"JOIN comments c ON c.id = r.comment_id JOIN threads t ON t.id = c.thread_id WHERE ({where}) "
-            f"GROUP BY t.site_id, {r_day} {add('stats_days', 'site_id, day', (column,))}")
+            f"INSERT INTO {scope.days} ({key}, day{extra[0]}, {column}) SELECT {value}, {r_day}{extra[1]}, count(*) "
+            f"FROM {table} r JOIN comments c ON c.id = r.comment_id JOIN threads t ON t.id = c.thread_id WHERE ({where}) "
+            f"GROUP BY {value}, {r_day}{extra[1]} {_add(scope.days, f'{key}, day', (column,))}")
     return statements
 
 
@@ -481,40 +568,53 @@ class ThreadComments:
     comments: int
 
 
-def days(conn: Connection, site_id: int, first_day: int) -> list[DayFigures]:
-    """The site's days from `first_day` on that have any figure."""
-    q = (select(stats_days.c.day, *(stats_days.c[s] for s in STATUSES), stats_days.c.commenters,
-                stats_days.c.votes, stats_days.c.reports)
-         .where(stats_days.c.site_id == site_id, stats_days.c.day >= first_day).order_by(stats_days.c.day))
+def _of(table: Table, site_id: int | None, thread_id: int | None):
+    """The rows of a site, or of one thread when `thread_id` is given (its site's rows are the thread table's)."""
+    return table.c.thread_id == thread_id if thread_id is not None else table.c.site_id == site_id
+
+
+def days(conn: Connection, site_id: int, first_day: int, thread_id: int | None = None) -> list[DayFigures]:
+    """The site's (or one thread's) days from `first_day` on that have any figure."""
+    t = stats_thread_days if thread_id is not None else stats_days
+    q = (select(t.c.day, *(t.c[s] for s in STATUSES), t.c.commenters, t.c.votes, t.c.reports)
+         .where(_of(t, site_id, thread_id), t.c.day >= first_day).order_by(t.c.day))
     return [DayFigures(*row) for row in conn.execute(q)]
 
 
-def queue(conn: Connection, site_id: int) -> Queue:
-    """Every comment waiting for review on the site, whenever it was posted: the count from the
-    rollup, the oldest from `ix_comments_status_created` (the first pending comment on the site)."""
-    pending = conn.execute(select(func.coalesce(func.sum(stats_days.c.pending), 0))
-                           .where(stats_days.c.site_id == site_id)).scalar_one()
-    on_site = select(threads.c.id).where(threads.c.id == comments.c.thread_id, threads.c.site_id == site_id).exists()
-    oldest = conn.execute(select(comments.c.created).where(comments.c.status == "pending", on_site)
-                          .order_by(comments.c.created).limit(1)).scalar()
+def queue(conn: Connection, site_id: int, thread_id: int | None = None) -> Queue:
+    """Every comment waiting for review on the site (or thread), whenever it was posted: the count
+    from the rollup; the oldest from `ix_comments_status_created` (the first pending comment on
+    the site), or for a thread from `ix_comments_thread_created` from the first day its rollup
+    has one pending, so it reads that day's comments at most."""
+    t = stats_thread_days if thread_id is not None else stats_days
+    pending = conn.execute(select(func.coalesce(func.sum(t.c.pending), 0)).where(_of(t, site_id, thread_id))).scalar_one()
+    if thread_id is None:
+        on_site = select(threads.c.id).where(threads.c.id == comments.c.thread_id, threads.c.site_id == site_id).exists()
+        oldest = conn.execute(select(comments.c.created).where(comments.c.status == "pending", on_site)
+                              .order_by(comments.c.created).limit(1)).scalar()
+        return Queue(pending, oldest)
+    first = conn.execute(select(func.min(t.c.day)).where(t.c.thread_id == thread_id, t.c.pending > 0)).scalar()
+    oldest = None if first is None else conn.execute(
+        select(comments.c.created).where(comments.c.thread_id == thread_id, comments.c.created >= first * DAY,
+                                         comments.c.status == "pending")
+        .order_by(comments.c.created).limit(1)).scalar()
     return Queue(pending, oldest)
 
 
-def held_reasons(conn: Connection, site_id: int, first_day: int) -> list[Counted]:
+def held_reasons(conn: Connection, site_id: int, first_day: int, thread_id: int | None = None) -> list[Counted]:
     """Held comments of the period per phase their decision names, most first."""
-    n = func.sum(stats_held_reasons.c.comments).label("n")
-    q = (select(stats_held_reasons.c.phase, n)
-         .where(stats_held_reasons.c.site_id == site_id, stats_held_reasons.c.day >= first_day)
-         .group_by(stats_held_reasons.c.phase).having(n > 0).order_by(n.desc(), stats_held_reasons.c.phase))
+    t = stats_thread_held_reasons if thread_id is not None else stats_held_reasons
+    n = func.sum(t.c.comments).label("n")
+    q = (select(t.c.phase, n).where(_of(t, site_id, thread_id), t.c.day >= first_day)
+         .group_by(t.c.phase).having(n > 0).order_by(n.desc(), t.c.phase))
     return [Counted(*row) for row in conn.execute(q)]
 
 
-def toxicity(conn: Connection, site_id: int, first_day: int) -> list[Counted]:
+def toxicity(conn: Connection, site_id: int, first_day: int, thread_id: int | None = None) -> list[Counted]:
     """Comments of the period (deleted ones aside) per toxicity bucket (0-9)."""
-    n = func.sum(stats_toxicity.c.comments)
-    q = (select(stats_toxicity.c.bucket, n)
-         .where(stats_toxicity.c.site_id == site_id, stats_toxicity.c.day >= first_day)
-         .group_by(stats_toxicity.c.bucket))
+    t = stats_thread_toxicity if thread_id is not None else stats_toxicity
+    q = (select(t.c.bucket, func.sum(t.c.comments)).where(_of(t, site_id, thread_id), t.c.day >= first_day)
+         .group_by(t.c.bucket))
     return [Counted(*row) for row in conn.execute(q)]
 
 
@@ -535,3 +635,4 @@ def top_threads(conn: Connection, site_id: int, first_day: int, limit: int) -> l
          .select_from(busiest.join(threads, threads.c.id == busiest.c.thread_id))
          .order_by(busiest.c.n.desc(), threads.c.id))
     return [ThreadComments(*row) for row in conn.execute(q)]
+

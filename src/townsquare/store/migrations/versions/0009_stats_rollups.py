@@ -48,16 +48,13 @@ def upgrade() -> None:
     op.create_table('stats_held_reasons', _site(), sa.Column('day', sa.Integer(), primary_key=True),
                     sa.Column('phase', sa.Text(), primary_key=True), _count('comments'))
     op.create_table('stats_paused', sa.Column('token', sa.Text(), primary_key=True))
-    conn = op.get_bind()
-    # Counted from the rows, then kept by the triggers from here on (run `migrate` with the
-    # servers stopped, as for every migration). The SQL is store/stats.py's: a later change to
-    # the triggers needs a migration of its own that installs them again.
-    stats.rebuild(conn)
-    stats.install(conn)
+    # The rollups are counted from the rows and their triggers installed by 0012_thread_stats,
+    # with the SQL of store/stats.py as it is now (which also reads the tables 0012 adds). A
+    # database that ran this migration before had them installed here; 0012 installs them again.
 
 
 def downgrade() -> None:
-    stats.uninstall(op.get_bind())
+    stats.uninstall(op.get_bind())  # present only on databases that ran this migration before 0012 existed
     for table in ('stats_paused', 'stats_held_reasons', 'stats_toxicity', 'stats_thread_blocks', 'stats_thread_days',
                   'stats_commenters', 'stats_days'):
         op.drop_table(table)
