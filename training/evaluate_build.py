@@ -13,7 +13,7 @@ Reports, for the split asked (validation by default; test only once per shipped 
 * a reliability table (toxicity score bins against the share labelled toxic),
 * median single-comment scoring latency.
 
-"Held" is the decision of a site with the default hold limits (ModerationSettings);
+"Held" is the toxicity phase's decision for a site with the default policy (ModerationSettings);
 "flagged" is toxicity at or above the build's threshold. Splits are the training script's:
 every source is split on its own by a seeded hash (SEED) of the normalized text, 80/10/10.
 """
@@ -37,7 +37,7 @@ sys.path.insert(0, str(HERE))
 import train_toxicity as tt  # noqa: E402
 
 from townsquare.moderation import toxicity as tx  # noqa: E402
-from townsquare.moderation.phases.toxicity import crossed  # noqa: E402
+from townsquare.moderation.phases.toxicity import verdict  # noqa: E402
 from townsquare.moderation.settings import ModerationSettings  # noqa: E402
 
 SUITE = tt.REPO / "tests" / "data" / "functional_suite.csv"
@@ -65,14 +65,17 @@ def main() -> None:
     args = ap.parse_args()
     d = Path(args.datasets)
     model = tx.ToxicityModel.load(Path(args.model_dir), threads=2)
-    limits = ModerationSettings().hold_thresholds
+    site = ModerationSettings()
     thr = float(model.config["threshold"])
 
     def decide(texts):
+        # held: what the toxicity phase decides for a site with the default policy (coarse swearing
+        # published, a word or two without a lexicon word held only when near certain)
         res = model.score_many(texts, spans=False)
-        return ([bool(crossed(r.scores, limits)) for r in res], [r.scores["toxicity"] for r in res])
+        held = [verdict(r.scores, site, t, r.lexicon_word)[0] in ("hold", "reject") for t, r in zip(texts, res)]
+        return held, [r.scores["toxicity"] for r in res]
 
-    print(f"build {args.model_dir}  split={args.split}  threshold={thr}  hold limits={limits}")
+    print(f"build {args.model_dir}  split={args.split}  threshold={thr}  hold limits={site.hold_thresholds}")
 
     # functional suite
     with SUITE.open(encoding="utf-8") as f:
