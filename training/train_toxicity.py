@@ -47,6 +47,7 @@ CHALLENGE_CSV = REPO / "tests" / "data" / "moderation_challenge.csv"
 DROP_IDS = {5186974}
 DROP_TEXTS = {"You are disgusting."}
 COUNTERFACTUAL_COPIES = 0  # see counterfactual_rows
+TORCH_THREADS = 2
 N_HEADS = 12  # heads averaged into the shipped one (seeds SEED, SEED + 1, ...)
 AUG_WEIGHT = 8.0  # sample weight of the hand-written template rows
 NA = -1.0  # label not defined for this row (masked in the loss)
@@ -901,6 +902,7 @@ def build_lexicon(train_rows, gold):
 def train_head(x_tr, y_tr, w_tr, x_va, y_va, w_va, hidden=64, epochs=40, seed=SEED):
     import torch
 
+    torch.set_num_threads(TORCH_THREADS)  # the machine is shared; two threads at most
     torch.manual_seed(seed)
     mean = x_tr.mean(0)
     std = x_tr.std(0) + 1e-4
@@ -984,7 +986,7 @@ def span_f1(model, rows, gold, threshold):
 
 
 def main():
-    global FOX_FINE_WEIGHT
+    global FOX_FINE_WEIGHT, TORCH_THREADS
     ap = argparse.ArgumentParser()
     ap.add_argument("datasets", nargs="?", default=str(REPO.parent / "shared" / "datasets"))
     ap.add_argument("--cache", default=None, help="directory to cache embeddings between runs")
@@ -1000,6 +1002,7 @@ def main():
                     help="weight of Fox News comments not labelled hateful as fine on every label (0: off)")
     args = ap.parse_args()
     FOX_FINE_WEIGHT = args.fox_fine
+    TORCH_THREADS = max(1, min(2, args.threads))
     out_dir = Path(args.out) if args.out else OUT_DIR
     if out_dir != OUT_DIR:
         out_dir.mkdir(parents=True, exist_ok=True)
