@@ -95,6 +95,7 @@ def main() -> None:
     rows = tt.dedup_and_split(civil + tt.load_davidson(d, rng) + tt.load_fox(d) + tt.load_wiki(d))
     rows = [r for r in rows if r["split"] == args.split]
     rel_scores, rel_labels = [], []
+    pooled = {0: [], 1: []}  # held decisions of all fine / all toxic comments of the sources
     print(f"\nfine comments ({args.split} split, up to {args.per_source} per source): held / flagged")
     for cat in FINE_SOURCES:
         pick = [r["text"] for r in rows if r["category"] == cat]
@@ -103,6 +104,7 @@ def main() -> None:
         h, s = decide(pick)
         rel_scores += s
         rel_labels += [0] * len(s)
+        pooled[0] += h
         print(f"  {cat:18s} FPR held {np.mean(h):.3f}  flagged {np.mean(np.array(s) >= thr):.3f}  (n={len(pick)})")
     for cat in ("civil_toxic", "davidson_hate", "fox_hateful", "wiki_toxic"):
         pick = [r["text"] for r in rows if r["category"] == cat]
@@ -111,7 +113,11 @@ def main() -> None:
         h, s = decide(pick)
         rel_scores += s
         rel_labels += [1] * len(s)
+        pooled[1] += h
         print(f"  {cat:18s} recall held {np.mean(h):.3f}  flagged {np.mean(np.array(s) >= thr):.3f}  (n={len(pick)})")
+
+    print(f"  all fine: FPR held {np.mean(pooled[0]):.3f} (n={len(pooled[0])});"
+          f" all toxic: recall held {np.mean(pooled[1]):.3f} (n={len(pooled[1])})")
 
     # ToxiGen
     tg = [r for r in toxigen_rows(d) if r["split"] == args.split]
@@ -133,12 +139,16 @@ def main() -> None:
 
     # latency, single comments
     sample = [r["text"] for r in rows[:100]]
-    ms = []
+    ms, cpu = [], []
+    single = tx.ToxicityModel.load(Path(args.model_dir), threads=1)  # as the server scores a post
     for t in sample:
-        t0 = time.perf_counter()
-        model.score(t)
+        t0, c0 = time.perf_counter(), time.process_time()
+        single.score(t)
         ms.append((time.perf_counter() - t0) * 1000)
-    print(f"\nlatency: median {statistics.median(ms):.1f} ms per comment (wall, with spans, n={len(ms)})")
+        cpu.append((time.process_time() - c0) * 1000)
+    # CPU time is the figure to compare on a shared machine; wall time includes waiting for a core.
+    print(f"\nlatency: median {statistics.median(cpu):.1f} ms CPU, {statistics.median(ms):.1f} ms wall per comment"
+          f" (one at a time, with spans, n={len(ms)})")
 
 
 if __name__ == "__main__":

@@ -48,6 +48,7 @@ DROP_IDS = {5186974}
 DROP_TEXTS = {"You are disgusting."}
 COUNTERFACTUAL_COPIES = 0  # see counterfactual_rows
 TORCH_THREADS = 2
+PATIENCE = 6  # epochs without a better validation loss before a head stops
 N_HEADS = 12  # heads averaged into the shipped one (seeds SEED, SEED + 1, ...)
 AUG_WEIGHT = 8.0  # sample weight of the hand-written template rows
 NA = -1.0  # label not defined for this row (masked in the loss)
@@ -790,6 +791,7 @@ IDENTITY_FORMS = [
 _IDENTITY_RE = re.compile(r"\b(" + "|".join(sorted({w for f in IDENTITY_FORMS for w in f}, key=len, reverse=True))
                           + r")\b", re.IGNORECASE)
 COUNTERFACTUAL_WEIGHT = 0.5  # of the original row's weight, per copy
+IDENTITY_FINE_WEIGHT = 1.0  # see --identity-fine-weight
 
 
 def _swap(m: re.Match, rng: random.Random) -> str:
@@ -942,6 +944,8 @@ def train_head(x_tr, y_tr, w_tr, x_va, y_va, w_va, hidden=64, epochs=40, seed=SE
             vl = float(loss_fn(model(xv), yv, wv))
         if vl < best[0]:
             best = (vl, {k: v.clone() for k, v in model.state_dict().items()}, ep)
+        elif ep - best[2] >= PATIENCE:
+            break  # the best epoch is kept; later ones only overfit
     model.load_state_dict(best[1])
     print(f"head: best val loss {best[0]:.4f} at epoch {best[2]}")
     sd = model.state_dict()
@@ -986,12 +990,13 @@ def span_f1(model, rows, gold, threshold):
 
 
 def main():
-    global FOX_FINE_WEIGHT, TORCH_THREADS
+    global FOX_FINE_WEIGHT, TORCH_THREADS, TOXIGEN_NEUTRAL_WEIGHT, TOXIGEN_HATE_WEIGHT
     ap = argparse.ArgumentParser()
     ap.add_argument("datasets", nargs="?", default=str(REPO.parent / "shared" / "datasets"))
     ap.add_argument("--cache", default=None, help="directory to cache embeddings between runs")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--skip-export", action="store_true", help="reuse the encoder already in model_data")
+    ap.add_argument("--heads", type=int, default=N_HEADS, help="heads averaged into the shipped one")
     ap.add_argument("--out", default=None, help="write the build here instead of model_data (the encoder and "
                     "tokenizer are linked from model_data)")
     ap.add_argument("--validation-only", action="store_true", help="a build to compare on validation: no "
@@ -1000,8 +1005,13 @@ def main():
                     help="copies of each training text naming a group, with the group swapped")
     ap.add_argument("--fox-fine", type=float, default=FOX_FINE_WEIGHT,
                     help="weight of Fox News comments not labelled hateful as fine on every label (0: off)")
+    ap.add_argument("--identity-fine-weight", type=float, default=IDENTITY_FINE_WEIGHT,
+                    help="weight multiplier of fine training rows that name a group (identity-balanced loss)")
+    ap.add_argument("--toxigen-weights", type=float, nargs=2, default=(TOXIGEN_NEUTRAL_WEIGHT, TOXIGEN_HATE_WEIGHT),
+                    metavar=("NEUTRAL", "HATEFUL"), help="sample weights of the ToxiGen sentences")
     args = ap.parse_args()
     FOX_FINE_WEIGHT = args.fox_fine
+    TOXIGEN_NEUTRAL_WEIGHT, TOXIGEN_HATE_WEIGHT = args.toxigen_weights
     TORCH_THREADS = max(1, min(2, args.threads))
     out_dir = Path(args.out) if args.out else OUT_DIR
     if out_dir != OUT_DIR:
@@ -1031,6 +1041,12 @@ def main():
             if key not in seen:  # never a copy of a validation or test text
                 seen.add(key)
                 rows.append(r)
+    if args.identity_fine_weight != 1.0:
+        # Identity-balanced loss: the data's comments naming a group are mostly toxic, so fine ones
+        # that name a group count more.
+        for r in rows:
+            if r["split"] == "train" and r["source"] != "augment" and r["y"][0] == 0.0 and _IDENTITY_RE.search(r["text"]):
+                r["w"] *= args.identity_fine_weight
     by = defaultdict(list)
     for r in rows:
         by[r["split"]].append(r)
@@ -1085,11 +1101,11 @@ def main():
     # N_HEADS heads from different seeds, averaged in logit space. Averaging logits
     # of heads that share the input scaling is one wider head (hidden units side
     # by side, output weights divided by the count), so the run time is unchanged.
-    heads = [train_head(x_tr, y_tr, w_tr, x_va, y_va, w_va, seed=SEED + k) for k in range(N_HEADS)]
+    heads = [train_head(x_tr, y_tr, w_tr, x_va, y_va, w_va, seed=SEED + k) for k in range(args.heads)]
     head = {"mean": heads[0]["mean"], "std": heads[0]["std"],
             "w1": np.concatenate([hd["w1"] for hd in heads], axis=1),
             "b1": np.concatenate([hd["b1"] for hd in heads]),
-            "w2": np.concatenate([hd["w2"] for hd in heads], axis=0) / N_HEADS,
+            "w2": np.concatenate([hd["w2"] for hd in heads], axis=0) / len(heads),
             "b2": np.mean([hd["b2"] for hd in heads], axis=0)}
     np.savez(out_dir / "head.npz", **head)
     h = tx.Head(head)
