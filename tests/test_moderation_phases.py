@@ -229,6 +229,8 @@ def test_a_word_or_two_needs_a_lexicon_word_before_its_scores_count():
     assert toxicity.check(draft("you clown"), Facts(toxicity=replace(noise, lexicon_word=True)), S).action == "hold"
     # Without one, a short comment is held only when the model is near certain.
     assert toxicity.check(draft("go away"), Facts(toxicity=scored(insult=0.95)), S).action == "hold"
+    # Nor does the auto mode's review threshold hold such noise.
+    assert moderate(draft("no"), Facts(toxicity=noise), rules(mode="auto")).decision == "publish"
     # Three words are read as usual.
     assert toxicity.check(draft("no, not really"), Facts(toxicity=noise), S).action == "hold"
 

@@ -70,7 +70,8 @@ def verdict(scores: Mapping[str, float], settings: ModerationSettings, text: str
             lexicon_word: bool = True) -> tuple[str | None, list[str]]:
     """What the scores do under the site's policy: (action, labels behind it). The action is
     reject, hold, nudge or None; "coarse" is a label of its own. Pure, so that evaluation
-    (training/evaluate_build.py) measures exactly what a site does."""
+    (training/evaluate_build.py) and rescoring decide exactly as posting does. Without the text
+    (or with `lexicon_word` left True) the short-comment rule does not apply."""
     coarse = is_coarse(scores, settings)
     short = bool(text) and very_short(text) and not lexicon_word
     for action, thresholds in (("reject", settings.reject_thresholds), ("hold", settings.hold_thresholds)):
@@ -105,6 +106,8 @@ def check(draft: Draft, facts: Facts, settings: ModerationSettings) -> PhaseResu
         # Published, marked coarse; its phase score leaves toxicity out, so that the auto mode's
         # review threshold does not hold the swearing the site lets through.
         score = max(result.scores.get(label, 0.0) for label in TARGETED)
+    if action is None and very_short(draft.text) and not result.lexicon_word and score < SHORT_HOLD:
+        score = 0.0  # noise: nor does the auto mode's review threshold hold it
     if labels:
         value = _value(result, labels[0])
         return PhaseResult(NAME, value if action else score, action, (_reason(result, labels[0], value),))
