@@ -196,6 +196,45 @@ def test_toxicity_thresholds_spans_and_nudge():
     assert held.action == "hold" and held.reasons[0].label == "profanity"
 
 
+def test_coarse_language_is_its_own_label_published_unless_the_site_holds_it():
+    # Swearing aimed at no one: toxicity alone (0.91 here) would have held it.
+    swearing = scored(toxicity=0.91, insult=0.3, profanity=0.9)
+    marked = toxicity.check(draft(), Facts(toxicity=swearing), S)
+    assert marked.action is None and [r.label for r in marked.reasons] == ["coarse"]
+    assert marked.score == 0.3  # toxicity left out, so the auto mode's review threshold does not hold it
+    assert moderate(draft(), Facts(toxicity=swearing), rules(mode="auto")).decision == "publish"
+    held = toxicity.check(draft(), Facts(toxicity=swearing), rules(hold_coarse=True))
+    assert held.action == "hold" and held.reasons[0].label == "coarse" and held.reasons[0].detail.endswith("(0.90)")
+    # Aimed at someone it is abuse, whatever the swearing.
+    aimed = toxicity.check(draft(), Facts(toxicity=scored(toxicity=0.95, insult=0.9, profanity=0.9)), S)
+    assert aimed.action == "hold" and [r.label for r in aimed.reasons] == ["toxicity", "insult"]
+    # Not profane enough to be coarse: toxicity holds as before.
+    assert toxicity.check(draft(), Facts(toxicity=scored(toxicity=0.91, profanity=0.3)), S).action == "hold"
+    # Coarse comments are not nudged on toxicity, but still on a label aimed at someone.
+    assert toxicity.check(draft(), Facts(toxicity=scored(toxicity=0.7, profanity=0.9)), S).action is None
+    nudged = toxicity.check(draft(), Facts(toxicity=scored(toxicity=0.7, insult=0.45, profanity=0.9)), S)
+    assert nudged.action == "nudge" and nudged.reasons[0].label == "insult"
+    # A site's own profanity limit still holds swearing, as "profanity".
+    strict = rules(hold_thresholds={**S.hold_thresholds, "profanity": 0.8})
+    assert toxicity.check(draft(), Facts(toxicity=swearing), strict).reasons[0].label == "profanity"
+
+
+def test_a_word_or_two_needs_a_lexicon_word_before_its_scores_count():
+    noise = scored(toxicity=0.84, identity_attack=0.54)  # what the model gave "no"
+    for text in ("no", "no way", "shut up"):
+        assert toxicity.check(draft(text), Facts(toxicity=noise), S).action is None
+    # With a lexicon word the scores count as for any comment.
+    worded = replace(scored(toxicity=0.5), lexicon_word=True)
+    assert toxicity.check(draft("you clown"), Facts(toxicity=worded), S).action == "nudge"
+    assert toxicity.check(draft("you clown"), Facts(toxicity=replace(noise, lexicon_word=True)), S).action == "hold"
+    # Without one, a short comment is held only when the model is near certain.
+    assert toxicity.check(draft("go away"), Facts(toxicity=scored(insult=0.95)), S).action == "hold"
+    # Nor does the auto mode's review threshold hold such noise.
+    assert moderate(draft("no"), Facts(toxicity=noise), rules(mode="auto")).decision == "publish"
+    # Three words are read as usual.
+    assert toxicity.check(draft("no, not really"), Facts(toxicity=noise), S).action == "hold"
+
+
 def test_unavailable_model_fails_open_with_a_reason():
     result = toxicity.check(draft(), Facts(toxicity_error="toxicity model unavailable: no file"), S)
     assert result.action is None and result.reasons[0].label == "unscored"

@@ -13,6 +13,7 @@ from starlette.testclient import TestClient
 from townsquare.moderation import facts, queue, service
 from townsquare.moderation.inputs import Draft
 from townsquare.moderation.settings import ModerationRules, ModerationSettings
+from townsquare.moderation.toxicity import ToxicityResult
 from townsquare.store import comments as comment_store
 from townsquare.store import thread_state
 from townsquare.store import threads as thread_store
@@ -265,7 +266,7 @@ class HostileWhenAsked:
     def score(self, text):
         hostile = 0.9 if "you fool" in text else 0.02
         scores = {"toxicity": hostile, "insult": hostile, "identity_attack": 0.01, "threat": 0.01, "profanity": 0.01}
-        return SimpleNamespace(scores=scores, spans=[])
+        return ToxicityResult(scores, [])
 
 
 def test_heated_branch_is_flagged_held_and_slowed(engine):

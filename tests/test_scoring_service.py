@@ -112,6 +112,17 @@ def test_a_redeemed_token_decides_as_scoring_does(model):
         assert outcome(redeemed) == outcome(result), text
 
 
+def test_a_token_keeps_whether_a_lexicon_word_was_found(model):
+    # A reply of a word or two counts its scores only with a lexicon word in it, so a post made
+    # with the token must decide the same as the check did.
+    for text, found in (("you idiot", True), ("no", False)):
+        result = model.score(text, limits=limits_for(SETTINGS))
+        redeemed = check_tokens.redeem(SIGNER, check_tokens.issue(SIGNER, "daily", text, result), "daily", text)
+        assert result.lexicon_word is found and redeemed.lexicon_word is found
+        draft = Draft(text=text, created=0.0)
+        assert phase.check(draft, Facts(toxicity=redeemed), SETTINGS) == phase.check(draft, Facts(toxicity=result), SETTINGS)
+
+
 def test_a_token_keeps_the_spans_the_reasons_show():
     token = check_tokens.issue(SIGNER, "daily", "some text", RESULT)
     redeemed = check_tokens.redeem(SIGNER, token, "daily", "some text")

@@ -329,3 +329,27 @@ def test_the_encoder_computes_in_float32_so_batch_mates_move_an_embedding_by_rou
         ids = np.array([r], np.int64)
         alone = session.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids)})[0][0]
         assert np.abs(together[i] - alone).max() < 1e-5
+
+
+def test_short_replies_and_coarse_language_under_the_default_policy(model):
+    """The real model's scores through the toxicity phase's rule: a reply of a word or two without
+    a lexicon word is not nudged or held on noise ("no" scores toxicity 0.84), swearing aimed at
+    no one is published as coarse, and swearing aimed at someone is held."""
+    from townsquare.moderation.phases.toxicity import verdict
+    from townsquare.moderation.settings import ModerationSettings
+
+    site = ModerationSettings()
+
+    def decide(text, settings=site):
+        result = model.score(text)
+        return verdict(result.scores, settings, text, result.lexicon_word)
+
+    for text in ("one", "no", "lol", "ok then", "no way", "nice try"):
+        assert decide(text) == (None, []), text
+    for text in ("idiot", "you idiot"):
+        assert decide(text)[0] == "hold", text
+    for text in ("Fuck, the train is late again.", "Damn it, I missed the last bus home."):
+        assert decide(text) == (None, ["coarse"]), text
+        assert decide(text, ModerationSettings(hold_coarse=True)) == ("hold", ["coarse"]), text
+    action, labels = decide("You are a fucking moron.")
+    assert action == "hold" and "insult" in labels

@@ -13,7 +13,7 @@ Reports, for the split asked (validation by default; test only once per shipped 
 * a reliability table (toxicity score bins against the share labelled toxic),
 * median single-comment scoring latency.
 
-"Held" is the decision of a site with the default hold limits (ModerationSettings);
+"Held" is the toxicity phase's decision for a site with the default policy (ModerationSettings);
 "flagged" is toxicity at or above the build's threshold. Splits are the training script's:
 every source is split on its own by a seeded hash (SEED) of the normalized text, 80/10/10.
 """
@@ -37,7 +37,7 @@ sys.path.insert(0, str(HERE))
 import train_toxicity as tt  # noqa: E402
 
 from townsquare.moderation import toxicity as tx  # noqa: E402
-from townsquare.moderation.phases.toxicity import crossed  # noqa: E402
+from townsquare.moderation.phases.toxicity import verdict  # noqa: E402
 from townsquare.moderation.settings import ModerationSettings  # noqa: E402
 
 SUITE = tt.REPO / "tests" / "data" / "functional_suite.csv"
@@ -65,14 +65,17 @@ def main() -> None:
     args = ap.parse_args()
     d = Path(args.datasets)
     model = tx.ToxicityModel.load(Path(args.model_dir), threads=2)
-    limits = ModerationSettings().hold_thresholds
+    site = ModerationSettings()
     thr = float(model.config["threshold"])
 
     def decide(texts):
+        # held: what the toxicity phase decides for a site with the default policy (coarse swearing
+        # published, a word or two without a lexicon word held only when near certain)
         res = model.score_many(texts, spans=False)
-        return ([bool(crossed(r.scores, limits)) for r in res], [r.scores["toxicity"] for r in res])
+        held = [verdict(r.scores, site, t, r.lexicon_word)[0] in ("hold", "reject") for t, r in zip(texts, res)]
+        return held, [r.scores["toxicity"] for r in res]
 
-    print(f"build {args.model_dir}  split={args.split}  threshold={thr}  hold limits={limits}")
+    print(f"build {args.model_dir}  split={args.split}  threshold={thr}  hold limits={site.hold_thresholds}")
 
     # functional suite
     with SUITE.open(encoding="utf-8") as f:
@@ -92,6 +95,7 @@ def main() -> None:
     rows = tt.dedup_and_split(civil + tt.load_davidson(d, rng) + tt.load_fox(d) + tt.load_wiki(d))
     rows = [r for r in rows if r["split"] == args.split]
     rel_scores, rel_labels = [], []
+    pooled = {0: [], 1: []}  # held decisions of all fine / all toxic comments of the sources
     print(f"\nfine comments ({args.split} split, up to {args.per_source} per source): held / flagged")
     for cat in FINE_SOURCES:
         pick = [r["text"] for r in rows if r["category"] == cat]
@@ -100,6 +104,7 @@ def main() -> None:
         h, s = decide(pick)
         rel_scores += s
         rel_labels += [0] * len(s)
+        pooled[0] += h
         print(f"  {cat:18s} FPR held {np.mean(h):.3f}  flagged {np.mean(np.array(s) >= thr):.3f}  (n={len(pick)})")
     for cat in ("civil_toxic", "davidson_hate", "fox_hateful", "wiki_toxic"):
         pick = [r["text"] for r in rows if r["category"] == cat]
@@ -108,7 +113,11 @@ def main() -> None:
         h, s = decide(pick)
         rel_scores += s
         rel_labels += [1] * len(s)
+        pooled[1] += h
         print(f"  {cat:18s} recall held {np.mean(h):.3f}  flagged {np.mean(np.array(s) >= thr):.3f}  (n={len(pick)})")
+
+    print(f"  all fine: FPR held {np.mean(pooled[0]):.3f} (n={len(pooled[0])});"
+          f" all toxic: recall held {np.mean(pooled[1]):.3f} (n={len(pooled[1])})")
 
     # ToxiGen
     tg = [r for r in toxigen_rows(d) if r["split"] == args.split]
@@ -130,12 +139,16 @@ def main() -> None:
 
     # latency, single comments
     sample = [r["text"] for r in rows[:100]]
-    ms = []
+    ms, cpu = [], []
+    single = tx.ToxicityModel.load(Path(args.model_dir), threads=1)  # as the server scores a post
     for t in sample:
-        t0 = time.perf_counter()
-        model.score(t)
+        t0, c0 = time.perf_counter(), time.process_time()
+        single.score(t)
         ms.append((time.perf_counter() - t0) * 1000)
-    print(f"\nlatency: median {statistics.median(ms):.1f} ms per comment (wall, with spans, n={len(ms)})")
+        cpu.append((time.process_time() - c0) * 1000)
+    # CPU time is the figure to compare on a shared machine; wall time includes waiting for a core.
+    print(f"\nlatency: median {statistics.median(cpu):.1f} ms CPU, {statistics.median(ms):.1f} ms wall per comment"
+          f" (one at a time, with spans, n={len(ms)})")
 
 
 if __name__ == "__main__":

@@ -46,6 +46,9 @@ HELDOUT_CSV = REPO / "bench" / "data" / "moderation_heldout.csv"
 CHALLENGE_CSV = REPO / "tests" / "data" / "moderation_challenge.csv"
 DROP_IDS = {5186974}
 DROP_TEXTS = {"You are disgusting."}
+COUNTERFACTUAL_COPIES = 0  # see counterfactual_rows
+TORCH_THREADS = 2
+PATIENCE = 6  # epochs without a better validation loss before a head stops
 N_HEADS = 12  # heads averaged into the shipped one (seeds SEED, SEED + 1, ...)
 AUG_WEIGHT = 8.0  # sample weight of the hand-written template rows
 NA = -1.0  # label not defined for this row (masked in the loss)
@@ -184,6 +187,12 @@ def clean_tweet(t: str) -> str:
     return re.sub(r"\s+", " ", t).strip()
 
 
+# Fox News comments not labelled hateful: fine on every label with this weight (0: used for
+# identity_attack only, as before). News comments that name groups without attacking them are the
+# register where bare group names read as attacks.
+FOX_FINE_WEIGHT = 0.0
+
+
 def load_fox(d: Path):
     df = pd.read_json(d / "fox_news_comments" / "fox-news-comments.json", lines=True)
     rows = []
@@ -195,7 +204,10 @@ def load_fox(d: Path):
         else:
             # news comments that name groups without attacking them: the main
             # counter-evidence for identity_attack in the news register
-            rows.append(row(text, {"identity_attack": 0.0}, "fox", f"fox:{i}", "fox_not_hateful"))
+            labels = {"identity_attack": 0.0}
+            if FOX_FINE_WEIGHT:
+                labels = {lab: 0.0 for lab in LABELS}
+            rows.append(row(text, labels, "fox", f"fox:{i}", "fox_not_hateful", weight=FOX_FINE_WEIGHT or 1.0))
     return rows
 
 
@@ -762,6 +774,55 @@ def augmentation(rng: random.Random):
 
 
 # ---------------------------------------------------------------------------
+# Counterfactual identity terms
+# ---------------------------------------------------------------------------
+
+# Interchangeable names of groups, by grammatical form: a training text naming one of them is
+# copied with another of the same form, with the same labels, so that a label cannot depend on
+# which group is named (only on what is said of it).
+IDENTITY_FORMS = [
+    ["muslims", "jews", "christians", "hindus", "sikhs", "buddhists", "catholics", "mormons", "atheists",
+     "immigrants", "refugees", "mexicans", "asians", "latinos", "africans", "arabs", "indians", "chinese",
+     "gays", "lesbians", "women", "blacks", "whites"],
+    ["muslim", "jewish", "christian", "hindu", "sikh", "buddhist", "catholic", "mormon", "black", "white",
+     "asian", "latino", "mexican", "african", "arab", "indian", "chinese", "gay", "lesbian", "transgender",
+     "trans", "bisexual", "disabled", "immigrant"],
+]
+_IDENTITY_RE = re.compile(r"\b(" + "|".join(sorted({w for f in IDENTITY_FORMS for w in f}, key=len, reverse=True))
+                          + r")\b", re.IGNORECASE)
+COUNTERFACTUAL_WEIGHT = 0.5  # of the original row's weight, per copy
+IDENTITY_FINE_WEIGHT = 1.0  # see --identity-fine-weight
+
+
+def _swap(m: re.Match, rng: random.Random) -> str:
+    word = m.group(0)
+    low = word.lower()
+    form = next(f for f in IDENTITY_FORMS if low in f)
+    new = rng.choice([w for w in form if w != low])
+    if word.isupper() and len(word) > 1:
+        return new.upper()
+    return new[0].upper() + new[1:] if word[0].isupper() else new
+
+
+def counterfactual_rows(rows, copies: int, rng: random.Random, limit: int = 6000):
+    """Copies of training rows that name a group, each group name replaced by another of the same
+    form (all names in a text swapped at once). Training split only; the copies are training rows
+    whatever their own split hash would say."""
+    out = []
+    cands = [r for r in rows if r["split"] == "train" and r["source"] != "augment" and _IDENTITY_RE.search(r["text"])]
+    rng.shuffle(cands)
+    for r in cands:
+        for _ in range(copies):
+            text = _IDENTITY_RE.sub(lambda m: _swap(m, rng), r["text"])
+            if text != r["text"]:
+                out.append({**r, "text": text, "w": r["w"] * COUNTERFACTUAL_WEIGHT,
+                            "category": r["category"] + "_cf", "group": r["group"] + ":cf"})
+        if len(out) >= limit:
+            break
+    return out
+
+
+# ---------------------------------------------------------------------------
 # Splits and lexicon
 # ---------------------------------------------------------------------------
 
@@ -843,6 +904,7 @@ def build_lexicon(train_rows, gold):
 def train_head(x_tr, y_tr, w_tr, x_va, y_va, w_va, hidden=64, epochs=40, seed=SEED):
     import torch
 
+    torch.set_num_threads(TORCH_THREADS)  # the machine is shared; two threads at most
     torch.manual_seed(seed)
     mean = x_tr.mean(0)
     std = x_tr.std(0) + 1e-4
@@ -882,6 +944,8 @@ def train_head(x_tr, y_tr, w_tr, x_va, y_va, w_va, hidden=64, epochs=40, seed=SE
             vl = float(loss_fn(model(xv), yv, wv))
         if vl < best[0]:
             best = (vl, {k: v.clone() for k, v in model.state_dict().items()}, ep)
+        elif ep - best[2] >= PATIENCE:
+            break  # the best epoch is kept; later ones only overfit
     model.load_state_dict(best[1])
     print(f"head: best val loss {best[0]:.4f} at epoch {best[2]}")
     sd = model.state_dict()
@@ -926,12 +990,35 @@ def span_f1(model, rows, gold, threshold):
 
 
 def main():
+    global FOX_FINE_WEIGHT, TORCH_THREADS, TOXIGEN_NEUTRAL_WEIGHT, TOXIGEN_HATE_WEIGHT
     ap = argparse.ArgumentParser()
     ap.add_argument("datasets", nargs="?", default=str(REPO.parent / "shared" / "datasets"))
     ap.add_argument("--cache", default=None, help="directory to cache embeddings between runs")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--skip-export", action="store_true", help="reuse the encoder already in model_data")
+    ap.add_argument("--heads", type=int, default=N_HEADS, help="heads averaged into the shipped one")
+    ap.add_argument("--out", default=None, help="write the build here instead of model_data (the encoder and "
+                    "tokenizer are linked from model_data)")
+    ap.add_argument("--validation-only", action="store_true", help="a build to compare on validation: no "
+                    "test-split figures, no bench CSV, no last_run.json")
+    ap.add_argument("--counterfactual", type=int, default=COUNTERFACTUAL_COPIES,
+                    help="copies of each training text naming a group, with the group swapped")
+    ap.add_argument("--fox-fine", type=float, default=FOX_FINE_WEIGHT,
+                    help="weight of Fox News comments not labelled hateful as fine on every label (0: off)")
+    ap.add_argument("--identity-fine-weight", type=float, default=IDENTITY_FINE_WEIGHT,
+                    help="weight multiplier of fine training rows that name a group (identity-balanced loss)")
+    ap.add_argument("--toxigen-weights", type=float, nargs=2, default=(TOXIGEN_NEUTRAL_WEIGHT, TOXIGEN_HATE_WEIGHT),
+                    metavar=("NEUTRAL", "HATEFUL"), help="sample weights of the ToxiGen sentences")
     args = ap.parse_args()
+    FOX_FINE_WEIGHT = args.fox_fine
+    TOXIGEN_NEUTRAL_WEIGHT, TOXIGEN_HATE_WEIGHT = args.toxigen_weights
+    TORCH_THREADS = max(1, min(2, args.threads))
+    out_dir = Path(args.out) if args.out else OUT_DIR
+    if out_dir != OUT_DIR:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for name in ("encoder.int8.onnx", "tokenizer.json"):
+            if not (out_dir / name).exists():
+                (out_dir / name).symlink_to(OUT_DIR / name)
     t0 = time.time()
     rng = random.Random(SEED)
     np.random.seed(SEED)
@@ -946,6 +1033,20 @@ def main():
     civil, gold = load_civil(d)
     rows = civil + load_davidson(d, rng) + load_fox(d) + load_wiki(d) + load_toxigen(d) + augmentation(rng)
     rows = dedup_and_split(rows)
+    if args.counterfactual:
+        extra = counterfactual_rows(rows, args.counterfactual, random.Random(SEED))
+        seen = {re.sub(r"\W+", " ", r["text"].lower()).strip() for r in rows}
+        for r in extra:
+            key = re.sub(r"\W+", " ", r["text"].lower()).strip()
+            if key not in seen:  # never a copy of a validation or test text
+                seen.add(key)
+                rows.append(r)
+    if args.identity_fine_weight != 1.0:
+        # Identity-balanced loss: the data's comments naming a group are mostly toxic, so fine ones
+        # that name a group count more.
+        for r in rows:
+            if r["split"] == "train" and r["source"] != "augment" and r["y"][0] == 0.0 and _IDENTITY_RE.search(r["text"]):
+                r["w"] *= args.identity_fine_weight
     by = defaultdict(list)
     for r in rows:
         by[r["split"]].append(r)
@@ -953,7 +1054,7 @@ def main():
     print("  categories (train): " + str(Counter(r["category"] for r in by["train"])))
 
     lex = build_lexicon(by["train"], gold)
-    (OUT_DIR / "lexicon.json").write_text(json.dumps({"columns": list(tx.LEXICON_COLUMNS), "words": lex},
+    (out_dir / "lexicon.json").write_text(json.dumps({"columns": list(tx.LEXICON_COLUMNS), "words": lex},
                                                      sort_keys=True), encoding="utf-8")
     print(f"[{time.time()-t0:.0f}s] lexicon: {len(lex)} words")
     lexicon = tx.Lexicon(lex)
@@ -1000,16 +1101,15 @@ def main():
     # N_HEADS heads from different seeds, averaged in logit space. Averaging logits
     # of heads that share the input scaling is one wider head (hidden units side
     # by side, output weights divided by the count), so the run time is unchanged.
-    heads = [train_head(x_tr, y_tr, w_tr, x_va, y_va, w_va, seed=SEED + k) for k in range(N_HEADS)]
+    heads = [train_head(x_tr, y_tr, w_tr, x_va, y_va, w_va, seed=SEED + k) for k in range(args.heads)]
     head = {"mean": heads[0]["mean"], "std": heads[0]["std"],
             "w1": np.concatenate([hd["w1"] for hd in heads], axis=1),
             "b1": np.concatenate([hd["b1"] for hd in heads]),
-            "w2": np.concatenate([hd["w2"] for hd in heads], axis=0) / N_HEADS,
+            "w2": np.concatenate([hd["w2"] for hd in heads], axis=0) / len(heads),
             "b2": np.mean([hd["b2"] for hd in heads], axis=0)}
-    np.savez(OUT_DIR / "head.npz", **head)
+    np.savez(out_dir / "head.npz", **head)
     h = tx.Head(head)
     p_va = h(x_va)
-    p_te = h(x_te)
 
     # flag threshold on validation only: best F1 for toxicity
     yv = y_va[:, 0]
@@ -1026,17 +1126,22 @@ def main():
 
     config = {"threshold": round(best_t, 2), "span_threshold": 0.5, "max_tokens": 128,
               "labels": list(LABELS), "seed": SEED, "encoder": "all-MiniLM-L6-v2 int8 (dynamic quantization)"}
-    (OUT_DIR / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+    (out_dir / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
 
     model = tx.ToxicityModel(encoder, lexicon, h, config)
     civil_val = [r for r in by["val"] if r["source"] == "civil"][:400]
     best_s = max(((span_f1(model, civil_val, gold, s), s) for s in (0.15, 0.2, 0.25, 0.3, 0.4, 0.5)))
     config["span_threshold"] = best_s[1]
-    (OUT_DIR / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+    (out_dir / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
     model.span_threshold = best_s[1]
     print(f"span threshold {best_s[1]} (val char-F1 {best_s[0]:.3f})")
 
+    if args.validation_only:
+        print(f"[{time.time()-t0:.0f}s] done (validation only; compare with training/evaluate_build.py --split val)")
+        return
+
     # ---- held-out figures
+    p_te = h(x_te)
     print("\n== held-out test split (never used for training or tuning) ==")
     print(f"rows: {len(by['test'])}  " + str(Counter(r['category'] for r in by['test'])))
     for j, lab in enumerate(LABELS):

@@ -45,7 +45,7 @@ def _kept(spans: list[Span]) -> list[Span]:
 def issue(signer: Signer, site_name: str, text: str, result: ToxicityResult) -> str:
     scores = [result.scores.get(label, 0.0) for label in LABELS]
     spans = [[s.start, s.end, LABELS.index(s.label), s.weight] for s in _kept(result.spans)]
-    return _serializer(signer).dumps({"s": site_name, "h": _digest(text), "r": [scores, spans]})
+    return _serializer(signer).dumps({"s": site_name, "h": _digest(text), "r": [scores, spans, int(result.lexicon_word)]})
 
 
 def redeem(signer: Signer, token: str | None, site_name: str, text: str, max_age: int = TTL) -> ToxicityResult | None:
@@ -55,10 +55,11 @@ def redeem(signer: Signer, token: str | None, site_name: str, text: str, max_age
         data = _serializer(signer).loads(token, max_age=max_age)
         if data["s"] != site_name or data["h"] != _digest(text):
             return None
-        scores, spans = data["r"]
+        scores, spans, *rest = data["r"]
         return ToxicityResult(
             scores={label: float(v) for label, v in zip(LABELS, scores, strict=True)},
             spans=[Span(int(s), int(e), LABELS[int(k)], float(w)) for s, e, k, w in spans],
+            lexicon_word=bool(rest and rest[0]),
         )
     except (BadData, KeyError, TypeError, ValueError, IndexError):
         return None

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import orjson
 
@@ -17,12 +18,15 @@ from townsquare.domain import status
 from townsquare.moderation import audit
 from townsquare.moderation.phases import toxicity as toxicity_phase
 from townsquare.moderation.scoring import Scorer
-from townsquare.moderation.settings import for_site
+from townsquare.moderation.settings import ModerationSettings, for_site
 from townsquare.store import comments, threads
 from townsquare.store import sites as site_store
 from townsquare.store.sites import Site
 from townsquare.store import rescore as stored
 from townsquare.store.db import Connection, Engine, now, reading, writing
+
+if TYPE_CHECKING:
+    from townsquare.moderation.toxicity import ToxicityResult
 
 ACTOR = "rescore"
 
@@ -64,7 +68,7 @@ def rescore(engine: Engine, settings: Settings, site_name: str, scorer: Scorer, 
         site = site_store.by_name(conn, site_name)
     if site is None:
         raise ValueError(f"There is no site named '{site_name}'.")
-    limits = for_site(site_settings(settings.site_defaults, site.settings)).hold_thresholds
+    policy = for_site(site_settings(settings.site_defaults, site.settings))
     report = RescoreReport()
     started = time.perf_counter()
     for batch in _batches(engine, site.id, statuses, batch_size):
@@ -74,7 +78,7 @@ def rescore(engine: Engine, settings: Settings, site_name: str, scorer: Scorer, 
         with writing(engine) as conn:
             now_stored = stored.current(conn, [c.id for c in batch])
             for c, result in zip(batch, results, strict=True):
-                _store_scores(conn, site, now_stored.get(c.id), c.text, result.scores, limits, hold, report)
+                _store_scores(conn, site, now_stored.get(c.id), c.text, result, policy, hold, report)
         report.scored += len(batch)
         progress(len(batch))
     report.seconds = time.perf_counter() - started
@@ -82,13 +86,15 @@ def rescore(engine: Engine, settings: Settings, site_name: str, scorer: Scorer, 
 
 
 def _store_scores(conn: Connection, site: Site, c: stored.Scored | None, scored_text: str,
-                  scores: dict[str, float], limits, hold: bool, report: RescoreReport) -> None:
+                  result: ToxicityResult, policy: ModerationSettings, hold: bool, report: RescoreReport) -> None:
     if c is None or c.status == "deleted" or c.text != scored_text:
         return  # gone, or edited since it was scored (the edit was moderated with fresh scores)
     decision = orjson.loads(c.moderation) if c.moderation else {}
-    decision["scores"] = {k: round(v, 4) for k, v in scores.items()}
+    decision["scores"] = {k: round(v, 4) for k, v in result.scores.items()}
     decision["rescored"] = now()
-    crossed = sorted(toxicity_phase.crossed(scores, limits))
+    # The toxicity phase's own rule (coarse swearing and very short replies included)
+    action, labels = toxicity_phase.verdict(result.scores, policy, scored_text, result.lexicon_word)
+    crossed = sorted(labels) if action in ("hold", "reject") else []
     if crossed:
         report.over_threshold += 1
     if not (hold and crossed and c.status == "published"):

@@ -103,11 +103,20 @@ class ModerationRules(BaseModel):
             "threat": 0.3,
         }
     )
+    # Coarse: swearing aimed at no one ("f*** yeah, what a match"). The model's toxicity label rises
+    # with any swearing, so without this rule such comments were held on toxicity alone. A comment
+    # is coarse when profanity reaches `coarse_threshold` and none of insult, identity_attack and
+    # threat reaches its hold or reject limit; then toxicity alone neither holds, rejects nor
+    # nudges it, and it is published with the reason "coarse" unless the site holds coarse comments.
+    hold_coarse: bool = Field(False, description="Hold coarse comments (profanity not aimed at a person or group, "
+                              "\"what a f***ing goal\") for review; off: they are published, marked coarse")
+    coarse_threshold: float = Field(0.5, ge=0, le=1, description="Profanity score from which a comment that "
+                                    "insults, attacks and threatens no one counts as coarse")
     reject_thresholds: dict[str, float] = Field(default_factory=dict, description="Toxicity model score, per "
                                                 "label, from which a comment is rejected")
     nudge_threshold: float = Field(0.4, ge=0, le=1, description="Score from which the widget asks the author to "
-                                   "reconsider before posting (below the hold thresholds; not for a reply of one word "
-                                   "or up to 3 characters, where such a score is noise)")
+                                   "reconsider before posting (below the hold thresholds; not for a reply of one or two words "
+                                   "without a word of the model's lexicon, where such a score is noise)")
 
     # Heat: a run of at least heat_min_replies comments down one branch alternating between two
     # authors, at least heat_min_hostile of them hostile (any of toxicity, insult, identity

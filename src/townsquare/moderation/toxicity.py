@@ -141,6 +141,9 @@ class Span:
 class ToxicityResult:
     scores: dict[str, float]
     spans: list[Span]
+    # A word of the lexicon, not negated, at the span threshold is in the text: the evidence a
+    # comment of a word or two needs before its scores count (the encoder has little to read).
+    lexicon_word: bool = False
 
 
 @dataclass(frozen=True)
@@ -524,7 +527,8 @@ class ToxicityModel:
                     if not sp and self._flagged(sc) and (limits is None or limits.holds(sc))]
             for i, found in zip(todo, self._occlusion_spans([prepared[i] for i in todo], probs[todo])):
                 all_spans[i] = found
-        return [ToxicityResult(scores=sc, spans=sp) for sc, sp in zip(all_scores, all_spans)]
+        words = [any(v[0] >= self.span_threshold and not neg for _, _, v, neg, _ in hits) for _, _, hits in prepared]
+        return [ToxicityResult(scores=sc, spans=sp, lexicon_word=w) for sc, sp, w in zip(all_scores, all_spans, words)]
 
     def _sentence_pass(self, prepared, probs: np.ndarray, todo: set[int] | None = None) -> None:
         """One abusive sentence in a long comment is diluted by mean pooling over
