@@ -4,11 +4,11 @@ while the database's writer lock is held."""
 from __future__ import annotations
 
 import threading
-from types import SimpleNamespace
 
 import pytest
 
 from townsquare.moderation import service
+from townsquare.moderation.toxicity import ToxicityResult
 from townsquare.store import threads
 from townsquare.store.db import writing
 
@@ -34,8 +34,8 @@ class Watching:
         t.start()
         # Another writer gets in at once: nobody holds the writer lock while the model runs.
         self.writer_waited |= not done.wait(timeout=5)
-        return SimpleNamespace(scores={"toxicity": 0.01, "insult": 0.01, "identity_attack": 0.01, "threat": 0.01,
-                                       "profanity": 0.01}, spans=[])
+        return ToxicityResult({"toxicity": 0.01, "insult": 0.01, "identity_attack": 0.01, "threat": 0.01,
+                               "profanity": 0.01}, [])
 
     def score_many(self, texts, spans=True, limits=None):
         return [self.score(t) for t in texts]
