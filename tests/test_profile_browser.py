@@ -80,3 +80,24 @@ def test_a_signed_in_reader_opens_my_comments_and_sees_both_with_their_statuses(
     expect(guest.locator("main")).to_contain_text("The comments this browser posted.")
     expect(guest.locator("ol.mine > li")).to_have_count(2)
     assert page.errors == []
+
+
+def test_a_guests_first_comment_brings_my_comments_without_a_reload(new_page, demo_server: DemoServer, publisher):
+    page_url = publisher(article(demo_server.url, None, site="gazette"))
+    demo_server.add_site("gazette", [page_url], {"moderation": "post", "moderation_rules": QUICK})
+    page = new_page()
+    page.goto(page_url + "/story")
+    account = page.locator("#townsquare .ts-account")
+    expect(account.get_by_role("button", name="Sign in by email")).to_be_visible()
+    expect(account.get_by_role("button", name="My comments")).to_have_count(0)  # nothing of theirs yet
+    form = page.locator(".ts-top form")
+    form.get_by_label("Name", exact=True).fill("Guest Gail")
+    form.get_by_label("Your comment").fill("A guest's first words on this story.")
+    form.get_by_role("button", name="Post comment").click()
+    expect(page.locator("#townsquare [role=treeitem]", has_text="A guest's first words")).to_have_count(1)
+    with page.expect_popup() as opened:
+        account.get_by_role("button", name="My comments").click()
+    mine = opened.value
+    mine.wait_for_load_state()
+    expect(mine.locator("ol.mine > li")).to_have_count(1)
+    expect(mine.locator("ol.mine > li")).to_contain_text("A guest's first words on this story.")

@@ -574,6 +574,7 @@
           const c = unmask(res.comment, author, body);
           own[c.id] = { token: res.edit_token, text: body, until: res.edit_until || c.created + DEFAULT_EDIT_WINDOW };
           saveOwn();
+          session || account.querySelector(".ts-mine") || showAccount(); // a guest's first comment: "My comments" now has something to show
           if (c.status === "pending") { pending.push(c); savePending(); }
           text.value = "";
           nudged = false;
