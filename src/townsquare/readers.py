@@ -234,27 +234,38 @@ def profile_link(core, site_name: str, token: str | None, edit_tokens: list[str]
     return core.signer.profile_code(site.name, session_id, ids)
 
 
-def profile(core, site_name: str, code: str, cursor: str | None) -> Profile:
-    """A page of the reader's comments on the site, newest first (deleted ones left out)."""
+def _profile_code(core, site_name: str, code: str) -> tuple[str | None, tuple[int, ...]]:
+    """The session hash and proven comment ids of a genuine profile code of this site; Unauthorized if not."""
     try:
         site_in_code, session_id, ids = core.signer.check_profile_code(code, PROFILE_SECONDS)
     except TokenError as e:
         raise Unauthorized(str(e)) from None
     if site_in_code != site_name:
         raise Unauthorized("This link to your comments is for another site.")
+    return session_id, ids
+
+
+def _profile_identity(conn: Connection, session_id: str | None) -> Identity | None:
+    """The signed-in reader behind a profile code (None for a guest's); Unauthorized once the session has ended."""
+    if session_id is None:
+        return None
+    found = stored.live_session(conn, session_id, now())
+    if found is None:
+        raise Unauthorized("Your session has ended (signed out or expired): sign in again, then open "
+                           "“My comments” from the comments.")
+    return found.identity
+
+
+def profile(core, site_name: str, code: str, cursor: str | None) -> Profile:
+    """A page of the reader's comments on the site, newest first (deleted ones left out)."""
+    session_id, ids = _profile_code(core, site_name, code)
     try:
         before = tree.decode_cursor(cursor, 2) if cursor else None
     except tree.CursorError as e:
         raise BadCursor(str(e), field="cursor") from None
     site = sites.named(core.engine, core.settings, site_name)
     with reading(core.engine) as conn:
-        identity = None
-        if session_id is not None:
-            found = stored.live_session(conn, session_id, now())
-            if found is None:
-                raise Unauthorized("Your session has ended (signed out or expired): sign in again, then open "
-                                   "“My comments” from the comments.")
-            identity = found.identity
+        identity = _profile_identity(conn, session_id)
         rows = stored.own_comments(conn, site.id, identity.id if identity else None, ids, PROFILE_PAGE + 1, before)
     more = len(rows) > PROFILE_PAGE
     rows = rows[:PROFILE_PAGE]
@@ -263,5 +274,10 @@ def profile(core, site_name: str, code: str, cursor: str | None) -> Profile:
 
 
 def profile_identity(core, site_name: str, code: str) -> int | None:
-    """The signed-in reader's identity behind a profile code (None for a guest's); refused like the page."""
-    return profile(core, site_name, code, None).identity_id
+    """The signed-in reader's identity behind a profile code (None for a guest's); refused like the page,
+    without reading the page's comments."""
+    session_id, _ = _profile_code(core, site_name, code)
+    sites.named(core.engine, core.settings, site_name)  # an unknown site is refused as on the page
+    with reading(core.engine) as conn:
+        identity = _profile_identity(conn, session_id)
+    return identity.id if identity else None
